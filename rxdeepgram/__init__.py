@@ -1,0 +1,59 @@
+"""rxdeepgram: Deepgram's real-time WebSocket APIs as Rx streams.
+
+``DeepgramClient().listen.v1.connect(model="nova-3")`` yields a connection whose ``messages`` is an
+Observable of msgspec-decoded structs and whose ``input`` is an Observer accepting audio
+(``bytes``) and control messages. See README.md.
+"""
+
+from __future__ import annotations
+
+from ._client import AsyncDeepgramClient, DeepgramClient
+from ._connection import AsyncConnection, Connection, EventType
+from ._version import __version__
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    CallbackError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    DeepgramError,
+    DeepgramTimeoutError,
+    HandshakeError,
+    InvalidInputError,
+    InvalidMessageError,
+    InvalidOptionError,
+    RateLimitError,
+    ServerError,
+    ServiceUnavailableError,
+)
+from .messages import Unknown
+
+__all__ = [
+    "AsyncConnection",
+    "AsyncDeepgramClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "CallbackError",
+    "ConfigurationError",
+    "ConnectError",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
+    "DeepgramClient",
+    "DeepgramError",
+    "DeepgramTimeoutError",
+    "EventType",
+    "HandshakeError",
+    "InvalidInputError",
+    "InvalidMessageError",
+    "InvalidOptionError",
+    "RateLimitError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "Unknown",
+    "__version__",
+]

@@ -1,0 +1,95 @@
+"""The four channels as data: what differs between them, and nothing else.
+
+Each :class:`~rxdeepgram._session.ChannelSpec` is built on first use, so importing
+``rxdeepgram`` does not import every message module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from ._session import ChannelSpec
+from .messages import MessageBase
+
+__all__ = ["channel"]
+
+
+def _listen_v1() -> ChannelSpec:
+    from .messages import listen_v1 as m
+
+    return ChannelSpec(
+        name="Listen V1",
+        path="/v1/listen",
+        decode=m.decode,
+        client_messages=m.CLIENT_MESSAGES,
+        close_messages=(m.CloseStream(),),
+        keepalive_message=m.KeepAlive(),
+        keepalive_interval=5.0,
+    )
+
+
+def _listen_v2() -> ChannelSpec:
+    from .messages import listen_v2 as m
+
+    return ChannelSpec(
+        name="Listen V2",
+        path="/v2/listen",
+        decode=m.decode,
+        client_messages=m.CLIENT_MESSAGES,
+        close_messages=(m.CloseStream(),),
+        fatal_types=(m.Error,),
+        # Flux closes without a status code after CloseStream (docs): 1005 is a clean end.
+        clean_close_codes=frozenset({1000, 1005}),
+    )
+
+
+def _speak(text: str) -> MessageBase:
+    from .messages.speak_v1 import Speak
+
+    return Speak(text=text)
+
+
+def _speak_v1() -> ChannelSpec:
+    from .messages import speak_v1 as m
+
+    return ChannelSpec(
+        name="Speak V1",
+        path="/v1/speak",
+        decode=m.decode,
+        client_messages=m.CLIENT_MESSAGES,
+        accepts_media=False,
+        text_message=_speak,
+        # Flush first so the last audio is followed by Flushed, then Close drains and closes.
+        close_messages=(m.Flush(), m.Close()),
+    )
+
+
+def _agent_v1() -> ChannelSpec:
+    from .messages import agent_v1 as m
+
+    return ChannelSpec(
+        name="Agent V1",
+        path="/v1/agent/converse",
+        decode=m.decode,
+        client_messages=m.CLIENT_MESSAGES,
+        keepalive_message=m.KeepAlive(),
+        keepalive_interval=8.0,
+        fatal_types=(m.Error,),
+        agent_host=True,
+        validate=m.validate_message,
+    )
+
+
+_BUILDERS: dict[str, Callable[[], ChannelSpec]] = {
+    "listen.v1": _listen_v1,
+    "listen.v2": _listen_v2,
+    "speak.v1": _speak_v1,
+    "agent.v1": _agent_v1,
+}
+
+
+@cache
+def channel(name: str) -> ChannelSpec:
+    """The spec of ``listen.v1``, ``listen.v2``, ``speak.v1`` or ``agent.v1``."""
+    return _BUILDERS[name]()

@@ -1,0 +1,337 @@
+"""``DeepgramClient`` / ``AsyncDeepgramClient``: one configuration, four channels, two I/O models.
+
+``client.listen.v1.connect(**options)`` validates the options (before any I/O), builds the URL
+and the session, and returns a context manager that opens the socket with the client's driver:
+threads for :class:`DeepgramClient`, asyncio for :class:`AsyncDeepgramClient`. Everything
+else is shared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Mapping
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from ._channels import channel
+from ._config import ClientConfig
+from ._connection import AsyncConnection, Connection, ConnectionBase
+from ._session import ChannelSpec, Session
+from .errors import CallbackError, ConfigurationError
+
+__all__ = ["AsyncDeepgramClient", "DeepgramClient"]
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+_OPTIONS: dict[str, str] = {
+    "listen.v1": "ListenV1Options",
+    "listen.v2": "ListenV2Options",
+    "speak.v1": "SpeakV1Options",
+}
+
+
+class _Prepared:
+    """Everything decided before I/O: URL, headers, session settings. Raises on bad input."""
+
+    __slots__ = ("headers", "keepalive", "spec", "url")
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        name: str,
+        *,
+        keepalive: bool | float | None,
+        authorization: str | None,
+        request_options: Mapping[str, Any] | None,
+        options: dict[str, Any],
+    ) -> None:
+        spec = channel(name)
+        self.spec = spec
+        query = ""
+        options_cls_name = _OPTIONS.get(name)
+        if options_cls_name is not None:
+            from . import options as options_module
+
+            options_cls = getattr(options_module, options_cls_name)
+            query = options_cls.from_kwargs(**options).query_string()
+        elif options:
+            from .errors import InvalidOptionError
+
+            unknown = next(iter(options))
+            raise InvalidOptionError(
+                unknown, options[unknown], f"{spec.name} takes no query options"
+            )
+        url = config.url(spec.path, agent=spec.agent_host)
+        if query:
+            url += "?" + query
+        config.check_credentials(url)
+        headers = config.request_headers(authorization)
+        if request_options:
+            extra = request_options.get("additional_headers") or {}
+            if any(k.lower() == "authorization" for k in extra):
+                raise ConfigurationError(
+                    "pass credentials as api_key=/access_token=/authorization="
+                )
+            headers.update(extra)
+        self.url = url
+        self.headers = headers
+        if keepalive is True:
+            self.keepalive: float | None = spec.keepalive_interval
+        elif keepalive is False or keepalive is None:
+            self.keepalive = None
+        elif isinstance(keepalive, (int, float)) and keepalive > 0:
+            self.keepalive = float(keepalive)
+        else:
+            raise ConfigurationError(
+                "keepalive must be True, False or a positive interval in seconds, "
+                f"got {keepalive!r}"
+            )
+
+    def session(self) -> Session:
+        return Session(self.spec, keepalive_interval=self.keepalive, clock=time.monotonic)
+
+
+class ConnectContext(Generic[S, C]):
+    """Returned by the sync client's ``connect()``: ``with ... as conn`` opens, leaving closes
+    gracefully (or aborts if the body raised) and waits for the remaining messages."""
+
+    def __init__(self, config: ClientConfig, prepared: _Prepared) -> None:
+        self._config = config
+        self._prepared = prepared
+        self._conn: Connection[S, C] | None = None
+
+    def open(self) -> Connection[S, C]:
+        """Open the connection without a ``with`` block (close it with ``conn.close()``)."""
+        from ._drivers._threaded import open_sync
+
+        p, config = self._prepared, self._config
+        conn: Connection[S, C] = open_sync(
+            p.session(),
+            p.url,
+            p.headers,
+            open_timeout=config.open_timeout,
+            close_timeout=config.close_timeout,
+            secrets=config.secrets(),
+            connection_kwargs={"on_callback_error": config.on_callback_error},
+        )
+        self._conn = conn
+        return conn
+
+    def __enter__(self) -> Connection[S, C]:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        _leave(conn, exc)
+        if not conn.wait(self._config.close_timeout + 2.0):
+            conn._abort(None)
+            conn.wait(2.0)
+        driver = conn._driver
+        join = getattr(driver, "join", None)
+        if join is not None:
+            join(2.0)
+
+
+class AsyncConnectContext(Generic[S, C]):
+    """Returned by the async client's ``connect()``: ``async with ... as conn`` (or
+    ``conn = await client.listen.v1.connect(...)``, then ``await conn.close()``)."""
+
+    def __init__(self, config: ClientConfig, prepared: _Prepared) -> None:
+        self._config = config
+        self._prepared = prepared
+        self._conn: AsyncConnection[S, C] | None = None
+
+    async def open(self) -> AsyncConnection[S, C]:
+        from ._drivers._asyncio import open_async
+
+        p, config = self._prepared, self._config
+        conn: AsyncConnection[S, C] = await open_async(
+            p.session(),
+            p.url,
+            p.headers,
+            open_timeout=config.open_timeout,
+            close_timeout=config.close_timeout,
+            secrets=config.secrets(),
+            connection_kwargs={"on_callback_error": config.on_callback_error},
+        )
+        self._conn = conn
+        return conn
+
+    def __await__(self) -> Generator[Any, None, AsyncConnection[S, C]]:
+        return self.open().__await__()
+
+    async def __aenter__(self) -> AsyncConnection[S, C]:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        import asyncio
+
+        conn = self._conn
+        if conn is None:
+            return
+        _leave(conn, exc)
+        try:
+            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 2.0)
+        except TimeoutError:
+            conn._abort(None)
+            await asyncio.wait_for(conn.wait(), 2.0)
+
+
+def _leave(conn: ConnectionBase[Any, Any], exc: BaseException | None) -> None:
+    if exc is not None:
+        conn._abort(exc)
+    else:
+        conn._close_gracefully()
+
+
+class ChannelClient(Generic[S, C]):
+    """``client.<channel>.<version>`` of the sync client."""
+
+    def __init__(self, config: ClientConfig, name: str) -> None:
+        self._config = config
+        self._name = name
+
+    @property
+    def spec(self) -> ChannelSpec:
+        return channel(self._name)
+
+    def _prepare(
+        self,
+        keepalive: bool | float | None,
+        authorization: str | None,
+        request_options: Mapping[str, Any] | None,
+        options: dict[str, Any],
+    ) -> _Prepared:
+        return _Prepared(
+            self._config,
+            self._name,
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            options=options,
+        )
+
+    def connect(
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters) and return a context manager
+        that opens the connection.
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API).
+        """
+        return ConnectContext(
+            self._config, self._prepare(keepalive, authorization, request_options, options)
+        )
+
+    @property
+    def with_raw_response(self) -> ChannelClient[S, C]:
+        """Seed API: connections already expose ``raw`` frames and ``response_headers``."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._name}>"
+
+
+class AsyncChannelClient(ChannelClient[S, C]):
+    """``client.<channel>.<version>`` of the async client."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> AsyncConnectContext[S, C]:
+        """As :meth:`ChannelClient.connect`, for ``async with`` / ``await``."""
+        return AsyncConnectContext(
+            self._config, self._prepare(keepalive, authorization, request_options, options)
+        )
+
+    @property
+    def with_raw_response(self) -> AsyncChannelClient[S, C]:
+        return self
+
+
+class _Versions:
+    def __init__(self, **versions: ChannelClient[Any, Any]) -> None:
+        self.__dict__.update(versions)
+
+
+class _ClientBase:
+    _channel_cls: type[ChannelClient[Any, Any]] = ChannelClient
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        access_token: str | None = None,
+        base_url: str | None = None,
+        open_timeout: float = 10.0,
+        close_timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        on_callback_error: Callable[[CallbackError], None] | None = None,
+    ) -> None:
+        self._config = ClientConfig.build(
+            api_key=api_key,
+            access_token=access_token,
+            base_url=base_url,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            headers=headers,
+            on_callback_error=on_callback_error,
+        )
+        make = self._channel_cls
+        self.listen = _Versions(
+            v1=make(self._config, "listen.v1"), v2=make(self._config, "listen.v2")
+        )
+        self.speak = _Versions(v1=make(self._config, "speak.v1"))
+        self.agent = _Versions(v1=make(self._config, "agent.v1"))
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    def __repr__(self) -> str:
+        c = self._config
+        creds = (
+            "access_token=***"
+            if c.access_token
+            else ("api_key=***" if c.api_key else "no credentials")
+        )
+        return f"{type(self).__name__}({creds}, base_url={c.base_url!r})"
+
+
+class DeepgramClient(_ClientBase):
+    """The sync client. Credentials: ``api_key`` (default: env ``DEEPGRAM_API_KEY``) sent as
+    ``Authorization: Token``, or ``access_token`` sent as ``Bearer``. ``base_url`` (default:
+    Deepgram's hosts, env ``DEEPGRAM_BASE_URL``) serves every channel when given, e.g. the
+    local server's ``ws://127.0.0.1:PORT``."""
+
+    _channel_cls = ChannelClient
+
+
+class AsyncDeepgramClient(_ClientBase):
+    """The asyncio client; same arguments as :class:`DeepgramClient`."""
+
+    _channel_cls = AsyncChannelClient

@@ -1,0 +1,205 @@
+"""Client configuration: credentials, base URLs, timeouts. Secrets never show in a repr or str."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import re
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._version import __version__
+from .errors import CallbackError, ConfigurationError
+
+__all__ = ["DEFAULT_AGENT_URL", "DEFAULT_BASE_URL", "ClientConfig", "Secret"]
+
+DEFAULT_BASE_URL = "wss://api.deepgram.com"
+DEFAULT_AGENT_URL = "wss://agent.deepgram.com"
+
+log = logging.getLogger("rxdeepgram")
+
+
+class Secret:
+    """A credential that never shows itself: ``repr``/``str`` print ``'***'``.
+
+    ``reveal()`` returns the value, for the one place that needs it (the Authorization header).
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:  # pragma: no cover - pickling a secret is refused
+        raise TypeError("a Secret cannot be pickled")
+
+
+def _http_from_ws(url: str) -> str:
+    if url.startswith("wss://"):
+        return "https://" + url[len("wss://") :]
+    if url.startswith("ws://"):
+        return "http://" + url[len("ws://") :]
+    return url
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs to open connections. Built by ``DeepgramClient``."""
+
+    api_key: Secret | None = None
+    access_token: Secret | None = None
+    base_url: str | None = None
+    open_timeout: float = 10.0
+    close_timeout: float = 10.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    on_callback_error: Callable[[CallbackError], None] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        api_key: str | None,
+        access_token: str | None,
+        base_url: str | None,
+        open_timeout: float,
+        close_timeout: float,
+        headers: Mapping[str, str] | None,
+        on_callback_error: Callable[[CallbackError], None] | None,
+        environ: Mapping[str, str] = os.environ,
+    ) -> ClientConfig:
+        if api_key is None and access_token is None:
+            api_key = environ.get("DEEPGRAM_API_KEY") or None
+        if base_url is None:
+            base_url = environ.get("DEEPGRAM_BASE_URL") or None
+        if base_url is not None:
+            base_url = base_url.rstrip("/")
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("ws", "wss", "http", "https") or not parts.netloc:
+                raise ConfigurationError(
+                    f"base_url must look like wss://host[:port] or ws://host:port, got {base_url!r}"
+                )
+            if parts.scheme in ("http", "https"):
+                base_url = ("wss" if parts.scheme == "https" else "ws") + base_url[
+                    len(parts.scheme) :
+                ]
+        for name, value in (("open_timeout", open_timeout), ("close_timeout", close_timeout)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        for name, secret in (("api_key", api_key), ("access_token", access_token)):
+            if secret is not None and (not isinstance(secret, str) or not secret.strip()):
+                raise ConfigurationError(f"{name} must be a non-empty string")
+        if headers is not None and any(k.lower() == "authorization" for k in headers):
+            raise ConfigurationError(
+                "pass credentials as api_key= or access_token=, not as an Authorization header"
+            )
+        return cls(
+            api_key=Secret(api_key) if api_key else None,
+            access_token=Secret(access_token) if access_token else None,
+            base_url=base_url,
+            open_timeout=float(open_timeout),
+            close_timeout=float(close_timeout),
+            headers=dict(headers or {}),
+            on_callback_error=on_callback_error,
+        )
+
+    def url(self, path: str, *, agent: bool = False) -> str:
+        """The WebSocket URL of ``path`` (``/v1/listen``...), without a query."""
+        base = self.base_url or (DEFAULT_AGENT_URL if agent else DEFAULT_BASE_URL)
+        return base + path
+
+    def http_url(self, path: str) -> str:
+        """The HTTP(S) URL of a REST ``path`` on the API host."""
+        return _http_from_ws(self.base_url or DEFAULT_BASE_URL) + path
+
+    def authorization(self, override: str | None = None) -> str | None:
+        """The ``Authorization`` header value: ``Bearer <token>`` wins over ``Token <key>``."""
+        if override is not None:
+            return override
+        if self.access_token is not None:
+            return "Bearer " + self.access_token.reveal()
+        if self.api_key is not None:
+            return "Token " + self.api_key.reveal()
+        return None
+
+    def request_headers(self, authorization: str | None = None) -> dict[str, str]:
+        headers = dict(self.headers)
+        auth = self.authorization(authorization)
+        if auth is not None:
+            headers["Authorization"] = auth
+        return headers
+
+    def check_credentials(self, url: str) -> None:
+        """Refuse to dial Deepgram's own hosts with no credentials at all (a sure 401)."""
+        if self.api_key is None and self.access_token is None:
+            host = urlsplit(url).hostname or ""
+            if host == "deepgram.com" or host.endswith(".deepgram.com"):
+                raise ConfigurationError(
+                    "no credentials: pass api_key= or access_token=, or set DEEPGRAM_API_KEY "
+                    "(or point base_url= at a local server, e.g. python -m rxdeepgram.server)"
+                )
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s.reveal() for s in (self.api_key, self.access_token) if s is not None)
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientConfig(api_key={'***' if self.api_key else None}, "
+            f"access_token={'***' if self.access_token else None}, base_url={self.base_url!r}, "
+            f"open_timeout={self.open_timeout}, close_timeout={self.close_timeout})"
+        )
+
+
+USER_AGENT = (
+    f"rxdeepgram/{__version__} python/{platform.python_version()} ({platform.system().lower()})"
+)
+
+_HEADER_SECRET = re.compile(
+    r"(?i)\b(authorization|sec-websocket-protocol|proxy-authorization)(\s*:\s*)(.*)"
+)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Mask credential-bearing header values and any known secret inside ``text``."""
+    text = _HEADER_SECRET.sub(lambda m: m.group(1) + m.group(2) + "***", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """The logger handed to ``websockets``: its debug output shows request headers, so every
+    record is rendered and stripped of credentials before it reaches a handler."""
+
+    def __init__(self, logger: logging.Logger, secrets: tuple[str, ...]) -> None:
+        super().__init__(logger, {})
+        self._secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        kwargs.setdefault("stacklevel", 2)
+        self.logger.log(level, "%s", redact(text, self._secrets), **kwargs)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs

@@ -1,0 +1,170 @@
+"""The asyncio driver: reader and writer tasks on the running loop, timers via ``call_at``."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .._connection import AsyncConnection
+from .._session import Frame, Session
+from ..errors import DeepgramTimeoutError
+from ._common import CLOSE, connect_kwargs, map_open_error
+
+__all__ = ["open_async"]
+
+
+async def open_async(
+    session: Session,
+    url: str,
+    headers: dict[str, str],
+    *,
+    open_timeout: float,
+    close_timeout: float,
+    secrets: tuple[str, ...],
+    connection_kwargs: dict[str, Any],
+) -> AsyncConnection[Any, Any]:
+    """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
+    try:
+        ws = await connect(url, **connect_kwargs(headers, open_timeout, close_timeout, secrets))
+    except Exception as exc:
+        raise map_open_error(exc, url, secrets) from exc
+    response = ws.response
+    assert response is not None
+    conn: AsyncConnection[Any, Any] = AsyncConnection(
+        session,
+        url=url,
+        request_id=response.headers.get("dg-request-id"),
+        response_headers=dict(response.headers.raw_items()),
+        close_timeout=close_timeout,
+        **connection_kwargs,
+    )
+    driver = AsyncioDriver(conn, ws, session)
+    conn._attach(driver)
+    driver.start()
+    return conn
+
+
+class AsyncioDriver:
+    """Moves frames between one ``ClientConnection`` and one ``AsyncConnection``."""
+
+    def __init__(
+        self, conn: AsyncConnection[Any, Any], ws: ClientConnection, session: Session
+    ) -> None:
+        self._conn = conn
+        self._ws = ws
+        self._session = session
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._pending: deque[Any] = deque()
+        self._wakeup = asyncio.Event()
+        self._wake_scheduled = False
+        self._keepalive_handle: asyncio.TimerHandle | None = None
+        self._close_handle: asyncio.TimerHandle | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.finished = asyncio.Event()
+
+    def start(self) -> None:
+        self._tasks = [
+            self._loop.create_task(self._read(), name="rxdeepgram-reader"),
+            self._loop.create_task(self._write(), name="rxdeepgram-writer"),
+        ]
+        self._keepalive()
+
+    # -- Driver protocol (thread-safe) -------------------------------------------------------------
+
+    def put(self, frame: Frame) -> None:
+        self._pending.append(frame)
+        self._wake()
+
+    def close_socket(self) -> None:
+        self._pending.append(CLOSE)
+        self._wake()
+
+    def abort_socket(self) -> None:
+        self._in_loop(self._abort)
+
+    def start_close_timer(self, seconds: float) -> None:
+        self._in_loop(self._start_close_timer, seconds)
+
+    # -- internals (loop thread) ----------------------------------------------------------------
+
+    def _in_loop(self, fn: Any, *args: Any) -> None:
+        if threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _wake(self) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._wakeup.set()
+        elif not self._wake_scheduled:
+            self._wake_scheduled = True
+            self._loop.call_soon_threadsafe(self._wake_from_thread)
+
+    def _wake_from_thread(self) -> None:
+        self._wake_scheduled = False
+        self._wakeup.set()
+
+    def _keepalive(self) -> None:
+        due = self._session.keepalive(time.monotonic(), self.put)
+        if due is not None:
+            self._keepalive_handle = self._loop.call_later(
+                max(0.0, due - time.monotonic()), self._keepalive
+            )
+
+    def _start_close_timer(self, seconds: float) -> None:
+        if self._close_handle is None and not self.finished.is_set():
+            self._close_handle = self._loop.call_later(seconds, self._close_timed_out, seconds)
+
+    def _close_timed_out(self, seconds: float) -> None:
+        self._conn._abort(
+            DeepgramTimeoutError(
+                f"{self._session.spec.name}: the server did not close the connection within "
+                f"{seconds:g} s of the graceful close"
+            )
+        )
+
+    def _abort(self) -> None:
+        self._pending.clear()
+        for task in self._tasks[1:]:
+            task.cancel()
+        self._loop.create_task(self._ws.close(1000, "aborted by client"))
+
+    async def _write(self) -> None:
+        ws = self._ws
+        pending = self._pending
+        wakeup = self._wakeup
+        try:
+            while True:
+                wakeup.clear()
+                while pending:
+                    item = pending.popleft()
+                    if item is CLOSE:
+                        await ws.close(1000)
+                        return
+                    await ws.send(item.data, text=item.text)
+                await wakeup.wait()
+        except ConnectionClosed:
+            return
+
+    async def _read(self) -> None:
+        ws = self._ws
+        on_frame = self._conn._on_frame
+        try:
+            async for frame in ws:
+                on_frame(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            for handle in (self._keepalive_handle, self._close_handle):
+                if handle is not None:
+                    handle.cancel()
+            self._tasks[1].cancel()
+            self._conn._on_closed(ws.close_code, ws.close_reason or "")
+            self.finished.set()

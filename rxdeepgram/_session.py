@@ -1,0 +1,279 @@
+"""The Sans-I/O session: every protocol rule of a connection, written once.
+
+A :class:`Session` knows nothing of sockets, threads or event loops. Drivers feed it what
+happens on the wire and do what it says:
+
+* :meth:`Session.send` turns what the user sends (``bytes``, a client message struct, a
+  seed-compat object, ``str`` on Speak) into a :class:`Frame`, or raises at the caller
+  (``InvalidInputError`` for a wrong type, ``ConnectionClosed`` after close) — nothing bad
+  reaches the wire. Empty audio is dropped (Deepgram closes on zero-length frames).
+* :meth:`Session.receive` decodes an incoming frame to the channel's message struct
+  (``Unknown`` when it does not decode, ``bytes`` for audio) and reports fatal in-band errors.
+* :meth:`Session.keepalive` applies the keepalive rule: if nothing was sent for ``interval``
+  seconds, the channel's ``KeepAlive`` is due.
+* :meth:`Session.close_gracefully` sends the channel's closing messages and enters CLOSING.
+* :meth:`Session.closed` maps how the socket closed to the stream's end: ``None`` (complete) or
+  a typed :class:`~rxdeepgram.errors.DeepgramError`.
+
+Close state machine::
+
+    OPEN --graceful close (CloseStream, Flush+Close, socket close)--> CLOSING
+    CLOSING --socket closed--> CLOSED
+    OPEN | CLOSING --abort, server close, fatal error--> CLOSED
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from .errors import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    InvalidInputError,
+    ServerError,
+)
+from .messages import MessageBase, encode
+
+__all__ = ["ChannelSpec", "Frame", "Session", "State"]
+
+
+class Frame(NamedTuple):
+    """One WebSocket frame to send: ``text`` frames carry UTF-8 JSON, others are binary audio."""
+
+    data: bytes
+    text: bool
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelSpec:
+    """What distinguishes one channel from another; everything else is shared."""
+
+    name: str
+    """Human name used in messages, e.g. ``"Listen V1"``."""
+    path: str
+    """URL path, e.g. ``/v1/listen``."""
+    decode: Callable[[str | bytes], Any]
+    """The channel's forgiving server-message decoder."""
+    client_messages: tuple[type[MessageBase], ...]
+    """Client message structs accepted by ``input``."""
+    accepts_media: bool = True
+    """Whether ``bytes`` (audio) may be sent."""
+    text_message: Callable[[str], MessageBase] | None = None
+    """How a plain ``str`` is sent (Speak: ``Speak(text=...)``); ``None``: str is refused."""
+    close_messages: tuple[MessageBase, ...] = ()
+    """Sent, in order, for a graceful close; empty: close the socket itself."""
+    keepalive_message: MessageBase | None = None
+    keepalive_interval: float = 5.0
+    fatal_types: tuple[type[Any], ...] = ()
+    """Server messages that end the session with a ServerError (Listen V2 / Agent ``Error``)."""
+    clean_close_codes: frozenset[int] = frozenset({1000})
+    agent_host: bool = False
+    validate: Callable[[Any], None] | None = None
+    """Extra validation of client messages before they are sent (agent Settings)."""
+    _allowed: frozenset[type[Any]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_allowed", frozenset(self.client_messages))
+
+    def expected(self) -> str:
+        kinds = [] if not self.accepts_media else ["bytes (audio)"]
+        if self.text_message is not None:
+            kinds.append("str (text)")
+        kinds.extend(cls.__name__ for cls in self.client_messages)
+        return ", ".join(kinds)
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Session:
+    """Protocol state of one connection. Thread-safe: ``prepare`` may be called from any thread."""
+
+    def __init__(
+        self,
+        spec: ChannelSpec,
+        *,
+        keepalive_interval: float | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.spec = spec
+        self.state = State.OPEN
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._keepalive_frame = (
+            Frame(encode(spec.keepalive_message), True)
+            if spec.keepalive_message is not None and keepalive_interval
+            else None
+        )
+        self.keepalive_interval = keepalive_interval or 0.0
+        self._close_frames = tuple(Frame(encode(m), True) for m in spec.close_messages)
+        self.last_sent = clock()
+        self.sent_anything = False
+        self._end: BaseException | None = None
+        self._end_decided = False
+        self._fatal: ServerError | None = None
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def send(self, item: object, put: Callable[[Frame], None]) -> None:
+        """Validate and encode what the user sends and hand the frame to ``put`` (the driver's
+        thread-safe, non-blocking enqueue), under the session lock so frames keep the callers'
+        order. Empty audio is dropped.
+
+        Raises :class:`InvalidInputError` for something the channel does not accept and
+        :class:`ConnectionClosed` once the connection is closing or closed.
+        """
+        frame = self._encode(item)
+        with self._lock:
+            if self.state is not State.OPEN:
+                raise self._closed_error()
+            if frame is not None:
+                self.sent_anything = True
+                self.last_sent = self._clock()
+                put(frame)
+
+    def _encode(self, item: object) -> Frame | None:
+        spec = self.spec
+        cls = type(item)
+        if cls is bytes:
+            if not spec.accepts_media:
+                raise InvalidInputError(self._refusal(item, "audio cannot be sent on this channel"))
+            assert isinstance(item, bytes)
+            return Frame(item, False) if item else None
+        if cls in spec._allowed:
+            assert isinstance(item, MessageBase)
+            if spec.validate is not None:
+                spec.validate(item)
+            return Frame(encode(item), True)
+        if isinstance(item, (bytearray, memoryview)):
+            return self._encode(bytes(item))  # copy: the caller may reuse its buffer
+        if isinstance(item, str) and spec.text_message is not None:
+            if not item:
+                return None
+            return self._encode(spec.text_message(item))
+        native = getattr(item, "_rxdeepgram_native_", None)
+        if native is not None and callable(native):
+            return self._encode(native())
+        raise InvalidInputError(self._refusal(item))
+
+    def _refusal(self, item: object, why: str | None = None) -> str:
+        spec = self.spec
+        if why is None:
+            if isinstance(item, MessageBase):
+                module = type(item).__module__.rsplit(".", 1)[-1]
+                why = (
+                    f"{type(item).__name__} is a {module} message, not a {spec.name} client message"
+                )
+            elif isinstance(item, str):
+                why = "str is not audio: send bytes (e.g. text.encode() if you really mean it)"
+            elif item is None:
+                why = "None is not audio"
+            else:
+                why = f"{type(item).__name__} is not accepted"
+        return f"cannot send on {spec.name}: {why}; expected {spec.expected()}"
+
+    def _closed_error(self) -> ConnectionClosed:
+        if self.state is State.CLOSING:
+            return ConnectionClosedOK(
+                None, message=f"{self.spec.name} connection is closing: nothing more can be sent"
+            )
+        end = self._end
+        if isinstance(end, ConnectionClosedError):
+            return type(end)(end.code, end.reason, message=f"{end} — nothing more can be sent")
+        return ConnectionClosedOK(
+            None, message=f"{self.spec.name} connection is closed: nothing more can be sent"
+        )
+
+    def mark_closing(self) -> bool:
+        """Enter CLOSING without sending anything (after a fatal error); ``False`` if already
+        past OPEN."""
+        with self._lock:
+            if self.state is not State.OPEN:
+                return False
+            self.state = State.CLOSING
+            return True
+
+    def close_gracefully(self, put: Callable[[Frame], None]) -> bool:
+        """Start a graceful close: hand the channel's closing frames (``CloseStream``; Speak's
+        ``Flush`` + ``Close``) to ``put`` and enter CLOSING. ``False`` if already past OPEN.
+        Channels with no closing message (Agent) close the socket itself: the driver does that
+        after the queue drains."""
+        with self._lock:
+            if self.state is not State.OPEN:
+                return False
+            self.state = State.CLOSING
+            for frame in self._close_frames:
+                put(frame)
+            return True
+
+    # -- keepalive ------------------------------------------------------------------------------
+
+    def keepalive(self, now: float, put: Callable[[Frame], None]) -> float | None:
+        """Send the channel's KeepAlive through ``put`` if nothing was sent for the interval.
+        Returns when to look again (``None``: never — keepalive off or no longer open)."""
+        frame = self._keepalive_frame
+        if frame is None:
+            return None
+        with self._lock:
+            if self.state is not State.OPEN:
+                return None
+            due = self.last_sent + self.keepalive_interval
+            if now < due:
+                return due
+            self.last_sent = now
+            put(frame)
+            return now + self.keepalive_interval
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    def receive(self, frame: str | bytes) -> Any:
+        """Decode an incoming frame. Fatal in-band errors are remembered for :meth:`closed`."""
+        message = self.spec.decode(frame)
+        if self.spec.fatal_types and type(message) in self.spec.fatal_types:
+            self._fatal = ServerError(
+                getattr(message, "code", "") or "",
+                getattr(message, "description", "") or "",
+                message,
+            )
+        return message
+
+    @property
+    def fatal(self) -> ServerError | None:
+        return self._fatal
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def abort(self, error: BaseException | None) -> bool:
+        """The client ends the connection itself (input ``on_error``, a close timeout, an
+        exception in the ``with`` body): ``error`` (``None``: completion) becomes the stream's
+        end. ``False`` if the end was already decided."""
+        with self._lock:
+            self.state = State.CLOSED
+            if self._end_decided:
+                return False
+            self._end_decided = True
+            self._end = error
+            return True
+
+    def closed(self, code: int | None, reason: str) -> BaseException | None:
+        """The socket is closed with ``code``/``reason`` (``None``: no close frame). Returns the
+        stream's end: ``None`` to complete, else the error to signal."""
+        with self._lock:
+            self.state = State.CLOSED
+            if not self._end_decided:
+                self._end_decided = True
+                if self._fatal is not None:
+                    self._end = self._fatal
+                elif code in self.spec.clean_close_codes:
+                    self._end = None
+                else:
+                    self._end = ConnectionClosedError(code, reason)
+            return self._end

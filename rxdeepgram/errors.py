@@ -1,0 +1,224 @@
+"""Every error rxdeepgram raises or puts on an Observable.
+
+One tree, rooted at :class:`DeepgramError`::
+
+    DeepgramError
+     ├── ConfigurationError          client misconfigured (no credentials, bad base URL)
+     ├── InvalidOptionError          a connect option failed validation (also a ValueError)
+     ├── InvalidMessageError         a message struct failed validation (also a ValueError)
+     ├── InvalidInputError           wrong type sent on a connection (also a TypeError)
+     ├── ConnectError                the socket could not be opened (refused, DNS, TLS...)
+     ├── HandshakeError              the server refused the WebSocket upgrade
+     │    ├── BadRequestError        400: an option the server rejected
+     │    ├── AuthenticationError    401 / 403: bad or missing credentials
+     │    ├── RateLimitError         429: too many concurrent connections
+     │    └── ServiceUnavailableError  5xx
+     ├── ConnectionClosed            the socket is closed (raised on send after close)
+     │    ├── ConnectionClosedOK     closed with 1000 (or 1005 where the channel does so)
+     │    └── ConnectionClosedError  closed with an error code and reason (e.g. 1011 NET-0001)
+     ├── ServerError                 a fatal in-band ``Error`` message (Listen V2, Agent V1)
+     ├── DeepgramTimeoutError        opening or closing took longer than allowed
+     └── CallbackError               a user callback raised; reported, never fatal
+
+Errors carry data (status, headers, code, reason) as attributes and read well when printed.
+None of them ever contains an API key or an access token: the handshake error keeps only the
+response's status, ``dg-error``, ``dg-request-id`` and body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CallbackError",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
+    "DeepgramError",
+    "DeepgramTimeoutError",
+    "HandshakeError",
+    "InvalidInputError",
+    "InvalidMessageError",
+    "InvalidOptionError",
+    "RateLimitError",
+    "ServerError",
+    "ServiceUnavailableError",
+]
+
+
+class DeepgramError(Exception):
+    """Base class of every rxdeepgram error."""
+
+
+class ConfigurationError(DeepgramError):
+    """The client is misconfigured: no credentials, an unusable base URL, a bad timeout."""
+
+
+class InvalidOptionError(DeepgramError, ValueError):
+    """A connect option failed validation before anything reached the network.
+
+    ``option`` names the option, ``value`` is what was given and ``allowed`` (when the option
+    has a closed set of values) lists what would have been accepted.
+    """
+
+    def __init__(
+        self,
+        option: str,
+        value: object,
+        problem: str,
+        allowed: Sequence[object] | None = None,
+    ) -> None:
+        self.option = option
+        self.value = value
+        self.problem = problem
+        self.allowed = tuple(allowed) if allowed is not None else None
+        message = f"invalid option {option}={value!r}: {problem}"
+        if self.allowed is not None:
+            shown = ", ".join(repr(a) for a in self.allowed[:40])
+            more = f", ... ({len(self.allowed)} in all)" if len(self.allowed) > 40 else ""
+            message += f" (allowed: {shown}{more})"
+        super().__init__(message)
+
+
+class InvalidMessageError(DeepgramError, ValueError):
+    """A message struct failed validation (e.g. agent ``Settings``) before it was sent.
+
+    ``field`` is the dotted path of the offending field, e.g. ``agent.think.provider.model``.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"invalid message field {field}: {problem}")
+
+
+class InvalidInputError(DeepgramError, TypeError):
+    """Something that is neither media (``bytes``) nor one of the channel's client messages was
+    sent on a connection. Raised at the caller; nothing reaches the wire."""
+
+
+class ConnectError(DeepgramError, ConnectionError):
+    """The socket could not be opened: connection refused, unknown host, TLS failure."""
+
+
+class HandshakeError(DeepgramError):
+    """The server answered the WebSocket upgrade with an HTTP error instead of ``101``.
+
+    ``status`` is the HTTP status, ``dg_error`` the ``dg-error`` header (Deepgram's explanation),
+    ``request_id`` the ``dg-request-id`` header and ``body`` the response body as text.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        dg_error: str | None = None,
+        request_id: str | None = None,
+        body: str = "",
+    ) -> None:
+        self.status = status
+        self.dg_error = dg_error
+        self.request_id = request_id
+        self.body = body
+        detail = dg_error or body.strip() or "no detail given"
+        rid = f" [request {request_id}]" if request_id else ""
+        super().__init__(f"handshake rejected with HTTP {status}: {detail}{rid}")
+
+    @staticmethod
+    def for_status(
+        status: int,
+        dg_error: str | None = None,
+        request_id: str | None = None,
+        body: str = "",
+    ) -> HandshakeError:
+        """Build the most specific subclass for ``status``."""
+        cls: type[HandshakeError]
+        if status == 400:
+            cls = BadRequestError
+        elif status in (401, 403):
+            cls = AuthenticationError
+        elif status == 429:
+            cls = RateLimitError
+        elif status >= 500:
+            cls = ServiceUnavailableError
+        else:
+            cls = HandshakeError
+        return cls(status, dg_error, request_id, body)
+
+
+class BadRequestError(HandshakeError):
+    """HTTP 400: the server rejected an option or the request."""
+
+
+class AuthenticationError(HandshakeError):
+    """HTTP 401 or 403: the API key or access token was refused."""
+
+
+class RateLimitError(HandshakeError):
+    """HTTP 429: too many concurrent connections for the project."""
+
+
+class ServiceUnavailableError(HandshakeError):
+    """HTTP 5xx: the service could not take the connection."""
+
+
+class ConnectionClosed(DeepgramError):
+    """The connection is closed. ``code`` and ``reason`` are the close frame's, when known."""
+
+    def __init__(self, code: int | None, reason: str = "", message: str | None = None) -> None:
+        self.code = code
+        self.reason = reason
+        if message is None:
+            shown = f"code {code}" if code is not None else "no close code"
+            message = f"connection closed ({shown}{': ' + reason if reason else ''})"
+        super().__init__(message)
+
+
+class ConnectionClosedOK(ConnectionClosed):
+    """The connection closed normally; raised when something is sent after that."""
+
+
+class ConnectionClosedError(ConnectionClosed):
+    """The connection closed with an error: a close code other than 1000 (Deepgram puts its
+    own code, e.g. ``NET-0001``, in ``reason``), or no close frame at all."""
+
+    @property
+    def dg_code(self) -> str | None:
+        """The Deepgram code at the start of ``reason`` (``NET-0001``, ``DATA-0000``...), if any."""
+        head = self.reason.split(maxsplit=1)[0].rstrip(":,.") if self.reason else ""
+        if len(head) > 5 and "-" in head and head.split("-")[-1].isdigit():
+            return head
+        return None
+
+
+class ServerError(DeepgramError):
+    """The server reported a fatal error in-band (Listen V2 / Agent V1 ``Error`` message).
+
+    ``code`` and ``description`` are the message's; ``message`` is the decoded struct.
+    """
+
+    def __init__(self, code: str, description: str, message: object = None) -> None:
+        self.code = code
+        self.description = description
+        self.message = message
+        super().__init__(f"server error {code}: {description}")
+
+
+class DeepgramTimeoutError(DeepgramError, TimeoutError):
+    """Opening the connection, or waiting for its graceful close, took too long."""
+
+
+class CallbackError(DeepgramError):
+    """A user callback (an Observer's ``on_next``, an ``on(...)`` handler) raised.
+
+    It is logged and reported on the connection's error hook; the socket and the other
+    subscribers carry on. ``__cause__`` is the original exception.
+    """
+
+    def __init__(self, where: str, error: BaseException) -> None:
+        self.where = where
+        self.error = error
+        super().__init__(f"a callback raised in {where}: {type(error).__name__}: {error}")

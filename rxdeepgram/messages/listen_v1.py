@@ -1,0 +1,234 @@
+# mypy: disable-error-code="misc"
+"""Listen V1 (``/v1/listen``, Nova streaming speech-to-text) messages.
+
+Server -> client: ``Results``, ``Metadata``, ``UtteranceEnd``, ``SpeechStarted`` (JSON only), plus
+the post-spec ``ConfigureSuccess`` / ``ConfigureFailure``. Client -> server: audio as ``bytes`` and
+``Finalize``, ``CloseStream``, ``KeepAlive`` (and the post-spec ``Configure``).
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias, get_args
+
+from ._base import (
+    ClientMessageBase,
+    ServerMessageBase,
+    ServerStruct,
+    Unknown,
+    make_client_decoder,
+    make_server_decoder,
+)
+
+__all__ = [
+    "Alternative",
+    "CLIENT_MESSAGES",
+    "Channel",
+    "ClientMessage",
+    "CloseStream",
+    "Configure",
+    "ConfigureFailure",
+    "ConfigureSuccess",
+    "DiarizeInfo",
+    "Entity",
+    "Finalize",
+    "KeepAlive",
+    "Metadata",
+    "ModelInfo",
+    "Results",
+    "ResultsMetadata",
+    "SERVER_MESSAGES",
+    "ServerMessage",
+    "SpeechStarted",
+    "UtteranceEnd",
+    "Word",
+    "decode",
+    "decode_client",
+]
+
+
+# --- nested objects of Results -------------------------------------------------------------
+
+
+class Word(ServerStruct):
+    """One recognised word. ``word`` is normalised; ``punctuated_word`` comes with punctuation."""
+
+    word: str
+    start: float
+    end: float
+    confidence: float
+    language: str | None = None
+    punctuated_word: str | None = None
+    speaker: int | None = None
+    speaker_confidence: float | None = None
+
+
+class Alternative(ServerStruct):
+    """A transcription hypothesis for a channel."""
+
+    transcript: str
+    confidence: float
+    words: list[Word]
+    languages: list[str] | None = None
+
+
+class Channel(ServerStruct):
+    """``Results.channel``: the alternatives for this slice of audio (and ``search`` hits)."""
+
+    alternatives: list[Alternative]
+    search: list[dict[str, object]] | None = None
+
+
+class ModelInfo(ServerStruct):
+    """Name, version and architecture of a model."""
+
+    name: str
+    version: str
+    arch: str
+
+
+class DiarizeInfo(ServerStruct):
+    """``Results.metadata.diarize_info``: seen from the live service with ``diarize=true``."""
+
+    model_uuid: str | None = None
+    arch: str | None = None
+
+
+class ResultsMetadata(ServerStruct):
+    """``Results.metadata``."""
+
+    request_id: str
+    model_info: ModelInfo
+    model_uuid: str
+    extra: dict[str, str] | None = None
+    diarize_info: DiarizeInfo | None = None
+
+
+class Entity(ServerStruct):
+    """An entity found with ``detect_entities=true``; ``end_word`` is exclusive."""
+
+    label: str
+    value: str
+    raw_value: str
+    confidence: float
+    start_word: int
+    end_word: int
+
+
+# --- server -> client ----------------------------------------------------------------------
+
+
+class Results(ServerMessageBase):
+    """A transcript for a slice of audio (interim when ``is_final`` is false)."""
+
+    channel_index: list[int]
+    duration: float
+    start: float
+    channel: Channel
+    metadata: ResultsMetadata
+    is_final: bool | None = None
+    speech_final: bool | None = None
+    from_finalize: bool | None = None
+    entities: list[Entity] | None = None
+
+
+class Metadata(ServerMessageBase):
+    """Stream summary, sent once after ``CloseStream``.
+
+    ``models`` and ``model_info`` (uuid -> ModelInfo) are sent by the live service although the
+    spec does not list them.
+    """
+
+    request_id: str
+    sha256: str
+    created: str
+    duration: float
+    channels: int
+    transaction_key: str | None = None
+    models: list[str] | None = None
+    model_info: dict[str, ModelInfo] | None = None
+    extra: dict[str, str] | None = None
+
+
+class UtteranceEnd(ServerMessageBase):
+    """A gap of at least ``utterance_end_ms`` followed the word ending at ``last_word_end``."""
+
+    channel: list[int]
+    last_word_end: float
+
+
+class SpeechStarted(ServerMessageBase):
+    """Voice activity started (with ``vad_events=true``)."""
+
+    channel: list[int]
+    timestamp: float
+
+
+class ConfigureSuccess(ServerMessageBase):
+    """Post-spec: a ``Configure`` was applied (``keyterms`` now in force)."""
+
+    request_id: str | None = None
+    keyterms: list[str] | None = None
+    sequence_id: int | None = None
+
+
+class ConfigureFailure(ServerMessageBase):
+    """Post-spec: a ``Configure`` was refused; the previous settings stay in force."""
+
+    request_id: str | None = None
+    sequence_id: int | None = None
+    description: str | None = None
+
+
+# --- client -> server ----------------------------------------------------------------------
+
+
+class Finalize(ClientMessageBase):
+    """Process buffered audio now and return final results (``from_finalize: true``).
+
+    ``channel`` (documented, post-spec) finalises only that channel.
+    """
+
+    channel: int | None = None
+
+
+class CloseStream(ClientMessageBase):
+    """Graceful end of stream: remaining results, ``Metadata``, then close 1000."""
+
+
+class KeepAlive(ClientMessageBase):
+    """Keeps an idle connection open; no reply."""
+
+
+class Configure(ClientMessageBase):
+    """Post-spec: replace the keyterms mid-stream; answered by ConfigureSuccess/Failure."""
+
+    keyterms: list[str] | None = None
+
+
+ServerMessage: TypeAlias = (
+    Results | Metadata | UtteranceEnd | SpeechStarted | ConfigureSuccess | ConfigureFailure
+)
+"""Every JSON message the server sends on Listen V1."""
+
+ClientMessage: TypeAlias = Finalize | CloseStream | KeepAlive | Configure
+"""Every JSON message a client sends on Listen V1."""
+
+SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
+CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
+
+_decode = make_server_decoder(ServerMessage)
+_decode_client = make_client_decoder(ClientMessage)
+
+
+def decode(frame: str | bytes) -> ServerMessage | Unknown | bytes:
+    """Decode a frame the client received. Never raises: text that is not a known message
+    becomes :class:`Unknown`; binary frames come back as the same ``bytes``."""
+    result: ServerMessage | Unknown | bytes = _decode(frame)
+    return result
+
+
+def decode_client(frame: str | bytes) -> ClientMessage | bytes:
+    """Decode a frame the server received, strictly (unknown types and fields raise
+    ``msgspec.ValidationError``)."""
+    result: ClientMessage | bytes = _decode_client(frame)
+    return result

@@ -1,0 +1,125 @@
+# mypy: disable-error-code="misc"
+"""Speak V1 (``/v1/speak``, Aura streaming text-to-speech) messages.
+
+Server -> client: synthesised audio as binary frames (``bytes``, handed on as received) and the
+JSON ``Metadata``, ``Flushed``, ``Cleared``, ``Warning``. Client -> server: JSON only, ``Speak``
+(the spec's ``SpeakV1Text``), ``Flush``, ``Clear`` and ``Close``; a binary frame from the client
+is a protocol error (close 1003 ``MESSAGE-0000``).
+
+The spec gives ``Flushed`` and ``Cleared`` one shared ``type`` enum (likewise ``Flush`` /
+``Clear`` / ``Close``); each is its own struct here, with a single tag, so a ``Cleared`` never
+decodes as a ``Flushed``.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias, get_args
+
+from ._base import (
+    ClientMessageBase,
+    ServerMessageBase,
+    Unknown,
+    make_client_decoder,
+    make_server_decoder,
+)
+
+__all__ = [
+    "CLIENT_MESSAGES",
+    "Clear",
+    "Cleared",
+    "ClientMessage",
+    "Close",
+    "Flush",
+    "Flushed",
+    "Metadata",
+    "SERVER_MESSAGES",
+    "ServerMessage",
+    "Speak",
+    "Warning",
+    "decode",
+    "decode_client",
+]
+
+
+# --- server -> client ----------------------------------------------------------------------
+
+
+class Metadata(ServerMessageBase):
+    """Sent once, right after the handshake and before any audio: the voice serving the request.
+
+    ``additional_model_uuids`` lists other models used to serve the request, when there are any.
+    """
+
+    request_id: str
+    model_name: str
+    model_version: str
+    model_uuid: str
+    additional_model_uuids: list[str] | None = None
+
+
+class Flushed(ServerMessageBase):
+    """Acknowledges a ``Flush``; it follows the last audio frame of the flushed text."""
+
+    sequence_id: int
+
+
+class Cleared(ServerMessageBase):
+    """Acknowledges a ``Clear``: buffered text and unsent audio were dropped."""
+
+    sequence_id: int
+
+
+class Warning(ServerMessageBase):
+    """A non-fatal problem (e.g. too many ``Flush`` messages); synthesis continues."""
+
+    description: str
+    code: str
+
+
+# --- client -> server ----------------------------------------------------------------------
+
+
+class Speak(ClientMessageBase):
+    """Append ``text`` to the server's text buffer (at most 2,000 characters per message)."""
+
+    text: str
+
+
+class Flush(ClientMessageBase):
+    """Synthesise everything buffered now; answered by audio, then ``Flushed``."""
+
+
+class Clear(ClientMessageBase):
+    """Drop buffered text and unsent audio (barge-in); answered by ``Cleared``."""
+
+
+class Close(ClientMessageBase):
+    """Finish the buffered text, send its audio, then close with 1000."""
+
+
+ServerMessage: TypeAlias = Metadata | Flushed | Cleared | Warning
+"""Every JSON message the server sends on Speak V1 (audio arrives as ``bytes``)."""
+
+ClientMessage: TypeAlias = Speak | Flush | Clear | Close
+"""Every JSON message a client sends on Speak V1."""
+
+SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
+CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
+
+_decode = make_server_decoder(ServerMessage)
+_decode_client = make_client_decoder(ClientMessage)
+
+
+def decode(frame: str | bytes) -> ServerMessage | Unknown | bytes:
+    """Decode a frame the client received. Never raises: text that is not a known message
+    becomes :class:`Unknown`; binary frames (audio) come back as the same ``bytes`` object."""
+    result: ServerMessage | Unknown | bytes = _decode(frame)
+    return result
+
+
+def decode_client(frame: str | bytes) -> ClientMessage | bytes:
+    """Decode a frame the server received, strictly (unknown types and fields raise
+    ``msgspec.ValidationError``). A binary frame comes back as ``bytes`` for the server to
+    reject."""
+    result: ClientMessage | bytes = _decode_client(frame)
+    return result

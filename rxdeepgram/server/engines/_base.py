@@ -1,0 +1,54 @@
+"""The small interface between the local server's channels and its recognition engines.
+
+The Listen channels do everything protocol-shaped themselves (energy-based speech detection,
+endpointing, interim / final results, timing, turn state); an engine only turns one speech
+segment of audio into words. ``scripted`` takes its words from a script the test gives and its
+timing from the audio; ``local`` (pocketsphinx) recognises the audio for real.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["RecognizedWord", "SttEngine", "SttStream"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecognizedWord:
+    """A word with its timing in seconds from the start of the stream."""
+
+    word: str
+    start: float
+    end: float
+    confidence: float
+
+
+class SttStream(Protocol):
+    """Recognition state for one audio channel of one connection."""
+
+    def transcribe(self, pcm: bytes, start: float, final: bool) -> list[RecognizedWord]:
+        """Words in ``pcm`` (16-bit little-endian mono at the engine's ``sample_rate``), one
+        speech segment that began ``start`` seconds into the stream.
+
+        Called repeatedly with the growing segment while it is open (``final=False``, for
+        interim results) and once with the whole segment when it closes (``final=True``).
+        Word times are absolute (``start`` + offset in the segment).
+        """
+        ...
+
+    def close(self) -> None:
+        """Release whatever the stream holds."""
+        ...
+
+
+class SttEngine(Protocol):
+    """A speech-to-text engine. ``blocking`` engines are run off the event loop."""
+
+    name: str
+    sample_rate: int
+    blocking: bool
+
+    def new_stream(self) -> SttStream:
+        """State for one channel of one new connection."""
+        ...
