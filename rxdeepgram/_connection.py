@@ -179,9 +179,11 @@ class ConnectionBase(Generic[S, C]):
         driver = self._driver
         if driver is None:
             raise ConnectionClosed(None, message="connection is not open yet")
-        self._session.send(item, driver.put)
+        closing = self._session.send(item, driver.put)
         self._messages_hub.close_window()
         self._raw_hub.close_window()
+        if closing:  # the user sent CloseStream / Close themselves
+            driver.start_close_timer(self._close_timeout)
 
     def _close_gracefully(self) -> None:
         driver = self._driver

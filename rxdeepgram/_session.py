@@ -115,6 +115,7 @@ class Session:
         )
         self.keepalive_interval = keepalive_interval or 0.0
         self._close_frames = tuple(Frame(encode(m), True) for m in spec.close_messages)
+        self._closing_type = type(spec.close_messages[-1]) if spec.close_messages else None
         self.last_sent = clock()
         self.sent_anything = False
         self._end: BaseException | None = None
@@ -123,10 +124,13 @@ class Session:
 
     # -- sending --------------------------------------------------------------------------------
 
-    def send(self, item: object, put: Callable[[Frame], None]) -> None:
+    def send(self, item: object, put: Callable[[Frame], None]) -> bool:
         """Validate and encode what the user sends and hand the frame to ``put`` (the driver's
         thread-safe, non-blocking enqueue), under the session lock so frames keep the callers'
         order. Empty audio is dropped.
+
+        Returns ``True`` when ``item`` was the channel's own closing message (``CloseStream``,
+        Speak's ``Close``): the session is then CLOSING, as after :meth:`close_gracefully`.
 
         Raises :class:`InvalidInputError` for something the channel does not accept and
         :class:`ConnectionClosed` once the connection is closing or closed.
@@ -135,10 +139,15 @@ class Session:
         with self._lock:
             if self.state is not State.OPEN:
                 raise self._closed_error()
-            if frame is not None:
-                self.sent_anything = True
-                self.last_sent = self._clock()
-                put(frame)
+            if frame is None:
+                return False
+            self.sent_anything = True
+            self.last_sent = self._clock()
+            put(frame)
+            if type(item) is self._closing_type:
+                self.state = State.CLOSING
+                return True
+            return False
 
     def _encode(self, item: object) -> Frame | None:
         spec = self.spec
@@ -255,6 +264,11 @@ class Session:
         """The client ends the connection itself (input ``on_error``, a close timeout, an
         exception in the ``with`` body): ``error`` (``None``: completion) becomes the stream's
         end. ``False`` if the end was already decided."""
+        if error is not None and not isinstance(error, Exception):
+            # KeyboardInterrupt & co. in a ``with`` body: subscribers get an ordinary error.
+            wrapped = ConnectionClosedError(None, f"aborted by {type(error).__name__}")
+            wrapped.__cause__ = error
+            error = wrapped
         with self._lock:
             self.state = State.CLOSED
             if self._end_decided:

@@ -47,6 +47,10 @@ class _Media(msgspec.Struct, frozen=True):
         return bytes(self.data)
 
 
+def _no_required_fields(cls: type[MessageBase]) -> bool:
+    return all(f.required is False for f in msgspec.structs.fields(cls))
+
+
 class _Control(msgspec.Struct, frozen=True):
     """Seed-style control wrapper: ``XControlMessage(type="KeepAlive")``."""
 
@@ -55,12 +59,11 @@ class _Control(msgspec.Struct, frozen=True):
     _module = listen_v1
 
     def _rxdeepgram_native_(self) -> MessageBase:
-        for cls in self._module.CLIENT_MESSAGES:
-            if cls.__name__ == self.type and not msgspec.structs.fields(cls):
+        controls = [c for c in self._module.CLIENT_MESSAGES if _no_required_fields(c)]
+        for cls in controls:
+            if cls.__name__ == self.type:
                 return cls()
-        allowed = ", ".join(
-            c.__name__ for c in self._module.CLIENT_MESSAGES if not msgspec.structs.fields(c)
-        )
+        allowed = ", ".join(c.__name__ for c in controls)
         raise InvalidInputError(
             f"{type(self).__name__}(type={self.type!r}) is not a control message of this "
             f"channel; allowed types: {allowed}"

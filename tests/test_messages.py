@@ -189,8 +189,27 @@ def test_post_spec_messages_and_fields() -> None:
     )
     assert isinstance(warning, listen_v2.Warning)
     assert warning.code == "FORCE_END_TURN_NO_ACTIVE_TURN"
-    assert isinstance(
-        listen_v1.decode_client('{"type": "Finalize", "channel": 1}'), listen_v1.Finalize
+    assert listen_v1.decode_client('{"type": "Finalize", "channel": 1}') == listen_v1.Finalize(
+        channel=1
+    )
+    configure_v1 = listen_v1.Configure(keyterms=["Deepgram"], features={"numerals": True})
+    assert json.loads(encode(configure_v1)) == {
+        "type": "Configure",
+        "keyterms": ["Deepgram"],
+        "features": {"numerals": True},
+    }
+    failure = listen_v1.decode(
+        '{"type": "ConfigureFailure", "request_id": "r",'
+        ' "code": "CONFIGURE_KEYTERMS_NOT_SUPPORTED", "description": "Nova-3 only"}'
+    )
+    assert isinstance(failure, listen_v1.ConfigureFailure)
+    assert failure.code == "CONFIGURE_KEYTERMS_NOT_SUPPORTED"
+    error = listen_v1.decode(
+        '{"type": "Error", "variant": "SchemaError", "description": "bad message",'
+        ' "message": "{oops"}'
+    )
+    assert error == listen_v1.Error(
+        variant="SchemaError", description="bad message", message="{oops"
     )
     assert speak_v1.Speak(text="Hello").type == "Speak"
 

@@ -245,7 +245,8 @@ class Walker:
 def spec() -> dict[str, Any]:
     yaml = pytest.importorskip("yaml")
     with SPEC.open(encoding="utf-8") as f:
-        loaded: dict[str, Any] = yaml.safe_load(f)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+        loaded: dict[str, Any] = yaml.load(f, Loader=loader)
     return loaded
 
 

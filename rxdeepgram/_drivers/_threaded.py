@@ -7,6 +7,7 @@ when the next KeepAlive is due. ``put`` never blocks, so audio callbacks can cal
 
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 import time
@@ -21,6 +22,12 @@ from ..errors import DeepgramTimeoutError
 from ._common import CLOSE, connect_kwargs, map_open_error
 
 __all__ = ["open_sync"]
+
+# websockets 17 warns unless a directly-returned sync connection is asked for explicitly;
+# older releases (>= 15) have no such flag.
+_LEGACY: dict[str, Any] = (
+    {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
+)
 
 _ABORT = object()
 _STOP = object()
@@ -38,7 +45,8 @@ def open_sync(
 ) -> Connection[Any, Any]:
     """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
     try:
-        ws = connect(url, **connect_kwargs(headers, open_timeout, close_timeout, secrets))
+        kwargs = connect_kwargs(headers, open_timeout, close_timeout, secrets)
+        ws = connect(url, **kwargs, **_LEGACY)
     except Exception as exc:
         raise map_open_error(exc, url, secrets) from exc
     response = ws.response

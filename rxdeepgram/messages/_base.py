@@ -3,7 +3,7 @@
 
 Conventions (see DESIGN.md, "Messages"):
 
-* Every JSON message is a frozen, keyword-only ``msgspec.Struct`` tagged on ``type`` with its
+* Every JSON message is a frozen ``msgspec.Struct`` tagged on ``type`` with its
   class name as the tag (override with ``tag="..."`` where the wire tag differs). ``.type`` is a
   read-only property returning the tag, so ``getattr(message, "type")`` works as in the seed SDK.
 * Optional fields default to ``None`` and ``omit_defaults`` drops them on encode, so what we send
@@ -96,7 +96,7 @@ M = TypeVar("M")
 def _peek_type(frame: str | bytes) -> str:
     try:
         value = _type_only.decode(frame).type
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeEncodeError):
         return ""
     return value if isinstance(value, str) else ""
 
@@ -115,7 +115,7 @@ def make_server_decoder(union: Any) -> Callable[[str | bytes], Any]:
             return frame  # a binary frame: audio, handed on as the very same object
         try:
             return decode_json(frame)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeEncodeError) as exc:
             return _unknown(frame, exc)
 
     return decode

@@ -56,9 +56,10 @@ cannot decode becomes :class:`~rxdeepgram.messages.Unknown`. :func:`decode_clien
 local server) is strict: an unknown provider ``type`` or an unknown field raises
 ``msgspec.ValidationError``, as the agent API rejects unknown fields.
 
-``FunctionCallResponse`` is one struct in both unions (the spec has one schema for both
-directions; ``id`` optional). It derives from both bases and ignores unknown fields, so that what
-the server sends stays forward compatible.
+``FunctionCallResponse`` has one schema for both directions (``id`` optional), but what clients
+send is decoded strictly and what the server sends leniently, so the server's union holds the
+subclass :class:`ReceivedFunctionCallResponse` (same fields, unknown fields ignored):
+``isinstance(message, FunctionCallResponse)`` is true for both.
 
 ``History`` has two shapes under one tag; msgspec refuses two structs with one tag in a union, so
 it is a single struct with optional ``role`` / ``content`` / ``function_calls``. The same holds for
@@ -146,6 +147,7 @@ __all__ = [
     "PollyEngine",
     "PromptUpdated",
     "ReasoningMode",
+    "ReceivedFunctionCallResponse",
     "SERVER_MESSAGES",
     "ServerMessage",
     "Settings",
@@ -327,8 +329,8 @@ class ListenProviderV2(ClientStruct, kw_only=True, tag_field="version", tag="v2"
     with ``flux-general-multi``.
     """
 
-    model: str
     type: Literal["deepgram"] = msgspec.field(default_factory=_deepgram)
+    model: str
     language_hints: list[str] | None = None
     eot_threshold: float | None = None
     eager_eot_threshold: float | None = None
@@ -802,20 +804,30 @@ class InjectAgentMessage(ClientMessageBase, kw_only=True):
     behavior: Behavior | None = None
 
 
-class FunctionCallResponse(
-    ClientMessageBase, ServerMessageBase, kw_only=True, forbid_unknown_fields=False
-):
-    """The result of a function call, in both directions (one schema in the spec).
-
-    Client -> server answers a ``FunctionCallRequest`` item with ``client_side`` true: ``id`` is
-    that item's ``id`` (required in practice), ``content`` the result (often JSON text).
-    Server -> client reports a server-side call; ``id`` may be absent. Unknown fields are
-    ignored in both directions (forward compatible).
+class FunctionCallResponse(ClientMessageBase, kw_only=True):
+    """The result of a client-side function call (a ``FunctionCallRequest`` item with
+    ``client_side`` true): ``id`` and ``name`` are the item's, ``content`` the result (often JSON
+    text). The spec marks ``id`` optional, as one schema serves both directions, but a client's
+    answer needs it (:func:`validate_message` checks). Received results of server-side calls
+    decode to the subclass :class:`ReceivedFunctionCallResponse`.
     """
 
     name: str
     content: str
     id: str | None = None
+
+
+class ReceivedFunctionCallResponse(
+    FunctionCallResponse, ServerMessageBase, tag="FunctionCallResponse", forbid_unknown_fields=False
+):
+    """A ``FunctionCallResponse`` the server sent: the result of a server-side function call
+    (``client_side`` false; ``id`` may be absent).
+
+    Same wire schema and fields as :class:`FunctionCallResponse`, of which it is a subclass
+    (``isinstance(message, FunctionCallResponse)`` holds in both directions); unlike it, it
+    ignores unknown fields, as every server message does. A tag cannot name two classes in one
+    module, hence the second name.
+    """
 
 
 class KeepAlive(ClientMessageBase):
@@ -834,7 +846,7 @@ ServerMessage: TypeAlias = (
     | UserStartedSpeaking
     | AgentThinking
     | FunctionCallRequest
-    | FunctionCallResponse
+    | ReceivedFunctionCallResponse
     | AgentStartedSpeaking
     | AgentAudioDone
     | LatencyReport

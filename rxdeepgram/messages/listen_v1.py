@@ -2,8 +2,13 @@
 """Listen V1 (``/v1/listen``, Nova streaming speech-to-text) messages.
 
 Server -> client: ``Results``, ``Metadata``, ``UtteranceEnd``, ``SpeechStarted`` (JSON only), plus
-the post-spec ``ConfigureSuccess`` / ``ConfigureFailure``. Client -> server: audio as ``bytes`` and
-``Finalize``, ``CloseStream``, ``KeepAlive`` (and the post-spec ``Configure``).
+the post-spec ``ConfigureSuccess`` / ``ConfigureFailure`` and ``Error``. Client -> server: audio as
+``bytes`` and ``Finalize``, ``CloseStream``, ``KeepAlive`` (and the post-spec ``Configure``).
+
+Post-spec items follow Deepgram's documentation and its SDK 7.x: ``Configure`` (``keyterms``,
+``features``), ``ConfigureFailure.code`` (``CONFIGURE_KEYTERMS_NOT_SUPPORTED``,
+``CONFIGURE_KEYTERM_LIMIT_EXCEEDED``, ``CONFIGURE_ALREADY_PENDING``, ``CONFIGURE_INTERNAL_ERROR``)
+and the ``Error`` message (``variant`` ``SchemaError`` when a client text message did not parse).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "ConfigureSuccess",
     "DiarizeInfo",
     "Entity",
+    "Error",
     "Finalize",
     "KeepAlive",
     "Metadata",
@@ -176,7 +182,21 @@ class ConfigureFailure(ServerMessageBase):
 
     request_id: str | None = None
     sequence_id: int | None = None
+    code: str | None = None
     description: str | None = None
+
+
+class Error(ServerMessageBase):
+    """Post-spec: the server could not handle something the client sent.
+
+    ``variant`` is the error category (``"SchemaError"``: a client text message did not parse,
+    echoed in ``message``); ``code`` only appears on legacy error frames.
+    """
+
+    description: str
+    variant: str | None = None
+    code: str | None = None
+    message: str | None = None
 
 
 # --- client -> server ----------------------------------------------------------------------
@@ -200,13 +220,18 @@ class KeepAlive(ClientMessageBase):
 
 
 class Configure(ClientMessageBase):
-    """Post-spec: replace the keyterms mid-stream; answered by ConfigureSuccess/Failure."""
+    """Post-spec: change settings mid-stream; answered by ConfigureSuccess/Failure.
+
+    ``keyterms`` replaces the whole keyterm list (``[]`` clears it; Nova-3 only); ``features``
+    turns formatting features on or off, e.g. ``{"numerals": True}``.
+    """
 
     keyterms: list[str] | None = None
+    features: dict[str, bool] | None = None
 
 
 ServerMessage: TypeAlias = (
-    Results | Metadata | UtteranceEnd | SpeechStarted | ConfigureSuccess | ConfigureFailure
+    Results | Metadata | UtteranceEnd | SpeechStarted | ConfigureSuccess | ConfigureFailure | Error
 )
 """Every JSON message the server sends on Listen V1."""
 

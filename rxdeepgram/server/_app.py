@@ -1,0 +1,425 @@
+"""The Deepgram-compatible server: one port, a route per channel path, Deepgram's handshake rules.
+
+:class:`DeepgramServer` wraps a ``websockets`` asyncio server. Every upgrade request gets a
+uuid4 request id, returned in ``dg-request-id`` on every handshake response (``101`` or error)
+and used as ``request_id`` in the channel's messages. The handshake is checked in this order:
+
+1. the path must be a known route, else ``404``;
+2. the auth hook must accept the credential, else its status (``401``);
+3. the channel must accept the query options, else ``400`` naming the option.
+
+Errors carry ``dg-error: <message>`` and a JSON body ``{"err_code", "err_msg", "request_id"}``.
+Routes are :class:`ChannelHandler` objects keyed by path (``/v1/listen`` now; more channels are
+added with :meth:`DeepgramServer.add_route`).
+
+The server runs either in the caller's event loop (``async with DeepgramServer() as srv``) or in
+a background thread with its own loop (``with DeepgramServer() as srv``, or ``start()`` /
+``stop()``). Logging never includes credentials: ``websockets``' own logger is wrapped so that
+its debug output (which would print request headers) is off and tracebacks are reduced to the
+exception's type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import json
+import logging
+import sys
+import threading
+import uuid
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from email.utils import formatdate
+from types import TracebackType
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from .._version import __version__
+from ..errors import InvalidOptionError
+from ._audio import VadConfig
+from ._auth import (
+    ApiKeyAuth,
+    AuthFailure,
+    AuthHook,
+    AuthRequest,
+    extract_credential,
+    offered_auth_subprotocol,
+)
+from .engines import SttEngine, get_engine
+
+__all__ = ["ChannelHandler", "DeepgramServer", "Session"]
+
+log = logging.getLogger("rxdeepgram.server")
+
+
+class ChannelHandler(Protocol):
+    """One WebSocket channel of the server, mounted at a path."""
+
+    def parse_options(self, pairs: Sequence[tuple[str, str]]) -> object:
+        """Validate the decoded query pairs; raise :class:`InvalidOptionError` to refuse the
+        upgrade with ``400``. The result is handed to :meth:`serve` as ``session.options``."""
+        ...
+
+    async def serve(self, session: Session) -> None:
+        """Run one accepted connection until it closes."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One accepted connection, as a channel handler sees it."""
+
+    websocket: ServerConnection
+    request_id: str
+    path: str
+    options: object
+    server: DeepgramServer
+
+
+class _DgConnection(ServerConnection):
+    """A server connection carrying the handshake's request id, route and options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dg_request_id = ""
+        self.dg_path = ""
+        self.dg_route: ChannelHandler | None = None
+        self.dg_options: object = None
+
+
+class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """``websockets``' logger without DEBUG (request headers) and without tracebacks (whose
+    text could quote a header); the exception's type is appended instead."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        exc_info = kwargs.pop("exc_info", None)
+        if exc_info:
+            exc = sys.exc_info()[1] if exc_info is True else exc_info
+            if isinstance(exc, tuple):
+                exc = exc[1]
+            if isinstance(exc, BaseException):
+                msg = f"{msg} ({type(exc).__name__})"
+        kwargs.pop("stack_info", None)
+        return msg, kwargs
+
+
+def _header_safe(text: str, limit: int = 1024) -> str:
+    """``text`` as a single-line ASCII header value."""
+    flat = " ".join(text.split())
+    safe = flat.encode("ascii", "backslashreplace").decode("ascii")
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def _default_routes() -> dict[str, ChannelHandler]:
+    from .listen_v1 import ListenV1Handler
+
+    return {"/v1/listen": ListenV1Handler()}
+
+
+class DeepgramServer:
+    """A local server speaking Deepgram's real-time WebSocket protocol.
+
+    Args:
+        host: interface to bind (an IP address; ``127.0.0.1`` by default).
+        port: TCP port; ``0`` picks a free one (see :attr:`port` / :attr:`url`).
+        engine: speech-to-text engine: a name for :func:`~.engines.get_engine`
+            (``"scripted"``, ``"local"``) or an engine object such as
+            ``ScriptedEngine(["hello world"])``.
+        api_key: when set, upgrades must carry ``Authorization: Token <api_key>`` (or the
+            ``token, <api_key>`` subprotocols); otherwise any credential, or none, is accepted.
+        idle_timeout: seconds without any frame from the client before the server closes the
+            connection with 1011 ``NET-0001`` (Deepgram: 10 s).
+        auth: an auth hook replacing the api-key check (see :mod:`._auth`).
+        vad: speech-detector tuning for the Listen channels.
+        routes: extra or replacement channel handlers by path.
+        max_message_size: largest frame accepted from a client, in bytes.
+
+    Use it as a context manager, sync (own thread and loop) or async (caller's loop)::
+
+        with DeepgramServer() as srv:
+            url = srv.url            # "ws://127.0.0.1:PORT"
+
+        async with DeepgramServer(engine=ScriptedEngine(["hi there"])) as srv:
+            ...
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        engine: str | SttEngine = "scripted",
+        api_key: str | None = None,
+        idle_timeout: float = 10.0,
+        auth: AuthHook | None = None,
+        vad: VadConfig | None = None,
+        routes: Mapping[str, ChannelHandler] | None = None,
+        max_message_size: int = 1 << 24,
+    ) -> None:
+        if idle_timeout <= 0:
+            raise ValueError("idle_timeout must be positive")
+        self.host = host
+        self._requested_port = port
+        self.engine: SttEngine = get_engine(engine) if isinstance(engine, str) else engine
+        self.idle_timeout = float(idle_timeout)
+        self.vad = vad or VadConfig()
+        self._auth: AuthHook = auth if auth is not None else ApiKeyAuth(api_key)
+        self._routes: dict[str, ChannelHandler] = _default_routes()
+        if routes:
+            self._routes.update(routes)
+        self.max_message_size = max_message_size
+        self._server: Server | None = None
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def add_route(self, path: str, handler: ChannelHandler) -> None:
+        """Serve ``handler`` at ``path`` (e.g. ``/v1/speak``), replacing any previous one."""
+        if not path.startswith("/"):
+            raise ValueError("a route path starts with '/'")
+        self._routes[path] = handler
+
+    @property
+    def routes(self) -> Mapping[str, ChannelHandler]:
+        """The channel handlers by path."""
+        return dict(self._routes)
+
+    # -- addresses -----------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (after start)."""
+        if self._port is None:
+            raise RuntimeError("the server is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port`` of the running server (no path)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._server is not None
+
+    # -- async lifecycle -----------------------------------------------------------------------
+
+    async def astart(self) -> DeepgramServer:
+        """Start serving in the running event loop."""
+        if self._server is not None:
+            raise RuntimeError("the server is already started")
+        server = await serve(
+            self._handle,
+            self.host,
+            self._requested_port,
+            process_request=self._process_request,
+            process_response=self._process_response,
+            select_subprotocol=self._select_subprotocol,
+            compression=None,
+            max_size=self.max_message_size,
+            server_header=f"rxdeepgram/{__version__}",
+            logger=_QuietLogger(logging.getLogger("websockets.server"), {}),
+            create_connection=_DgConnection,
+        )
+        self._server = server
+        self._port = int(server.sockets[0].getsockname()[1])
+        log.info("serving Deepgram protocol on %s (engine %s)", self.url, self.engine.name)
+        return self
+
+    async def astop(self) -> None:
+        """Stop accepting connections, close open ones (1001) and wait for their handlers."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        await server.wait_closed()
+        log.info("server on port %s stopped", self._port)
+
+    async def __aenter__(self) -> DeepgramServer:
+        return await self.astart()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.astop()
+
+    # -- threaded lifecycle --------------------------------------------------------------------
+
+    def start(self) -> DeepgramServer:
+        """Start serving from a background thread running its own event loop."""
+        if self._thread is not None or self._server is not None:
+            raise RuntimeError("the server is already started")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.astart())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                try:
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                finally:
+                    loop.close()
+
+        thread = threading.Thread(target=run, name=f"rxdeepgram-server-{id(self):x}", daemon=True)
+        self._thread = thread
+        self._loop = loop
+        thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            self._loop = None
+            thread.join()
+            raise failure[0]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop a server started with :meth:`start` (idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        try:
+            if not loop.is_closed():
+                future = asyncio.run_coroutine_threadsafe(self.astop(), loop)
+                future.result(timeout)
+        finally:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            self._thread = None
+            self._loop = None
+
+    def __enter__(self) -> DeepgramServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._port is not None and self.running else "not running"
+        return f"<DeepgramServer {where} engine={self.engine.name!r}>"
+
+    # -- handshake -----------------------------------------------------------------------------
+
+    @staticmethod
+    def error_response(status: int, err_code: str, message: str, request_id: str) -> Response:
+        """An HTTP error answer to an upgrade request, Deepgram style."""
+        body = json.dumps(
+            {"err_code": err_code, "err_msg": message, "request_id": request_id}
+        ).encode()
+        headers = Headers(
+            [
+                ("Date", formatdate(usegmt=True)),
+                ("Connection", "close"),
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("dg-error", _header_safe(message)),
+            ]
+        )
+        return Response(status, http.HTTPStatus(status).phrase, headers, body)
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        assert isinstance(connection, _DgConnection)
+        request_id = str(uuid.uuid4())
+        connection.dg_request_id = request_id
+        split = urlsplit(request.path)
+        route = self._routes.get(split.path)
+        if route is None:
+            log.info("request %s: 404 for unknown path %r", request_id, split.path[:200])
+            return self.error_response(
+                404, "NOT_FOUND", f"Unknown endpoint: {split.path}", request_id
+            )
+        failure: AuthFailure | None = self._auth(
+            AuthRequest(extract_credential(request.headers), split.path, request_id)
+        )
+        if failure is not None:
+            log.info("request %s: %d, credentials refused", request_id, failure.status)
+            return self.error_response(
+                failure.status, failure.err_code, failure.message, request_id
+            )
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        try:
+            options = route.parse_options(pairs)
+        except InvalidOptionError as exc:
+            log.info("request %s: 400, invalid option %r", request_id, exc.option)
+            return self.error_response(400, "Bad Request", str(exc), request_id)
+        connection.dg_path = split.path
+        connection.dg_route = route
+        connection.dg_options = options
+        return None
+
+    def _process_response(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> None:
+        request_id = getattr(connection, "dg_request_id", "") or str(uuid.uuid4())
+        response.headers["dg-request-id"] = request_id
+
+    def _select_subprotocol(
+        self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        chosen = offered_auth_subprotocol(list(subprotocols))
+        return Subprotocol(chosen) if chosen is not None else None
+
+    # -- connections ---------------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, _DgConnection)
+        route = connection.dg_route
+        if route is None:  # pragma: no cover - the handshake guarantees a route
+            await connection.close(1011, "NET-0000 no route")
+            return
+        session = Session(
+            connection,
+            connection.dg_request_id,
+            connection.dg_path,
+            connection.dg_options,
+            self,
+        )
+        log.debug("request %s: connection open on %s", session.request_id, session.path)
+        try:
+            await route.serve(session)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("request %s: channel handler failed", session.request_id)
+            await connection.close(1011, "NET-0000 internal server error")
+        log.debug(
+            "request %s: connection closed (%s)",
+            session.request_id,
+            connection.close_code,
+        )
