@@ -11,7 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
+
+import reactivex
+from reactivex import operators as ops
 
 from ._channels import channel
 from ._config import ClientConfig
@@ -23,6 +26,20 @@ __all__ = ["AsyncDeepgramClient", "DeepgramClient"]
 
 S = TypeVar("S")
 C = TypeVar("C")
+V1 = TypeVar("V1")
+V2 = TypeVar("V2")
+
+if TYPE_CHECKING:
+    from .messages import Unknown, agent_v1, listen_v1, listen_v2, speak_v1
+
+    L1S: TypeAlias = listen_v1.ServerMessage | Unknown | bytes
+    L1C: TypeAlias = listen_v1.ClientMessage | bytes
+    L2S: TypeAlias = listen_v2.ServerMessage | Unknown | bytes
+    L2C: TypeAlias = listen_v2.ClientMessage | bytes
+    SS: TypeAlias = speak_v1.ServerMessage | Unknown | bytes
+    SC: TypeAlias = speak_v1.ClientMessage | str
+    AS: TypeAlias = agent_v1.ServerMessage | Unknown | bytes
+    AC: TypeAlias = agent_v1.ClientMessage | bytes
 
 _OPTIONS: dict[str, str] = {
     "listen.v1": "ListenV1Options",
@@ -248,6 +265,17 @@ class ChannelClient(Generic[S, C]):
         """Seed API: connections already expose ``raw`` frames and ``response_headers``."""
         return self
 
+    def _operator(
+        self, options: dict[str, Any], *, first: Any = None, gate: Any = None
+    ) -> Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]:
+        from ._cold import cold_sync
+
+        keepalive = options.pop("keepalive", True)
+        prepared = self._prepare(keepalive, None, None, options)
+        return cold_sync(
+            lambda: ConnectContext[S, C](self._config, prepared).open(), first=first, gate=gate
+        )
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}>"
 
@@ -272,15 +300,111 @@ class AsyncChannelClient(ChannelClient[S, C]):
     def with_raw_response(self) -> AsyncChannelClient[S, C]:
         return self
 
+    def _operator(
+        self, options: dict[str, Any], *, first: Any = None, gate: Any = None
+    ) -> Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]:
+        from ._cold import cold_async
 
-class _Versions:
-    def __init__(self, **versions: ChannelClient[Any, Any]) -> None:
-        self.__dict__.update(versions)
+        keepalive = options.pop("keepalive", True)
+        prepared = self._prepare(keepalive, None, None, options)
+        return cold_async(
+            lambda: AsyncConnectContext[S, C](self._config, prepared).open(),
+            first=first,
+            gate=gate,
+        )
+
+
+Operator = Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]
+
+
+def _settings_applied(conn: ConnectionBase[Any, Any]) -> reactivex.Observable[Any]:
+    from .messages.agent_v1 import SettingsApplied
+
+    return conn.messages.pipe(ops.filter(lambda m: isinstance(m, SettingsApplied)), ops.take(1))
+
+
+class _ListenOps:
+    def transcribe(self: _Cold, **options: Any) -> Operator:
+        """Cold form: ``Observable[bytes] -> Observable[message]``. Each subscription opens a
+        connection with ``options`` (validated now), sends the source's audio, closes
+        gracefully when the source completes and aborts on dispose; ``ops.retry()`` reconnects."""
+        return self._operator(options)
+
+
+class _SpeakOps:
+    def synthesize(self: _Cold, **options: Any) -> Operator:
+        """Cold form: ``Observable[str] -> Observable[bytes | message]``. Text is sent as
+        ``Speak``; when the source completes the rest is flushed (``Flushed``) and the
+        connection closes. Pipe through ``operators.sentences()`` for sentence-sized flushes."""
+        return self._operator(options)
+
+
+class _AgentOps:
+    def converse(self: _Cold, settings: Any, **options: Any) -> Operator:
+        """Cold form: ``Observable[bytes] -> Observable[bytes | message]``. Each subscription
+        opens an agent connection, sends ``settings`` (validated now), and starts forwarding the
+        source's audio once ``SettingsApplied`` arrives."""
+        from .messages.agent_v1 import Settings, validate_settings
+
+        if not isinstance(settings, Settings):
+            native = getattr(settings, "_rxdeepgram_native_", None)
+            settings = native() if callable(native) else settings
+        if not isinstance(settings, Settings):
+            from .errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"converse() needs an agent Settings message, got {type(settings).__name__}"
+            )
+        validate_settings(settings)
+        return self._operator(options, first=settings, gate=_settings_applied)
+
+
+class _Cold(Protocol):
+    def _operator(
+        self, options: dict[str, Any], *, first: Any = None, gate: Any = None
+    ) -> Operator: ...
+
+
+class ListenClient(_ListenOps, ChannelClient[S, C]):
+    """``client.listen.v1`` / ``client.listen.v2`` of the sync client."""
+
+
+class SpeakClient(_SpeakOps, ChannelClient[S, C]):
+    """``client.speak.v1`` of the sync client."""
+
+
+class AgentClient(_AgentOps, ChannelClient[S, C]):
+    """``client.agent.v1`` of the sync client."""
+
+
+class AsyncListenClient(_ListenOps, AsyncChannelClient[S, C]):
+    """``client.listen.v1`` / ``client.listen.v2`` of the async client."""
+
+
+class AsyncSpeakClient(_SpeakOps, AsyncChannelClient[S, C]):
+    """``client.speak.v1`` of the async client."""
+
+
+class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
+    """``client.agent.v1`` of the async client."""
+
+
+class _Pair(Generic[V1, V2]):
+    """``client.listen``: ``.v1`` and ``.v2``."""
+
+    def __init__(self, v1: V1, v2: V2) -> None:
+        self.v1 = v1
+        self.v2 = v2
+
+
+class _One(Generic[V1]):
+    """``client.speak`` / ``client.agent``: ``.v1``."""
+
+    def __init__(self, v1: V1) -> None:
+        self.v1 = v1
 
 
 class _ClientBase:
-    _channel_cls: type[ChannelClient[Any, Any]] = ChannelClient
-
     def __init__(
         self,
         api_key: str | None = None,
@@ -301,12 +425,6 @@ class _ClientBase:
             headers=headers,
             on_callback_error=on_callback_error,
         )
-        make = self._channel_cls
-        self.listen = _Versions(
-            v1=make(self._config, "listen.v1"), v2=make(self._config, "listen.v2")
-        )
-        self.speak = _Versions(v1=make(self._config, "speak.v1"))
-        self.agent = _Versions(v1=make(self._config, "agent.v1"))
 
     @property
     def config(self) -> ClientConfig:
@@ -314,11 +432,11 @@ class _ClientBase:
 
     def __repr__(self) -> str:
         c = self._config
-        creds = (
-            "access_token=***"
-            if c.access_token
-            else ("api_key=***" if c.api_key else "no credentials")
-        )
+        creds = "no credentials"
+        if c.access_token:
+            creds = "access_token=***"
+        elif c.api_key:
+            creds = "api_key=***"
         return f"{type(self).__name__}({creds}, base_url={c.base_url!r})"
 
 
@@ -328,10 +446,24 @@ class DeepgramClient(_ClientBase):
     Deepgram's hosts, env ``DEEPGRAM_BASE_URL``) serves every channel when given, e.g. the
     local server's ``ws://127.0.0.1:PORT``."""
 
-    _channel_cls = ChannelClient
+    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(api_key, **kwargs)
+        config = self._config
+        self.listen: _Pair[ListenClient[L1S, L1C], ListenClient[L2S, L2C]] = _Pair(
+            ListenClient(config, "listen.v1"), ListenClient(config, "listen.v2")
+        )
+        self.speak: _One[SpeakClient[SS, SC]] = _One(SpeakClient(config, "speak.v1"))
+        self.agent: _One[AgentClient[AS, AC]] = _One(AgentClient(config, "agent.v1"))
 
 
 class AsyncDeepgramClient(_ClientBase):
     """The asyncio client; same arguments as :class:`DeepgramClient`."""
 
-    _channel_cls = AsyncChannelClient
+    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(api_key, **kwargs)
+        config = self._config
+        self.listen: _Pair[AsyncListenClient[L1S, L1C], AsyncListenClient[L2S, L2C]] = _Pair(
+            AsyncListenClient(config, "listen.v1"), AsyncListenClient(config, "listen.v2")
+        )
+        self.speak: _One[AsyncSpeakClient[SS, SC]] = _One(AsyncSpeakClient(config, "speak.v1"))
+        self.agent: _One[AsyncAgentClient[AS, AC]] = _One(AsyncAgentClient(config, "agent.v1"))

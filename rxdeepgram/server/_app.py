@@ -52,7 +52,7 @@ from ._auth import (
     extract_credential,
     offered_auth_subprotocol,
 )
-from .engines import SttEngine, get_engine
+from .engines import SttEngine, TtsEngine, get_engine, get_tts_engine
 
 __all__ = ["ChannelHandler", "DeepgramServer", "Session"]
 
@@ -137,6 +137,8 @@ class DeepgramServer:
         engine: speech-to-text engine: a name for :func:`~.engines.get_engine`
             (``"scripted"``, ``"local"``) or an engine object such as
             ``ScriptedEngine(["hello world"])``.
+        tts: text-to-speech engine for Speak and the agent: a name for
+            :func:`~.engines.get_tts_engine` (``"tone"``, ``"local"``) or an engine object.
         api_key: when set, upgrades must carry ``Authorization: Token <api_key>`` (or the
             ``token, <api_key>`` subprotocols); otherwise any credential, or none, is accepted.
         idle_timeout: seconds without any frame from the client before the server closes the
@@ -161,6 +163,7 @@ class DeepgramServer:
         port: int = 0,
         *,
         engine: str | SttEngine = "scripted",
+        tts: str | TtsEngine = "tone",
         api_key: str | None = None,
         idle_timeout: float = 10.0,
         auth: AuthHook | None = None,
@@ -173,6 +176,7 @@ class DeepgramServer:
         self.host = host
         self._requested_port = port
         self.engine: SttEngine = get_engine(engine) if isinstance(engine, str) else engine
+        self.tts: TtsEngine = get_tts_engine(tts) if isinstance(tts, str) else tts
         self.idle_timeout = float(idle_timeout)
         self.vad = vad or VadConfig()
         self._auth: AuthHook = auth if auth is not None else ApiKeyAuth(api_key)

@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ._base import RecognizedWord, SttEngine, SttStream
+from ._base import RecognizedWord, SttEngine, SttStream, TtsEngine
 from .scripted import DEFAULT_SCRIPT, ScriptedEngine, ScriptedStream
 
 __all__ = [
@@ -24,8 +24,10 @@ __all__ = [
     "ScriptedStream",
     "SttEngine",
     "SttStream",
+    "TtsEngine",
     "engine_names",
     "get_engine",
+    "get_tts_engine",
     "register_engine",
 ]
 
@@ -75,4 +77,37 @@ def get_engine(name: str, **options: Any) -> SttEngine:
     if factory is None:
         known = ", ".join(engine_names())
         raise ValueError(f"unknown engine {name!r} (known: {known})")
+    return factory(**options)
+
+
+# -- text-to-speech engines --------------------------------------------------------------------
+
+TtsFactory = Callable[..., TtsEngine]
+
+
+def _tone(**options: Any) -> TtsEngine:
+    module = importlib.import_module(".tone", __name__)
+    engine: TtsEngine = module.ToneTtsEngine(**options)
+    return engine
+
+
+def _espeak(**options: Any) -> TtsEngine:
+    try:
+        module = importlib.import_module(".espeak", __name__)
+    except ImportError as exc:
+        raise ImportError(
+            f"the 'local' TTS engine needs espeak-ng: pip install 'rxdeepgram[local]' ({exc})"
+        ) from exc
+    engine: TtsEngine = module.EspeakTtsEngine(**options)
+    return engine
+
+
+_TTS_FACTORIES: dict[str, TtsFactory] = {"tone": _tone, "local": _espeak, "espeak": _espeak}
+
+
+def get_tts_engine(name: str, **options: Any) -> TtsEngine:
+    """Build the text-to-speech engine registered as ``name`` (``tone``, ``local``)."""
+    factory = _TTS_FACTORIES.get(name)
+    if factory is None:
+        raise ValueError(f"unknown TTS engine {name!r} (known: {', '.join(sorted(_TTS_FACTORIES))})")
     return factory(**options)

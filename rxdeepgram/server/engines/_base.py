@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["RecognizedWord", "SttEngine", "SttStream"]
+__all__ = ["RecognizedWord", "SttEngine", "SttStream", "TtsEngine"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,4 +51,21 @@ class SttEngine(Protocol):
 
     def new_stream(self) -> SttStream:
         """State for one channel of one new connection."""
+        ...
+
+
+class TtsEngine(Protocol):
+    """A text-to-speech engine for the Speak and Agent channels. ``blocking`` engines are run
+    off the event loop.
+
+    ``tone`` makes deterministic audio whose length follows the text (tests); ``local``
+    (espeak-ng) speaks for real.
+    """
+
+    name: str
+    blocking: bool
+
+    def synthesize(self, text: str, sample_rate: int) -> bytes:
+        """``text`` as 16-bit little-endian mono PCM at ``sample_rate`` Hz. Empty text gives
+        ``b""``. The channel encodes (mulaw / alaw) and chunks it."""
         ...

@@ -1,0 +1,176 @@
+"""Cold operator forms of the channels: connect on subscribe, close on dispose.
+
+``audio.pipe(client.listen.v1.transcribe(model="nova-3"))`` is an Observable that, for each
+subscription, opens a connection, forwards the connection's messages to the subscriber and the
+source's items to the connection's ``input`` (so the source completing closes the stream
+gracefully, and its error aborts it), and aborts the connection when the subscription is
+disposed. Each subscription is its own connection, so ``ops.retry()`` means "reconnect".
+
+Everything before I/O (option validation) happens when the operator is *built*, so a bad
+option raises at the caller, not inside the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import reactivex
+from reactivex import abc
+from reactivex.disposable import Disposable
+
+from ._connection import ConnectionBase
+from .errors import DeepgramError
+
+__all__ = ["cold_async", "cold_sync"]
+
+Opener = Callable[[], Any]
+Operator = Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]
+
+
+class _Link:
+    """One subscription's connection and source subscription, torn down once."""
+
+    __slots__ = ("conn", "disposed", "lock", "source_sub")
+
+    def __init__(self) -> None:
+        self.conn: ConnectionBase[Any, Any] | None = None
+        self.source_sub: abc.DisposableBase | None = None
+        self.disposed = False
+        self.lock = threading.Lock()
+
+    def wire(
+        self,
+        conn: ConnectionBase[Any, Any],
+        source: reactivex.Observable[Any],
+        observer: abc.ObserverBase[Any],
+        first: Any,
+        gate: Callable[[ConnectionBase[Any, Any]], reactivex.Observable[Any]] | None,
+    ) -> None:
+        with self.lock:
+            if self.disposed:
+                conn._abort(None)
+                return
+            self.conn = conn
+        conn.messages.subscribe(observer)
+        if first is not None:
+            conn.input.on_next(first)
+
+        def start(_: Any = None) -> None:
+            sub = source.subscribe(conn.input)
+            with self.lock:
+                if self.disposed:
+                    sub.dispose()
+                    return
+                self.source_sub = sub
+
+        if gate is None:
+            start()
+        else:
+            gate(conn).subscribe(start, lambda _: None)
+
+    def dispose(self) -> None:
+        with self.lock:
+            self.disposed = True
+            conn, sub = self.conn, self.source_sub
+        if sub is not None:
+            sub.dispose()
+        if conn is not None and not conn.closed:
+            conn._abort(None)
+
+
+def cold_sync(
+    open_connection: Opener,
+    *,
+    first: Any = None,
+    gate: Callable[[ConnectionBase[Any, Any]], reactivex.Observable[Any]] | None = None,
+) -> Operator:
+    """The sync client's cold form: the (blocking) open runs on a thread of its own."""
+
+    def operator(source: reactivex.Observable[Any]) -> reactivex.Observable[Any]:
+        def subscribe(
+            observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            link = _Link()
+
+            def run() -> None:
+                try:
+                    conn = open_connection()
+                except DeepgramError as exc:
+                    observer.on_error(exc)
+                    return
+                link.wire(conn, source, observer, first, gate)
+
+            threading.Thread(target=run, name="rxdeepgram-open", daemon=True).start()
+            return Disposable(link.dispose)
+
+        return reactivex.create(subscribe)
+
+    return operator
+
+
+def cold_async(
+    open_connection: Opener,
+    *,
+    first: Any = None,
+    gate: Callable[[ConnectionBase[Any, Any]], reactivex.Observable[Any]] | None = None,
+) -> Operator:
+    """The async client's cold form: the open is a task on the running loop (or on the loop of
+    an ``AsyncIOScheduler`` given to ``subscribe``)."""
+
+    def operator(source: reactivex.Observable[Any]) -> reactivex.Observable[Any]:
+        def subscribe(
+            observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            link = _Link()
+
+            async def run() -> None:
+                try:
+                    conn = await open_connection()
+                except DeepgramError as exc:
+                    observer.on_error(exc)
+                    return
+                link.wire(conn, source, observer, first, gate)
+
+            loop = _loop_for(scheduler)
+            if loop is None:
+                observer.on_error(
+                    RuntimeError(
+                        "the async client's operators must be subscribed inside a running asyncio "
+                        "loop (or with scheduler=AsyncIOScheduler(loop)); use DeepgramClient for "
+                        "plain threads"
+                    )
+                )
+                return Disposable()
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                task = loop.create_task(run())
+                cancel: Callable[[], Any] = task.cancel
+            else:
+                future = asyncio.run_coroutine_threadsafe(run(), loop)
+                cancel = future.cancel
+
+            def dispose() -> None:
+                cancel()
+                link.dispose()
+
+            return Disposable(dispose)
+
+        return reactivex.create(subscribe)
+
+    return operator
+
+
+def _loop_for(scheduler: abc.SchedulerBase | None) -> asyncio.AbstractEventLoop | None:
+    loop = getattr(scheduler, "_loop", None)
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        return loop
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
