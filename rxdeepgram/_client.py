@@ -105,8 +105,15 @@ class _Prepared:
                 f"got {keepalive!r}"
             )
 
-    def session(self) -> Session:
-        return Session(self.spec, keepalive_interval=self.keepalive, clock=time.monotonic)
+    def open_args(self, config: ClientConfig) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Arguments of the drivers' ``open_sync`` / ``open_async`` for one new connection."""
+        session = Session(self.spec, keepalive_interval=self.keepalive, clock=time.monotonic)
+        return (session, self.url, self.headers), {
+            "open_timeout": config.open_timeout,
+            "close_timeout": config.close_timeout,
+            "secrets": config.secrets(),
+            "connection_kwargs": {"on_callback_error": config.on_callback_error},
+        }
 
 
 class ConnectContext(Generic[S, C]):
@@ -122,16 +129,8 @@ class ConnectContext(Generic[S, C]):
         """Open the connection without a ``with`` block (close it with ``conn.close()``)."""
         from ._drivers._threaded import open_sync
 
-        p, config = self._prepared, self._config
-        conn: Connection[S, C] = open_sync(
-            p.session(),
-            p.url,
-            p.headers,
-            open_timeout=config.open_timeout,
-            close_timeout=config.close_timeout,
-            secrets=config.secrets(),
-            connection_kwargs={"on_callback_error": config.on_callback_error},
-        )
+        args, kwargs = self._prepared.open_args(self._config)
+        conn: Connection[S, C] = open_sync(*args, **kwargs)
         self._conn = conn
         return conn
 
@@ -169,16 +168,8 @@ class AsyncConnectContext(Generic[S, C]):
     async def open(self) -> AsyncConnection[S, C]:
         from ._drivers._asyncio import open_async
 
-        p, config = self._prepared, self._config
-        conn: AsyncConnection[S, C] = await open_async(
-            p.session(),
-            p.url,
-            p.headers,
-            open_timeout=config.open_timeout,
-            close_timeout=config.close_timeout,
-            secrets=config.secrets(),
-            connection_kwargs={"on_callback_error": config.on_callback_error},
-        )
+        args, kwargs = self._prepared.open_args(self._config)
+        conn: AsyncConnection[S, C] = await open_async(*args, **kwargs)
         self._conn = conn
         return conn
 
@@ -268,13 +259,14 @@ class ChannelClient(Generic[S, C]):
     def _operator(
         self, options: dict[str, Any], *, first: Any = None, gate: Any = None
     ) -> Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]:
-        from ._cold import cold_sync
+        from ._cold import cold_async, cold_sync
 
         keepalive = options.pop("keepalive", True)
         prepared = self._prepare(keepalive, None, None, options)
-        return cold_sync(
-            lambda: ConnectContext[S, C](self._config, prepared).open(), first=first, gate=gate
-        )
+        is_async = isinstance(self, AsyncChannelClient)
+        context = AsyncConnectContext if is_async else ConnectContext
+        cold = cold_async if is_async else cold_sync
+        return cold(lambda: context(self._config, prepared).open(), first=first, gate=gate)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}>"
@@ -299,19 +291,6 @@ class AsyncChannelClient(ChannelClient[S, C]):
     @property
     def with_raw_response(self) -> AsyncChannelClient[S, C]:
         return self
-
-    def _operator(
-        self, options: dict[str, Any], *, first: Any = None, gate: Any = None
-    ) -> Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]:
-        from ._cold import cold_async
-
-        keepalive = options.pop("keepalive", True)
-        prepared = self._prepare(keepalive, None, None, options)
-        return cold_async(
-            lambda: AsyncConnectContext[S, C](self._config, prepared).open(),
-            first=first,
-            gate=gate,
-        )
 
 
 Operator = Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from .._connection import AsyncConnection
 from .._session import Frame, Session
 from ..errors import DeepgramTimeoutError
-from ._common import CLOSE, connect_kwargs, map_open_error
+from ._common import CLOSE, connect_kwargs, connection_for, map_open_error
 
 __all__ = ["open_async"]
 
@@ -34,15 +34,8 @@ async def open_async(
         ws = await connect(url, **connect_kwargs(headers, open_timeout, close_timeout, secrets))
     except Exception as exc:
         raise map_open_error(exc, url, secrets) from exc
-    response = ws.response
-    assert response is not None
-    conn: AsyncConnection[Any, Any] = AsyncConnection(
-        session,
-        url=url,
-        request_id=response.headers.get("dg-request-id"),
-        response_headers=dict(response.headers.raw_items()),
-        close_timeout=close_timeout,
-        **connection_kwargs,
+    conn = connection_for(
+        AsyncConnection, session, url, ws.response, close_timeout, connection_kwargs
     )
     driver = AsyncioDriver(conn, ws, session)
     conn._attach(driver)

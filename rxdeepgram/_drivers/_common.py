@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.http11 import Response
 
 from .._config import USER_AGENT, RedactingLogger, redact
+from .._connection import ConnectionBase
+from .._session import Session
 from ..errors import (
     ConfigurationError,
     ConnectError,
@@ -16,7 +19,7 @@ from ..errors import (
     HandshakeError,
 )
 
-__all__ = ["CLOSE", "connect_kwargs", "map_open_error"]
+__all__ = ["CLOSE", "connect_kwargs", "connection_for", "map_open_error"]
 
 _wire_log = logging.getLogger("rxdeepgram.websockets")
 
@@ -37,6 +40,29 @@ def connect_kwargs(
         "max_size": 2**24,
         "logger": RedactingLogger(_wire_log, secrets),
     }
+
+
+C = TypeVar("C", bound=ConnectionBase[Any, Any])
+
+
+def connection_for(
+    cls: type[C],
+    session: Session,
+    url: str,
+    response: Response | None,
+    close_timeout: float,
+    connection_kwargs: dict[str, Any],
+) -> C:
+    """Build the user-facing connection for a socket that just opened."""
+    assert response is not None
+    return cls(
+        session,
+        url=url,
+        request_id=response.headers.get("dg-request-id"),
+        response_headers=dict(response.headers.raw_items()),
+        close_timeout=close_timeout,
+        **connection_kwargs,
+    )
 
 
 def map_open_error(exc: BaseException, url: str, secrets: tuple[str, ...]) -> DeepgramError:

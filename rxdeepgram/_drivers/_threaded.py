@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 from .._connection import Connection
 from .._session import Frame, Session
 from ..errors import DeepgramTimeoutError
-from ._common import CLOSE, connect_kwargs, map_open_error
+from ._common import CLOSE, connect_kwargs, connection_for, map_open_error
 
 __all__ = ["open_sync"]
 
@@ -49,16 +49,7 @@ def open_sync(
         ws = connect(url, **kwargs, **_LEGACY)
     except Exception as exc:
         raise map_open_error(exc, url, secrets) from exc
-    response = ws.response
-    assert response is not None
-    conn: Connection[Any, Any] = Connection(
-        session,
-        url=url,
-        request_id=response.headers.get("dg-request-id"),
-        response_headers=dict(response.headers.raw_items()),
-        close_timeout=close_timeout,
-        **connection_kwargs,
-    )
+    conn = connection_for(Connection, session, url, ws.response, close_timeout, connection_kwargs)
     driver = ThreadedDriver(conn, ws, session)
     conn._attach(driver)
     driver.start()

@@ -109,5 +109,6 @@ def get_tts_engine(name: str, **options: Any) -> TtsEngine:
     """Build the text-to-speech engine registered as ``name`` (``tone``, ``local``)."""
     factory = _TTS_FACTORIES.get(name)
     if factory is None:
-        raise ValueError(f"unknown TTS engine {name!r} (known: {', '.join(sorted(_TTS_FACTORIES))})")
+        known = ", ".join(sorted(_TTS_FACTORIES))
+        raise ValueError(f"unknown TTS engine {name!r} (known: {known})")
     return factory(**options)
