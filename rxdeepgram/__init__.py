@@ -11,6 +11,7 @@ from ._client import AsyncDeepgramClient, DeepgramClient
 from ._connection import AsyncConnection, Connection, EventType
 from ._version import __version__
 from .errors import (
+    ApiError,
     AuthenticationError,
     BadRequestError,
     CallbackError,
@@ -32,6 +33,7 @@ from .errors import (
 from .messages import Unknown
 
 __all__ = [
+    "ApiError",
     "AsyncConnection",
     "AsyncDeepgramClient",
     "AuthenticationError",

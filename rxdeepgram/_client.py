@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 import reactivex
 from reactivex import operators as ops
 
+from ._auth import AsyncTokensClient, AuthClient, TokensClient
 from ._channels import channel
 from ._config import ClientConfig
 from ._connection import AsyncConnection, Connection, ConnectionBase
@@ -433,6 +434,7 @@ class DeepgramClient(_ClientBase):
         )
         self.speak: _One[SpeakClient[SS, SC]] = _One(SpeakClient(config, "speak.v1"))
         self.agent: _One[AgentClient[AS, AC]] = _One(AgentClient(config, "agent.v1"))
+        self.auth: AuthClient[TokensClient] = AuthClient(TokensClient(config))
 
 
 class AsyncDeepgramClient(_ClientBase):
@@ -446,3 +448,4 @@ class AsyncDeepgramClient(_ClientBase):
         )
         self.speak: _One[AsyncSpeakClient[SS, SC]] = _One(AsyncSpeakClient(config, "speak.v1"))
         self.agent: _One[AsyncAgentClient[AS, AC]] = _One(AsyncAgentClient(config, "agent.v1"))
+        self.auth: AuthClient[AsyncTokensClient] = AuthClient(AsyncTokensClient(config))

@@ -17,12 +17,13 @@ One tree, rooted at :class:`DeepgramError`::
      │    ├── ConnectionClosedOK     closed with 1000 (or 1005 where the channel does so)
      │    └── ConnectionClosedError  closed with an error code and reason (e.g. 1011 NET-0001)
      ├── ServerError                 a fatal in-band ``Error`` message (Listen V2, Agent V1)
+     ├── ApiError                    a REST call (token grant) failed with an HTTP error status
      ├── DeepgramTimeoutError        opening or closing took longer than allowed
      └── CallbackError               a user callback raised; reported, never fatal
 
 Errors carry data (status, headers, code, reason) as attributes and read well when printed.
-None of them ever contains an API key or an access token: the handshake error keeps only the
-response's status, ``dg-error``, ``dg-request-id`` and body.
+None of them ever contains an API key or an access token: the handshake and API errors keep only
+the response's status, ``dg-error``, ``dg-request-id`` and body.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "ApiError",
     "AuthenticationError",
     "BadRequestError",
     "CallbackError",
@@ -205,6 +207,31 @@ class ServerError(DeepgramError):
         self.description = description
         self.message = message
         super().__init__(f"server error {code}: {description}")
+
+
+class ApiError(DeepgramError):
+    """A REST request (``client.auth.v1.tokens.grant()``) was answered with an HTTP error.
+
+    ``status`` is the HTTP status (401 for a bad key, 400 for a bad request...), ``dg_error``
+    the ``dg-error`` header, ``request_id`` the ``dg-request-id`` header and ``body`` the
+    response body as text. Connection failures are :class:`ConnectError`, timeouts
+    :class:`DeepgramTimeoutError`.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        dg_error: str | None = None,
+        request_id: str | None = None,
+        body: str = "",
+    ) -> None:
+        self.status = status
+        self.dg_error = dg_error
+        self.request_id = request_id
+        self.body = body
+        detail = dg_error or body.strip()[:200] or "no detail given"
+        rid = f" [request {request_id}]" if request_id else ""
+        super().__init__(f"API request failed with HTTP {status}: {detail}{rid}")
 
 
 class DeepgramTimeoutError(DeepgramError, TimeoutError):

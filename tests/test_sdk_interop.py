@@ -173,6 +173,7 @@ def test_sync_sdk_sees_the_servers_401(server: DeepgramServer) -> None:
     if isinstance(err, ApiError):
         assert err.status_code == 401
     else:
+        assert isinstance(err, InvalidStatus)
         assert err.response.status_code == 401
         assert err.response.headers["dg-error"] == "Invalid credentials."
         assert err.response.headers["dg-request-id"]

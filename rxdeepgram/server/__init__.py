@@ -11,7 +11,10 @@ Run it with ``python -m rxdeepgram.server`` (prints its ``ws://`` URL first), us
 or take the ``deepgram_server`` / ``deepgram_server_factory`` pytest fixtures, which the package
 registers as a pytest plugin.
 
-Channels: Listen V1 (``/v1/listen``). Engines: ``scripted`` (deterministic, the default) and
+Channels: Listen V1 (``/v1/listen``), the Voice Agent (``/v1/agent/converse``, whose think step
+is a Python callable: :mod:`rxdeepgram.server.think`), Speak V1 (``/v1/speak``, with the
+``tone`` or ``local`` (espeak-ng) text-to-speech engine), and the token grant
+(``POST /v1/auth/grant`` on the same port). Engines: ``scripted`` (deterministic, the default) and
 ``local`` (pocketsphinx, with the ``local`` extra).
 """
 
@@ -20,18 +23,27 @@ from __future__ import annotations
 from ._app import ChannelHandler, DeepgramServer, Session
 from ._audio import AudioFormatError, VadConfig
 from ._auth import ApiKeyAuth, AuthFailure, AuthHook, AuthRequest, Credential
+from ._tokens import TokenStore
+from .agent_v1 import AgentV1Handler
 from .engines import (
     RecognizedWord,
     ScriptedEngine,
     SttEngine,
     SttStream,
+    TtsEngine,
     engine_names,
     get_engine,
+    get_tts_engine,
     register_engine,
 )
+from .engines.tone import ToneTtsEngine
 from .listen_v1 import ListenV1Handler
+from .listen_v2 import ListenV2Handler
+from .speak_v1 import SpeakV1Handler
+from .think import Think, ThinkReply, ThinkRequest
 
 __all__ = [
+    "AgentV1Handler",
     "ApiKeyAuth",
     "AudioFormatError",
     "AuthFailure",
@@ -41,13 +53,22 @@ __all__ = [
     "Credential",
     "DeepgramServer",
     "ListenV1Handler",
+    "ListenV2Handler",
     "RecognizedWord",
     "ScriptedEngine",
     "Session",
+    "SpeakV1Handler",
     "SttEngine",
     "SttStream",
+    "Think",
+    "ThinkReply",
+    "ThinkRequest",
+    "TokenStore",
+    "ToneTtsEngine",
+    "TtsEngine",
     "VadConfig",
     "engine_names",
     "get_engine",
+    "get_tts_engine",
     "register_engine",
 ]

@@ -2,7 +2,8 @@
 
 The first line on standard output is the server's ``ws://host:port`` URL (flushed at once), so
 a parent process can read it; logs go to standard error. SIGINT / SIGTERM stop it cleanly
-(exit status 0).
+(exit status 0). The same port answers REST calls (``POST /v1/auth/grant`` at
+``http://host:port``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from ._app import DeepgramServer
 from .engines import ScriptedEngine, SttEngine, engine_names, get_engine
+from .think import think_names
 
 __all__ = ["build_parser", "main"]
 
@@ -52,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         metavar="S",
         help="close idle connections after S seconds with NET-0001 (10)",
+    )
+    parser.add_argument(
+        "--think",
+        default="rules",
+        choices=think_names(),
+        help="the agent's think step: rules (call declared functions) or echo (rules)",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="lifetime of tokens granted at POST /v1/auth/grant, in seconds (30)",
     )
     parser.add_argument(
         "--log-level",
@@ -96,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.host,
         args.port,
         engine=_engine(args),
+        think=args.think,
+        token_ttl=args.token_ttl,
         api_key=args.api_key,
         idle_timeout=args.idle_timeout,
     )

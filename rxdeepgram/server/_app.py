@@ -9,8 +9,11 @@ and used as ``request_id`` in the channel's messages. The handshake is checked i
 3. the channel must accept the query options, else ``400`` naming the option.
 
 Errors carry ``dg-error: <message>`` and a JSON body ``{"err_code", "err_msg", "request_id"}``.
-Routes are :class:`ChannelHandler` objects keyed by path (``/v1/listen`` now; more channels are
-added with :meth:`DeepgramServer.add_route`).
+Routes are :class:`ChannelHandler` objects keyed by path (``/v1/listen``, ``/v2/listen``,
+``/v1/agent/converse``; more are added with :meth:`DeepgramServer.add_route`).
+
+Non-``GET`` requests on the same port are Deepgram's REST side: ``POST /v1/auth/grant`` mints
+temporary tokens that the upgrade then accepts as ``Bearer`` credentials (see :mod:`._tokens`).
 
 The server runs either in the caller's event loop (``async with DeepgramServer() as srv``) or in
 a background thread with its own loop (``with DeepgramServer() as srv``, or ``start()`` /
@@ -52,7 +55,9 @@ from ._auth import (
     extract_credential,
     offered_auth_subprotocol,
 )
+from ._tokens import DEFAULT_TOKEN_TTL, TokenAuth, TokenStore, handle_rest
 from .engines import SttEngine, TtsEngine, get_engine, get_tts_engine
+from .think import Think, get_think
 
 __all__ = ["ChannelHandler", "DeepgramServer", "Session"]
 
@@ -92,6 +97,52 @@ class _DgConnection(ServerConnection):
         self.dg_path = ""
         self.dg_route: ChannelHandler | None = None
         self.dg_options: object = None
+        self.dg_body = b""
+        self._dg_head: bytearray | None = bytearray()  # None once websockets has the request
+
+    def data_received(self, data: bytes) -> None:
+        """Hand the bytes to ``websockets``, except the body of a non-``GET`` request (a REST
+        call such as ``POST /v1/auth/grant``): ``websockets`` refuses request bodies, so it is
+        kept in ``dg_body`` and its ``Content-Length`` header dropped (see :mod:`._tokens`)."""
+        head = self._dg_head
+        if head is None:
+            super().data_received(data)
+            return
+        head += data
+        if len(head) < 4 or head.startswith(b"GET "):
+            if len(head) >= 4:
+                self._dg_release(bytes(head))
+            return
+        end = head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(head) > _MAX_REST_HEAD:
+                self._dg_release(bytes(head))
+            return
+        lines = bytes(head[:end]).split(b"\r\n")
+        length = 0
+        kept: list[bytes] = []
+        for line in lines:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip()) if value.strip().isdigit() else 0
+            else:
+                kept.append(line)
+        if length > _MAX_REST_BODY:
+            self._dg_release(bytes(head))  # websockets refuses it (400)
+            return
+        if len(head) < end + 4 + length:
+            return
+        self.dg_body = bytes(head[end + 4 : end + 4 + length])
+        self._dg_release(b"\r\n".join(kept) + b"\r\n\r\n")
+
+    def _dg_release(self, data: bytes) -> None:
+        self._dg_head = None
+        super().data_received(data)
+
+    def eof_received(self) -> None:
+        if self._dg_head:
+            self._dg_release(bytes(self._dg_head))
+        super().eof_received()
 
 
 class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -115,6 +166,10 @@ class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return msg, kwargs
 
 
+_MAX_REST_HEAD = 64 * 1024
+_MAX_REST_BODY = 64 * 1024
+
+
 def _header_safe(text: str, limit: int = 1024) -> str:
     """``text`` as a single-line ASCII header value."""
     flat = " ".join(text.split())
@@ -123,9 +178,17 @@ def _header_safe(text: str, limit: int = 1024) -> str:
 
 
 def _default_routes() -> dict[str, ChannelHandler]:
+    from .agent_v1 import AgentV1Handler
     from .listen_v1 import ListenV1Handler
+    from .listen_v2 import ListenV2Handler
+    from .speak_v1 import SpeakV1Handler
 
-    return {"/v1/listen": ListenV1Handler()}
+    return {
+        "/v1/listen": ListenV1Handler(),
+        "/v2/listen": ListenV2Handler(),
+        "/v1/agent/converse": AgentV1Handler(),
+        "/v1/speak": SpeakV1Handler(),
+    }
 
 
 class DeepgramServer:
@@ -147,6 +210,10 @@ class DeepgramServer:
         vad: speech-detector tuning for the Listen channels.
         routes: extra or replacement channel handlers by path.
         max_message_size: largest frame accepted from a client, in bytes.
+        think: the agent's think step: ``"rules"`` (default), ``"echo"`` or a callable (see
+            :mod:`.think`).
+        token_ttl: default lifetime in seconds of the temporary tokens granted at
+            ``POST /v1/auth/grant`` (see :mod:`._tokens`; :attr:`tokens` is the store).
 
     Use it as a context manager, sync (own thread and loop) or async (caller's loop)::
 
@@ -170,6 +237,8 @@ class DeepgramServer:
         vad: VadConfig | None = None,
         routes: Mapping[str, ChannelHandler] | None = None,
         max_message_size: int = 1 << 24,
+        think: str | Think = "rules",
+        token_ttl: float = DEFAULT_TOKEN_TTL,
     ) -> None:
         if idle_timeout <= 0:
             raise ValueError("idle_timeout must be positive")
@@ -179,7 +248,11 @@ class DeepgramServer:
         self.tts: TtsEngine = get_tts_engine(tts) if isinstance(tts, str) else tts
         self.idle_timeout = float(idle_timeout)
         self.vad = vad or VadConfig()
-        self._auth: AuthHook = auth if auth is not None else ApiKeyAuth(api_key)
+        self.think: Think = get_think(think)
+        self._keys = ApiKeyAuth(api_key)
+        self.tokens = TokenStore(token_ttl)
+        """Temporary tokens granted by ``POST /v1/auth/grant`` (its ``clock`` is replaceable)."""
+        self._auth: AuthHook = auth if auth is not None else TokenAuth(self._keys, self.tokens)
         self._routes: dict[str, ChannelHandler] = _default_routes()
         if routes:
             self._routes.update(routes)
@@ -216,6 +289,11 @@ class DeepgramServer:
         """``ws://host:port`` of the running server (no path)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"ws://{host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port``: the same port, for REST calls (``POST /v1/auth/grant``)."""
+        return "http" + self.url[len("ws") :]
 
     @property
     def running(self) -> bool:
@@ -361,6 +439,8 @@ class DeepgramServer:
         assert isinstance(connection, _DgConnection)
         request_id = str(uuid.uuid4())
         connection.dg_request_id = request_id
+        if request.method != "GET":  # REST (POST /v1/auth/grant): see ._tokens
+            return handle_rest(self.tokens, self._keys, request, connection.dg_body, request_id)
         split = urlsplit(request.path)
         route = self._routes.get(split.path)
         if route is None:

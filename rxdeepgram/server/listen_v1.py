@@ -68,15 +68,11 @@ deliberately differs):
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import logging
-import math
-import re
 import uuid
 from array import array
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,16 +104,25 @@ from ..messages.listen_v1 import (
 from ..options import ListenV1Options
 from ._audio import (
     AudioFormatError,
-    EnergyVad,
     PcmDecoder,
-    Resampler,
     SampleFormat,
     VadConfig,
     detect_container,
     downmix,
     parse_wav_header,
-    pcm16_to_bytes,
     split_channels,
+)
+from ._stt import (
+    DataError,
+    FrameSplitter,
+    Segment,
+    Segmenter,
+    call_engine,
+    close_reason,
+    normalise_word,
+    raw_sample_format,
+    receive,
+    round_time,
 )
 from .engines import RecognizedWord, SttEngine, SttStream
 
@@ -145,7 +150,6 @@ INTERIM_INTERVAL_S = 0.5
 """Audio time between interim results of an open segment."""
 MAX_RESULT_S = 5.0
 """Audio time after which an open segment emits an intermediate final result."""
-_MAX_REASON = 123  # bytes in a close frame's reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,41 +241,20 @@ class ListenV1Handler:
 # --- helpers -------------------------------------------------------------------------------
 
 
-class _DataError(Exception):
-    """Close 1008 DATA-0000 with this reason."""
-
-
-def _reason(code: str, text: str) -> str:
-    reason = f"{code} {text}"
-    raw = reason.encode()
-    if len(raw) <= _MAX_REASON:
-        return reason
-    return raw[: _MAX_REASON - 3].decode("utf-8", "ignore") + "..."
-
-
 def _created_now() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-_EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
-
-
-def _normalise(token: str) -> str:
-    return _EDGE_PUNCT.sub("", token).strip("'").lower()
-
-
-def _t(value: float) -> float:
-    return round(value, 3)
+_t = round_time
 
 
 @dataclass(slots=True)
-class _Segment:
-    start_frame: int
-    result_start_frame: int
-    next_interim_frame: int
-    pcm: bytearray
-    voiced_end: int  # bytes of pcm up to the end of the last voiced frame
+class _Segment(Segment):
+    """A speech segment with Listen V1's result bookkeeping."""
+
+    result_start_frame: int = 0  # where the next result starts (after intermediate finals)
+    next_interim_frame: int = 0
     committed: int = 0  # words already sent in intermediate final results
     last_interim: tuple[tuple[str, float, float], ...] | None = None
 
@@ -290,18 +273,20 @@ class _Track:
     ) -> None:
         self.index = index
         self.label = [index, total]
-        self.resampler = Resampler(source_rate, engine_rate)
-        self.vad = EnergyVad(engine_rate, vad_config)
-        self.frame_samples = self.vad.frame_samples
-        self.frame_s = self.vad.frame_seconds
+        self.segmenter: Segmenter[_Segment] = Segmenter(engine_rate, vad_config, self._segment)
+        self.frame_s = self.segmenter.frame_s
+        self.input = FrameSplitter(source_rate, engine_rate, self.segmenter.frame_samples)
         self.stream = stream
-        self.pending = array("h")
-        lookback = max(1, math.ceil(vad_config.min_speech_ms / vad_config.frame_ms)) + 2
-        self.recent: deque[bytes] = deque(maxlen=lookback)
-        self.segment: _Segment | None = None
-        self.reopen = False
         self.last_word_end: float | None = None
         self.utterance_end_sent = True
+
+    def _segment(self, start_frame: int, pcm: bytearray, voiced_end: int) -> _Segment:
+        next_interim = start_frame + max(1, round(INTERIM_INTERVAL_S / self.frame_s))
+        return _Segment(start_frame, pcm, voiced_end, start_frame, next_interim)
+
+    @property
+    def segment(self) -> _Segment | None:
+        return self.segmenter.segment
 
     def seconds(self, frame: int) -> float:
         return frame * self.frame_s
@@ -349,9 +334,9 @@ class _ListenStream:
     async def run(self, idle_timeout: float) -> None:
         try:
             await self._loop(idle_timeout)
-        except _DataError as exc:
+        except DataError as exc:
             log.info("request %s: closing 1008: %s", self.request_id, exc)
-            await self.ws.close(1008, _reason("DATA-0000", str(exc)))
+            await self.ws.close(1008, close_reason("DATA-0000", str(exc)))
         except ConnectionClosed:
             pass
         finally:
@@ -360,14 +345,12 @@ class _ListenStream:
     async def _loop(self, idle_timeout: float) -> None:
         ws = self.ws
         while True:
-            try:
-                async with asyncio.timeout(idle_timeout):
-                    frame = await ws.recv()
-            except TimeoutError:
+            frame = await receive(ws, idle_timeout)
+            if frame is None:
                 log.info("request %s: idle for %.3g s, closing 1011", self.request_id, idle_timeout)
                 await ws.close(
                     1011,
-                    _reason(
+                    close_reason(
                         "NET-0001",
                         "Deepgram did not receive audio data or a text message within the "
                         f"timeout window ({idle_timeout:g} s).",
@@ -383,7 +366,7 @@ class _ListenStream:
             try:
                 message = decode_client(frame)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                raise _DataError(f"invalid control message: {exc}") from None
+                raise DataError(f"invalid control message: {exc}") from None
             if isinstance(message, CloseStream):
                 await self._close_stream()
                 return
@@ -418,7 +401,7 @@ class _ListenStream:
         else:
             per_track = [downmix(samples, channels)]
         for track, part in zip(self.tracks, per_track, strict=True):
-            track.pending.extend(track.resampler.process(part))
+            track.input.push(part)
         await self._run_frames()
 
     async def _start_audio(self, data: bytes) -> bytes:
@@ -427,12 +410,7 @@ class _ListenStream:
         settings = self.settings
         if settings.encoding is not None:
             assert settings.sample_rate is not None
-            try:
-                fmt = SampleFormat.for_encoding(
-                    settings.encoding, settings.sample_rate, settings.channels
-                )
-            except AudioFormatError as exc:
-                raise _DataError(str(exc)) from None
+            fmt = raw_sample_format(settings.encoding, settings.sample_rate, settings.channels)
         else:
             self.header += data
             buffered = bytes(self.header)
@@ -440,19 +418,19 @@ class _ListenStream:
             if container is None:
                 if len(buffered) < 12:
                     return b""
-                raise _DataError(
+                raise DataError(
                     "could not detect an audio container; raw audio needs the encoding and "
                     "sample_rate query options"
                 )
             if container != "wav":
-                raise _DataError(
+                raise DataError(
                     f"{container} audio is not supported by the local server (send WAV, or raw "
                     "linear16 / linear32 / mulaw / alaw with encoding and sample_rate)"
                 )
             try:
                 header = parse_wav_header(buffered)
             except AudioFormatError as exc:
-                raise _DataError(str(exc)) from None
+                raise DataError(str(exc)) from None
             if header is None:
                 return b""
             fmt = header.format
@@ -476,17 +454,12 @@ class _ListenStream:
         return data
 
     async def _new_engine_stream(self) -> SttStream:
-        if self.engine.blocking:
-            return await asyncio.to_thread(self.engine.new_stream)
-        return self.engine.new_stream()
+        return await call_engine(self.engine, self.engine.new_stream)
 
     async def _close_streams(self) -> None:
         for track in self.tracks:
             try:
-                if self.engine.blocking:
-                    await asyncio.to_thread(track.stream.close)
-                else:
-                    track.stream.close()
+                await call_engine(self.engine, track.stream.close)
             except Exception:
                 log.exception("request %s: closing an engine stream failed", self.request_id)
         self.tracks = []
@@ -495,70 +468,39 @@ class _ListenStream:
         tracks = self.tracks
         if not tracks:
             return
-        size = tracks[0].frame_samples
-        while all(len(track.pending) >= size for track in tracks):
+        while all(track.input.ready for track in tracks):
             for track in tracks:
-                frame = track.pending[:size]
-                del track.pending[:size]
-                await self._process_frame(track, frame)
+                await self._process_frame(track, track.input.pop())
 
     # -- per-frame logic -----------------------------------------------------------------------
 
     async def _process_frame(self, track: _Track, frame: array[int]) -> None:
         settings = self.settings
-        index = track.vad.frame_index
-        end_frame = index + 1
-        data = pcm16_to_bytes(frame)
-        voiced, event = track.vad.process(frame)
-        track.recent.append(data)
+        step = track.segmenter.push(frame)
+        end_frame = step.frame + 1
         segment = track.segment
-        if event is not None and event.kind == "start":
-            back = index - event.frame + 1
-            pcm = bytearray(b"".join(list(track.recent)[-back:]))
-            track.segment = segment = _Segment(
-                start_frame=event.frame,
-                result_start_frame=event.frame,
-                next_interim_frame=event.frame + self._frames(track, INTERIM_INTERVAL_S),
-                pcm=pcm,
-                voiced_end=len(pcm),
-            )
-            track.reopen = False
-            if settings.vad_events:
-                await self._send(
-                    SpeechStarted(
-                        channel=list(track.label), timestamp=_t(track.seconds(event.frame))
-                    )
+        if step.started and settings.vad_events:
+            assert segment is not None
+            await self._send(
+                SpeechStarted(
+                    channel=list(track.label), timestamp=_t(track.seconds(segment.start_frame))
                 )
-        elif segment is not None:
-            segment.pcm += data
-            if voiced:
-                segment.voiced_end = len(segment.pcm)
-        elif track.reopen and voiced:
-            track.segment = segment = _Segment(
-                start_frame=index,
-                result_start_frame=index,
-                next_interim_frame=index + self._frames(track, INTERIM_INTERVAL_S),
-                pcm=bytearray(data),
-                voiced_end=len(data),
             )
-            track.reopen = False
-
-        if event is not None and event.kind == "end":
-            track.reopen = False
-            if segment is not None:
-                await self._close_segment(
-                    track,
-                    end_frame,
-                    speech_final=settings.endpointing_ms is not None,
-                    from_finalize=False,
-                )
+        if step.ended is not None:
+            await self._close_segment(
+                track,
+                step.ended,
+                end_frame,
+                speech_final=settings.endpointing_ms is not None,
+                from_finalize=False,
+            )
         elif segment is not None:
             if end_frame - segment.result_start_frame >= self._frames(track, MAX_RESULT_S):
                 await self._intermediate_final(track, segment, end_frame)
             elif end_frame >= segment.next_interim_frame:
                 segment.next_interim_frame += self._frames(track, INTERIM_INTERVAL_S)
                 if settings.interim_results:
-                    await self._interim(track, segment, end_frame, voiced)
+                    await self._interim(track, segment, end_frame, step.voiced)
 
         await self._check_utterance_end(track, end_frame)
 
@@ -569,12 +511,10 @@ class _ListenStream:
     async def _transcribe(
         self, track: _Track, segment: _Segment, final: bool
     ) -> list[RecognizedWord]:
-        pcm = bytes(segment.pcm[: segment.voiced_end])
         start = _t(track.seconds(segment.start_frame))
-        if self.engine.blocking:
-            words = await asyncio.to_thread(track.stream.transcribe, pcm, start, final)
-        else:
-            words = track.stream.transcribe(pcm, start, final)
+        words = await call_engine(
+            self.engine, track.stream.transcribe, segment.voiced_pcm, start, final
+        )
         return list(words)[segment.committed :]
 
     async def _interim(
@@ -599,11 +539,14 @@ class _ListenStream:
         segment.next_interim_frame = end_frame + self._frames(track, INTERIM_INTERVAL_S)
 
     async def _close_segment(
-        self, track: _Track, end_frame: int, *, speech_final: bool, from_finalize: bool
+        self,
+        track: _Track,
+        segment: _Segment,
+        end_frame: int,
+        *,
+        speech_final: bool,
+        from_finalize: bool,
     ) -> None:
-        segment = track.segment
-        assert segment is not None
-        track.segment = None
         words = await self._transcribe(track, segment, final=True)
         await self._send_results(
             track,
@@ -658,7 +601,7 @@ class _ListenStream:
         settings = self.settings
         kept: list[tuple[RecognizedWord, str]] = []
         for item in recognized:
-            norm = _normalise(item.word)
+            norm = normalise_word(item.word)
             if norm:
                 kept.append((item, norm))
         out: list[Word] = []
@@ -725,21 +668,26 @@ class _ListenStream:
         for track in self.tracks:
             if channel is not None and track.index != channel:
                 continue
-            if track.segment is None:
+            segment = track.segmenter.cut()
+            if segment is None:
                 continue
             await self._close_segment(
-                track, track.vad.frame_index, speech_final=False, from_finalize=True
+                track, segment, track.segmenter.frame_index, speech_final=False, from_finalize=True
             )
-            track.reopen = track.vad.in_speech
 
     async def _close_stream(self) -> None:
         if self.closing:
             return
         self.closing = True
         for track in self.tracks:
-            if track.segment is not None:
+            segment = track.segmenter.cut()
+            if segment is not None:
                 await self._close_segment(
-                    track, track.vad.frame_index, speech_final=False, from_finalize=False
+                    track,
+                    segment,
+                    track.segmenter.frame_index,
+                    speech_final=False,
+                    from_finalize=False,
                 )
         await self._send(self._metadata())
         await self.ws.close(1000)

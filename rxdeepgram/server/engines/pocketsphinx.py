@@ -6,7 +6,7 @@ Importing this module does not import pocketsphinx; building a :class:`Pocketsph
 and says how to install it when it is missing.
 
 Costs (measured on the 2-core development machine): building a decoder loads the model, about
-0.5 s and about 90 MB of memory; decoding runs at about a quarter of real time. So decoders are
+0.5 s and 60-90 MB of memory; decoding runs at about a fifth of real time. So decoders are
 built once and pooled by the engine: a stream borrows one when a speech segment begins and gives
 it back when the segment's final result is out, carrying its own cepstral mean (the decoder's
 running estimate of the channel) from segment to segment. Concurrent connections therefore need
@@ -16,10 +16,18 @@ Interim results are incremental: while a segment grows, each call feeds the deco
 it has not seen yet and reads the partial best path, and the final call ends the utterance that is
 already under way. A stream fed a growing segment does the decoding work once. The one exception
 is a stream's first segment: until a final result has taught the stream its cepstral mean, the
-decoder starts from the model's generic one, which costs pocketsphinx dearly (14.5% word error
-rate against 8.2% on the synthesised calibration set), so that segment's final result decodes the
-whole segment again in one batch, normalised with its own mean. Its interim results are rougher
-than later segments'.
+decoder starts from the model's generic one, which costs pocketsphinx dearly (a word error rate
+of 14.5% against 8.2% on a calibration set of 18 sentences in 4 flite voices), so that segment's
+final result decodes the whole segment in one batch (again, if interim results decoded it
+already), normalised with its own mean. Its interim results are rougher than later segments'.
+
+pocketsphinx keeps Python's GIL while it decodes, so a thread running it (as the server runs
+``blocking`` engines) stalls every other thread of the process, the event loop included, for as
+long as each call decodes. The engine feeds the decoder at most 0.1 s of audio per call to bound
+those stalls; the first segment's batch decode and each segment's final pass remain single calls
+(a few tenths of a second for a sentence). ``workers=N`` moves the decoding into N worker
+processes instead: the calling thread then only waits on a pipe, without the GIL, and the event
+loop stays responsive whatever the decoders do.
 
 Confidences: pocketsphinx's word posteriors come from the lattice, which exists only once the
 utterance has ended. Final words report ``sqrt(posterior)``: the raw posteriors are pessimistic
@@ -31,20 +39,25 @@ Deepgram's confidences sit. Interim words get :data:`INTERIM_CONFIDENCE`.
 from __future__ import annotations
 
 import array
+import contextlib
 import importlib
+import itertools
 import math
 import os
+import pickle
 import re
+import subprocess
 import sys
 import threading
+from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rxdeepgram.errors import ConfigurationError
-from rxdeepgram.server.engines._base import RecognizedWord
+from rxdeepgram.server.engines._base import RecognizedWord, SttStream
 
 if TYPE_CHECKING:
-    from rxdeepgram.server.engines._base import SttEngine, SttStream
+    from rxdeepgram.server.engines._base import SttEngine
 
 __all__ = ["INTERIM_CONFIDENCE", "PocketsphinxEngine", "PocketsphinxStream", "clean_word"]
 
@@ -52,6 +65,9 @@ INTERIM_CONFIDENCE = 0.8
 """The confidence of interim words, which have no posterior yet."""
 
 _SAMPLE_RATE = 16000
+# The most audio one process_raw call decodes while a segment grows (0.1 s): each call holds the
+# GIL for about a quarter of its audio's duration.
+_CHUNK_BYTES = 2 * _SAMPLE_RATE // 10
 # Pronunciation variants ("to(2)") name the same word.
 _VARIANT = re.compile(r"\(\d+\)$")
 # Settings the engine changes from pocketsphinx's defaults (callers may override them). Capping
@@ -88,12 +104,15 @@ def clean_word(word: str) -> str | None:
 class PocketsphinxEngine:
     """Offline US-English recognition with pocketsphinx's bundled model (16 kHz, blocking).
 
-    ``max_idle`` bounds how many decoders the engine keeps when no segment needs them (each holds
-    the model, about 90 MB). A final segment whose RMS level is below ``min_rms`` (16-bit sample
-    units; 100 is about -50 dBFS, speech is usually above 1000) is silence and has no words:
-    pocketsphinx would otherwise guess a word or two. ``config`` passes further pocketsphinx
-    settings (e.g. ``hmm``, ``lm``, ``dict``, ``beam``); ``samprate``, ``logfn`` and ``loglevel``
-    are the engine's own.
+    ``workers=0`` (the default) decodes in the calling thread; ``workers=N`` in N worker processes
+    (fresh interpreters started when first needed, each with its own decoders), streams spread
+    over them in turn.
+    ``max_idle`` bounds how many decoders the engine (or each worker) keeps when no segment needs
+    them (each holds the model, about 90 MB). A final segment whose RMS level is below
+    ``min_rms`` (16-bit sample units; 100 is about -50 dBFS, speech is usually above 1000) is
+    silence and has no words: pocketsphinx would otherwise guess a word or two. ``config`` passes
+    further pocketsphinx settings (e.g. ``hmm``, ``lm``, ``dict``, ``beam``, ``maxhmmpf``);
+    ``samprate``, ``logfn`` and ``loglevel`` are the engine's own.
 
     Raises :class:`~rxdeepgram.errors.ConfigurationError` when pocketsphinx is not installed and
     ``ValueError`` for a setting it does not accept.
@@ -106,10 +125,13 @@ class PocketsphinxEngine:
     def __init__(
         self,
         *,
+        workers: int = 0,
         max_idle: int = 2,
         min_rms: float = 100.0,
         **config: str | int | float | bool | None,
     ) -> None:
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
         if max_idle < 0:
             raise ValueError(f"max_idle must be >= 0, got {max_idle}")
         if min_rms < 0:
@@ -136,6 +158,9 @@ class PocketsphinxEngine:
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._created = 0
+        worker_options = {"max_idle": max_idle, "min_rms": min_rms, **config}
+        self._workers = [_Worker(worker_options) for _ in range(workers)]
+        self._next_worker = itertools.cycle(self._workers)
 
     @property
     def decoders_created(self) -> int:
@@ -148,23 +173,39 @@ class PocketsphinxEngine:
         with self._lock:
             return len(self._idle)
 
+    @property
+    def workers(self) -> int:
+        """How many worker processes decode for the engine (0: it decodes in-process)."""
+        return len(self._workers)
+
     def warm(self, count: int = 1) -> None:
-        """Build decoders ahead of need, so the first segments do not wait for the model to
-        load (about 0.5 s each). Blocking: call it off the event loop."""
+        """Build ``count`` decoders (per worker) ahead of need, so the first segments do not
+        wait for the model to load (about 0.5 s each). Blocking: call it off the event loop."""
+        for worker in self._workers:
+            worker.call("warm", count)
+        if self._workers:
+            return
         with self._lock:
             missing = min(count, self._max_idle) - len(self._idle)
         built = [self._build() for _ in range(missing)]
         with self._lock:
             self._idle.extend(built)
 
-    def new_stream(self) -> PocketsphinxStream:
-        """A recognition stream for one channel; cheap (decoders are borrowed per segment)."""
+    def new_stream(self) -> SttStream:
+        """A recognition stream for one channel; cheap (decoders are borrowed per segment and
+        worker processes start on first use)."""
+        if self._workers:
+            with self._lock:
+                worker = next(self._next_worker)
+            return _RemoteStream(worker)
         return PocketsphinxStream(self)
 
     def close(self) -> None:
-        """Drop the idle decoders."""
+        """Drop the idle decoders and stop the worker processes."""
         with self._lock:
             self._idle.clear()
+        for worker in self._workers:
+            worker.close()
 
     # --- used by the streams -------------------------------------------------------------
 
@@ -275,10 +316,10 @@ class PocketsphinxStream:
         )
 
     def _feed(self, data: bytes) -> None:
-        fed = len(self._fed)
-        if len(data) > fed:
-            self._decoder.process_raw(data[fed:], False, False)
-            self._fed += data[fed:]
+        for offset in range(len(self._fed), len(data), _CHUNK_BYTES):
+            chunk = data[offset : offset + _CHUNK_BYTES]
+            self._decoder.process_raw(chunk, False, False)
+            self._fed += chunk
 
     def _begin(self, start: float) -> None:
         decoder = self._engine.acquire()
@@ -326,6 +367,172 @@ class PocketsphinxStream:
         return words
 
 
+class _Worker:
+    """A worker process that owns an in-process engine, and the pipes to it.
+
+    The worker is a fresh interpreter (``python -c``), not a ``multiprocessing`` child, so it
+    never re-runs the parent's ``__main__``. Messages are length-prefixed pickles over its stdin
+    and stdout: requests ``(operation, *arguments)``, replies ``(True, value)`` or
+    ``(False, exception)``; one request is in flight at a time.
+    """
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stream_ids = itertools.count()
+
+    def new_stream_id(self) -> int:
+        """An id for a new stream served by this worker."""
+        return next(self._stream_ids)
+
+    def call(self, *request: Any) -> Any:
+        """Send ``request`` and wait for its reply (without the GIL); re-raise its error."""
+        with self._lock:
+            process = self._process or self._start()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                _send(process.stdin, request)
+                ok, value = _receive(process.stdout)
+            except (EOFError, OSError) as exc:
+                self._stop()
+                raise RuntimeError("the pocketsphinx worker process died") from exc
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Ask the worker to exit and wait for it (briefly)."""
+        with self._lock:
+            self._stop()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        package_root = str(Path(__file__).resolve().parents[3])
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
+        code = f"from {__name__} import _worker_main; _worker_main()"
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        self._process = process
+        assert process.stdin is not None
+        _send(process.stdin, self._options)
+        return process
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None and process.stdout is not None
+        with contextlib.suppress(OSError):
+            _send(process.stdin, ("quit",))
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+def _send(pipe: IO[bytes], message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(len(data).to_bytes(4, "little") + data)
+    pipe.flush()
+
+
+def _receive(pipe: IO[bytes]) -> Any:
+    header = pipe.read(4)
+    if len(header) < 4:
+        raise EOFError("the pipe closed")
+    size = int.from_bytes(header, "little")
+    data = pipe.read(size)
+    if len(data) < size:
+        raise EOFError("the pipe closed mid-message")
+    return pickle.loads(data)
+
+
+def _worker_main() -> None:
+    """A worker process's loop: run requests against an in-process engine until told to quit
+    or the parent goes away. Its stdout carries replies only; stray output goes to stderr."""
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        engine = PocketsphinxEngine(**_receive(requests))
+    except Exception as exc:
+        # Report the failure to the first request, then stop.
+        with contextlib.suppress(EOFError, OSError):
+            _receive(requests)
+            _send(replies, (False, exc))
+        return
+    streams: dict[int, PocketsphinxStream] = {}
+    while True:
+        try:
+            operation, *arguments = _receive(requests)
+        except (EOFError, OSError):
+            break
+        if operation == "quit":
+            break
+        try:
+            value: Any = None
+            if operation == "transcribe":
+                stream_id, pcm, start, final = arguments
+                stream = streams.get(stream_id)
+                if stream is None:
+                    stream = streams[stream_id] = PocketsphinxStream(engine)
+                words = stream.transcribe(pcm, start, final)
+                value = [(w.word, w.start, w.end, w.confidence) for w in words]
+            elif operation == "close":
+                closing = streams.pop(arguments[0], None)
+                if closing is not None:
+                    closing.close()
+            elif operation == "warm":
+                engine.warm(arguments[0])
+            else:
+                raise ValueError(f"unknown worker operation {operation!r}")
+            reply: tuple[bool, Any] = (True, value)
+        except Exception as exc:
+            reply = (False, exc)
+        try:
+            try:
+                _send(replies, reply)
+            except (pickle.PicklingError, TypeError, AttributeError):  # an unpicklable error
+                _send(replies, (False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
+        except OSError:
+            break
+    engine.close()
+
+
+class _RemoteStream:
+    """A stream whose decoding happens in a worker process."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        self._id = worker.new_stream_id()
+        self._closed = False
+        self._used = False
+
+    def transcribe(self, pcm: bytes, start: float, final: bool) -> list[RecognizedWord]:
+        """See :meth:`PocketsphinxStream.transcribe`."""
+        if self._closed:
+            raise RuntimeError("transcribe() on a closed pocketsphinx stream")
+        self._used = True
+        words = self._worker.call("transcribe", self._id, bytes(pcm), start, final)
+        return [RecognizedWord(*word) for word in words]
+
+    def close(self) -> None:
+        """Release the stream's state in the worker; later calls raise."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._used:
+            with contextlib.suppress(RuntimeError):  # a dead worker took the stream with it
+                self._worker.call("close", self._id)
+
+
 def _rms(data: bytes) -> float:
     """Root mean square of 16-bit little-endian samples."""
     samples = array.array("h", data)
@@ -338,7 +545,10 @@ def _rms(data: bytes) -> float:
 
 if TYPE_CHECKING:
 
-    def _conforms(engine: PocketsphinxEngine, stream: PocketsphinxStream) -> SttEngine:
+    def _conforms(
+        engine: PocketsphinxEngine, stream: PocketsphinxStream, remote: _RemoteStream
+    ) -> SttEngine:
         """Let mypy check the classes against the engine protocols."""
         _: SttStream = stream
+        _ = remote
         return engine

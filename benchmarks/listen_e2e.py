@@ -1,0 +1,981 @@
+"""Listen V1 end to end over real sockets: receive throughput, and CPU per real-time stream.
+
+Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~70 s), ``--quick`` (a ~20 s smoke
+run) or add ``--json``. Progress goes to stderr. The servers run in subprocesses of this script;
+when the machine has two or more CPUs the server is pinned to one core and the client (this
+process) to another, so that the server never competes with the client it serves.
+
+1. **Throughput**: messages/s from the server into the client. A *blaster* server answers the
+   client's first frame with ``--frames`` copies of a real Listen V1 ``Results`` frame (the
+   compact JSON of ``examples/listen-v1/server/Results.json``, ~1.3 KB, as in ``decode.py``),
+   pre-framed and written to the socket in one go so that the server costs nothing per frame,
+   then closes with 1000. Each contender connects, sends one audio frame, counts messages until
+   the stream ends; its rate is frames / (connect to end). Per client (asyncio, then sync):
+
+   - **raw floor**: a ``websockets`` recv loop (``async for`` / ``for``) decoding nothing;
+   - **fair floor**: the same loop calling ``msgspec.json.decode`` per frame (plain dicts);
+   - **rxdeepgram**: ``AsyncDeepgramClient`` / ``DeepgramClient``, ``listen.v1.connect(...)``
+     and one ``conn.messages`` subscriber counting the typed ``Results`` structs.
+
+   After a warm-up run each, the contenders run interleaved ``--repeat`` times, each round
+   starting from a different one; the table gives median rates and ratios of medians.
+   Target: rxdeepgram >= 0.8x the raw floor. The fair-floor ratio shows what decoding costs:
+   a typed decode of this frame alone takes ~40 % of the raw floor's time per frame.
+
+2. **CPU per real-time stream**. N concurrent asyncio connections (100 and 500) each send
+   16 kHz linear16 audio in 20 ms chunks (640 bytes) at real time for ``--seconds``, paced by
+   one ticker on the event loop (an absolute 20 ms schedule; each tick sends one chunk on every
+   stream). A stub server (a bare asyncio protocol, see ``RealtimeStub``) in its own process
+   answers like Deepgram: one interim ``Results``
+   (``examples/listen-v1/server/Results.interim.json``) per 0.5 s of audio per stream, then
+   ``Metadata`` and close 1000 on ``CloseStream``. (rxdeepgram's own server, scripted engine,
+   spends ~3 ms of CPU per stream-second on its VAD: it could not serve 500 streams on one
+   core, hence the stub.) The client process's CPU time (user + system, ``getrusage``) over
+   the window, divided by the stream-seconds of audio sent, is the CPU cost per stream per
+   second of audio; its inverse is how many real-time streams one core could carry.
+   Contenders, same N, same run, in rotating order:
+
+   - **floor**: plain ``websockets`` connections, but each chunk is a pre-built (masked) frame
+     written straight to the socket's transport: a syscall per chunk and nothing else, the
+     least any asyncio client can spend (reading included);
+   - **baseline**: the same connections and ticker calling ``await ws.send(chunk)``, one reader
+     task per connection decoding each message with ``msgspec.json.decode``: a hand-written
+     client without Rx;
+   - **rxdeepgram**: ``AsyncDeepgramClient`` connections, the ticker calling
+     ``conn.input.on_next(chunk)``, one ``conn.messages`` subscriber per connection.
+
+   Target: rxdeepgram carries >= 1,000 streams per core. The ratios to the baseline and to the
+   floor are reported beside it (the floor says whether the target is reachable at all on the
+   machine at hand).
+
+The exit status is 1 if a measured target fails. On Linux the server's CPU use is read from
+``/proc`` and printed, to show that the server kept up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from _util import environment, markdown_table
+from decode import _RESULTS as RESULTS_FRAME
+from websockets.asyncio.client import connect as async_connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.sync.client import connect as sync_connect
+
+from rxdeepgram import AsyncDeepgramClient, DeepgramClient
+from rxdeepgram.messages import listen_v1
+
+MIN_RAW_RATIO = 0.8
+"""rxdeepgram's message rate must be at least this fraction of the raw floor's."""
+MIN_STREAMS_PER_CORE = 1000
+"""rxdeepgram must carry at least this many real-time streams per core."""
+
+# examples/listen-v1/server/Results.interim.json
+INTERIM_FRAME = (
+    '{"type":"Results","channel_index":[0,1],"duration":1.04,"start":4.52,"is_final":false,'
+    '"speech_final":false,"channel":{"alternatives":[{"transcript":"hello i\'d like",'
+    '"confidence":0.97265625,"words":[{"word":"hello","start":4.64,"end":4.96,'
+    '"confidence":0.9921875},{"word":"i\'d","start":5.04,"end":5.2,"confidence":0.96484375},'
+    '{"word":"like","start":5.2,"end":5.56,"confidence":0.97265625}]}]},'
+    '"metadata":{"request_id":"1b671712-4fe5-41e4-ac34-6de3810e33b1","model_info":'
+    '{"name":"general-nova-3","version":"2025-07-31.0","arch":"nova-3"},'
+    '"model_uuid":"350ac860-68dc-4399-84db-51fb933380ef"}}'
+)
+# examples/listen-v1/server/Metadata.json
+METADATA_FRAME = (
+    '{"type":"Metadata","transaction_key":"deprecated",'
+    '"request_id":"1b671712-4fe5-41e4-ac34-6de3810e33b1",'
+    '"sha256":"094f9a0da07b3c2dc8d868bc54191f1f3f0682dda78a609bd8c50eb79f0dc630",'
+    '"created":"2026-07-22T18:04:11.512Z","duration":27.43,"channels":1}'
+)
+
+CHUNK_SECONDS = 0.02
+CHUNK = bytes(640)  # 20 ms of 16 kHz linear16; the stub server does not listen to it
+INTERIM_EVERY = 16000  # bytes of audio (0.5 s) per interim Results
+QUERY = "/v1/listen?encoding=linear16&model=nova-3&sample_rate=16000"
+CONNECT_OPTIONS: dict[str, Any] = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
+API_KEY = "benchmark-key"
+RAW_HEADERS = {"Authorization": f"Token {API_KEY}"}
+MAX_SIZE = 2**24
+CLIENT_CPU = 0
+SERVER_CPU = 1
+
+
+# -- process setup ----------------------------------------------------------------------------
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (stdout holds the results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def pin(cpu: int) -> bool:
+    """Pin this process to ``cpu`` when the platform allows it and has more than one CPU."""
+    setaffinity = getattr(os, "sched_setaffinity", None)
+    if setaffinity is None or (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        setaffinity(0, {cpu})
+    except OSError:
+        return False
+    return True
+
+
+def raise_open_file_limit(wanted: int = 65536) -> int:
+    """Raise the soft limit on open files towards ``wanted`` (capped by the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (every thread), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of another process from ``/proc`` (``None`` off Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+# -- the servers (subprocess side) --------------------------------------------------------------
+
+
+def frame_header(opcode: int, size: int, mask: bytes = b"") -> bytes:
+    """The header of a final (unfragmented) WebSocket frame; masked when ``mask`` is given."""
+    bit = 0x80 if mask else 0
+    if size < 126:
+        head = bytes([0x80 | opcode, bit | size])
+    elif size < 1 << 16:
+        head = bytes([0x80 | opcode, bit | 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, bit | 127]) + size.to_bytes(8, "big")
+    return head + mask
+
+
+def text_frame(payload: str) -> bytes:
+    """An unmasked (server-to-client) WebSocket text frame carrying ``payload``."""
+    data = payload.encode()
+    return frame_header(0x1, len(data)) + data
+
+
+def _add_request_id(connection: ServerConnection, request: Any, response: Any) -> None:
+    response.headers["dg-request-id"] = str(uuid.uuid4())
+
+
+def blaster(frames: int) -> Callable[[ServerConnection], Awaitable[None]]:
+    """A handler that answers the client's first frame with ``frames`` Results, then 1000."""
+    blob = text_frame(RESULTS_FRAME) * frames
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.recv()
+        # Pre-framed and written in one go: the server spends nothing per frame, so the
+        # client alone sets the pace. Ordered before the close frame sent below.
+        ws.transport.write(blob)
+        await ws.close(1000)
+
+    return handler
+
+
+def _unmask(data: bytes, mask: bytes) -> bytes:
+    size = len(data)
+    key = (mask * (size // 4 + 1))[:size]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
+
+
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_INTERIM = text_frame(INTERIM_FRAME)
+_METADATA_AND_CLOSE = text_frame(METADATA_FRAME) + frame_header(0x8, 2) + (1000).to_bytes(2, "big")
+
+
+class RealtimeStub(asyncio.Protocol):
+    """Deepgram-like answers at a tiny cost per frame, so that one core serves 1,000+ streams:
+    an interim Results per 0.5 s of audio, Metadata and close 1000 on CloseStream.
+
+    A bare asyncio protocol: it answers the upgrade itself, then parses the client's frames
+    just enough (length, mask, opcode) to count audio bytes and spot ``CloseStream``; pings
+    get pongs, a close frame gets a close frame. A ``websockets`` server doing the same used
+    ~90 % of its core at 500 streams (25,000 audio frames/s); this one ~30 %."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.closing = False
+        self.audio = 0
+        self.due = INTERIM_EVERY
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded and not self._upgrade():
+            return
+        transport = self.transport
+        assert transport is not None
+        pos, size = 0, len(buffer)
+        while size - pos >= 2:
+            first, second = buffer[pos], buffer[pos + 1]
+            length, header = second & 0x7F, 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, header = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, header = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
+            if second & 0x80:
+                header += 4
+            if size - pos < header + length:
+                break
+            opcode = first & 0x0F
+            if opcode == 0x2:
+                self.audio += length
+                while self.audio >= self.due and not self.closing:
+                    transport.write(_INTERIM)
+                    self.due += INTERIM_EVERY
+            elif opcode in (0x1, 0x8, 0x9):
+                mask = bytes(buffer[pos + header - 4 : pos + header])
+                payload = _unmask(bytes(buffer[pos + header : pos + header + length]), mask)
+                if opcode == 0x9:
+                    transport.write(frame_header(0xA, length) + payload)
+                elif opcode == 0x8:
+                    if not self.closing:
+                        transport.write(frame_header(0x8, 2) + (1000).to_bytes(2, "big"))
+                    transport.close()
+                    return
+                elif b'"CloseStream"' in payload and not self.closing:
+                    self.closing = True
+                    transport.write(_METADATA_AND_CLOSE)
+            pos += header + length
+        del buffer[:pos]
+
+    def _upgrade(self) -> bool:
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = bytes(self.buffer[:end]).decode("latin-1")
+        del self.buffer[: end + 4]
+        key = ""
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "sec-websocket-key":
+                key = value.strip()
+        accept = base64.b64encode(hashlib.sha1(key.encode() + _WS_GUID).digest()).decode()
+        assert self.transport is not None
+        self.transport.write(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+                f"dg-request-id: {uuid.uuid4()}\r\n\r\n"
+            ).encode()
+        )
+        self.upgraded = True
+        return True
+
+
+async def run_server(mode: str, frames: int) -> None:
+    """Serve until stdin closes; the first line printed is ``PORT <n>``."""
+    loop = asyncio.get_running_loop()
+    server: Any
+    if mode == "blast":
+        server = await serve(
+            blaster(frames),
+            "127.0.0.1",
+            0,
+            compression=None,
+            max_size=MAX_SIZE,
+            close_timeout=120,
+            ping_interval=None,
+            process_response=_add_request_id,
+        )
+    else:
+        server = await loop.create_server(RealtimeStub, "127.0.0.1", 0, backlog=2048)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"PORT {port}", flush=True)
+        await loop.run_in_executor(None, sys.stdin.read)
+
+
+class ServerProcess:
+    """A server of this script in a subprocess; ``with`` starts and stops it."""
+
+    def __init__(self, mode: str, frames: int = 0, *, pin: bool = True) -> None:
+        self.mode = mode
+        self.frames = frames
+        self.pin = pin
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self) -> ServerProcess:
+        cmd = [sys.executable, os.path.abspath(__file__), "--serve", self.mode]
+        cmd += ["--frames", str(self.frames)] + (["--no-pin"] if not self.pin else [])
+        self.proc = proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.__exit__(None, None, None)
+            raise SystemExit(f"the {self.mode} server did not start (got {line!r})")
+        self.url = f"ws://127.0.0.1:{int(line.split()[1])}"
+        return self
+
+    def cpu(self) -> float | None:
+        """The server's CPU seconds so far (``None`` off Linux)."""
+        return None if self.proc is None else process_cpu_seconds(self.proc.pid)
+
+    def __exit__(self, *exc: object) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+# -- 1. throughput ------------------------------------------------------------------------------
+
+
+class Counter:
+    """A subscriber counting messages and keeping the last one."""
+
+    __slots__ = ("count", "last")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: object = None
+
+    def on_next(self, message: object) -> None:
+        self.count += 1
+        self.last = message
+
+
+async def async_raw(url: str, decode: bool) -> tuple[int, float]:
+    start = time.perf_counter()
+    count = 0
+    async with async_connect(
+        url + QUERY, additional_headers=RAW_HEADERS, compression=None, max_size=MAX_SIZE
+    ) as ws:
+        await ws.send(CHUNK)
+        if decode:
+            parse = msgspec.json.decode
+            async for frame in ws:
+                parse(frame)
+                count += 1
+        else:
+            async for _ in ws:
+                count += 1
+        elapsed = time.perf_counter() - start
+    return count, elapsed
+
+
+async def async_rx(url: str) -> tuple[int, float]:
+    start = time.perf_counter()
+    client = AsyncDeepgramClient(api_key=API_KEY, base_url=url)
+    counter = Counter()
+    async with client.listen.v1.connect(**CONNECT_OPTIONS) as conn:
+        conn.messages.subscribe(counter.on_next)
+        conn.input.on_next(CHUNK)
+        await conn.wait()
+        elapsed = time.perf_counter() - start
+    if not isinstance(counter.last, listen_v1.Results) or conn.end is not None:
+        raise SystemExit(f"rxdeepgram (async) ended with {conn.end!r}, last {counter.last!r}")
+    return counter.count, elapsed
+
+
+def sync_raw(url: str, decode: bool) -> tuple[int, float]:
+    start = time.perf_counter()
+    count = 0
+    with sync_connect(
+        url + QUERY, additional_headers=RAW_HEADERS, compression=None, max_size=MAX_SIZE
+    ) as ws:
+        ws.send(CHUNK)
+        if decode:
+            parse = msgspec.json.decode
+            for frame in ws:
+                parse(frame)
+                count += 1
+        else:
+            for _ in ws:
+                count += 1
+        elapsed = time.perf_counter() - start
+    return count, elapsed
+
+
+def sync_rx(url: str) -> tuple[int, float]:
+    start = time.perf_counter()
+    client = DeepgramClient(api_key=API_KEY, base_url=url)
+    counter = Counter()
+    with client.listen.v1.connect(**CONNECT_OPTIONS) as conn:
+        conn.messages.subscribe(counter.on_next)
+        conn.input.on_next(CHUNK)
+        conn.wait()
+        elapsed = time.perf_counter() - start
+    if not isinstance(counter.last, listen_v1.Results) or conn.end is not None:
+        raise SystemExit(f"rxdeepgram (sync) ended with {conn.end!r}, last {counter.last!r}")
+    return counter.count, elapsed
+
+
+CONTENDERS = ("raw", "fair", "rx")
+
+
+@dataclass
+class Throughput:
+    """Message rates of one client kind (asyncio or sync), every sample kept."""
+
+    client: str
+    frames: int
+    rates: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in CONTENDERS})
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.rates[name])
+
+    @property
+    def raw_ratio(self) -> float:
+        return self.median("rx") / self.median("raw")
+
+    @property
+    def fair_ratio(self) -> float:
+        return self.median("rx") / self.median("fair")
+
+    @property
+    def ok(self) -> bool:
+        return self.raw_ratio >= MIN_RAW_RATIO
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "frames_per_run": self.frames,
+            "messages_per_s": {
+                name: {
+                    "median": round(self.median(name)),
+                    "min": round(min(rates)),
+                    "max": round(max(rates)),
+                    "samples": [round(r) for r in rates],
+                }
+                for name, rates in self.rates.items()
+            },
+            "rx_over_raw_floor": round(self.raw_ratio, 3),
+            "rx_over_fair_floor": round(self.fair_ratio, 3),
+            "target_met": self.ok,
+        }
+
+
+def _rounds(repeat: int) -> Iterator[tuple[str, ...]]:
+    """The warm-up round, then ``repeat`` rounds, each starting from a different contender."""
+    yield CONTENDERS
+    for i in range(repeat):
+        k = i % len(CONTENDERS)
+        yield CONTENDERS[k:] + CONTENDERS[:k]
+
+
+def _record(result: Throughput, name: str, count: int, elapsed: float, *, keep: bool) -> None:
+    if count != result.frames:
+        raise SystemExit(f"{result.client} {name}: got {count} of {result.frames} messages")
+    if keep:
+        result.rates[name].append(count / elapsed)
+
+
+async def throughput_async(url: str, frames: int, repeat: int) -> Throughput:
+    result = Throughput("asyncio", frames)
+    runs: dict[str, Callable[[], Awaitable[tuple[int, float]]]] = {
+        "raw": lambda: async_raw(url, False),
+        "fair": lambda: async_raw(url, True),
+        "rx": lambda: async_rx(url),
+    }
+    for index, order in enumerate(_rounds(repeat)):
+        for name in order:
+            gc.collect()
+            count, elapsed = await runs[name]()
+            _record(result, name, count, elapsed, keep=index > 0)
+    return result
+
+
+def throughput_sync(url: str, frames: int, repeat: int) -> Throughput:
+    result = Throughput("sync", frames)
+    runs: dict[str, Callable[[], tuple[int, float]]] = {
+        "raw": lambda: sync_raw(url, False),
+        "fair": lambda: sync_raw(url, True),
+        "rx": lambda: sync_rx(url),
+    }
+    for index, order in enumerate(_rounds(repeat)):
+        for name in order:
+            gc.collect()
+            count, elapsed = runs[name]()
+            _record(result, name, count, elapsed, keep=index > 0)
+    return result
+
+
+# -- 2. CPU per real-time stream ----------------------------------------------------------------
+
+
+@dataclass
+class Realtime:
+    """One window of N real-time streams with one contender."""
+
+    contender: str
+    streams: int
+    ticks: int
+    cpu_s: float
+    wall_s: float
+    server_cpu_s: float | None
+    messages: int
+    max_lag_ms: float
+    mean_lag_ms: float
+
+    @property
+    def stream_seconds(self) -> float:
+        return self.streams * self.ticks * CHUNK_SECONDS
+
+    @property
+    def cpu_per_stream_second(self) -> float:
+        """CPU-seconds the client spends per stream per second of audio."""
+        return self.cpu_s / self.stream_seconds
+
+    @property
+    def streams_per_core(self) -> float:
+        return 1.0 / self.cpu_per_stream_second
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contender": self.contender,
+            "streams": self.streams,
+            "audio_seconds_per_stream": round(self.ticks * CHUNK_SECONDS, 2),
+            "client_cpu_s": round(self.cpu_s, 4),
+            "wall_s": round(self.wall_s, 3),
+            "client_cpu_utilisation": round(self.cpu_s / self.wall_s, 3),
+            "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 3),
+            "cpu_ms_per_stream_second": round(1000 * self.cpu_per_stream_second, 4),
+            "streams_per_core": round(self.streams_per_core),
+            "messages_received": self.messages,
+            "max_tick_lag_ms": round(self.max_lag_ms, 2),
+            "mean_tick_lag_ms": round(self.mean_lag_ms, 3),
+        }
+
+
+async def _gather_limited(factories: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
+    """Run the coroutine factories with at most ``limit`` at a time (connection storms)."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(factory: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await factory()
+
+    return await asyncio.gather(*(one(f) for f in factories))
+
+
+async def _paced_window(
+    server: ServerProcess, send_all: Callable[[], Awaitable[None] | None], ticks: int
+) -> tuple[float, float, float | None, list[float]]:
+    """Call ``send_all`` every 20 ms for ``ticks`` ticks; CPU, wall, server CPU and lags."""
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+    gc.collect()
+    await asyncio.sleep(0.1)  # let connection setup settle
+    server_start = server.cpu()
+    cpu_start = cpu_seconds()
+    t0 = loop.time()
+    for k in range(ticks):
+        target = t0 + k * CHUNK_SECONDS
+        # Always yield, even when late: readers and writers run between ticks, as they would
+        # in any real client, instead of the ticker hogging the loop while it catches up.
+        await asyncio.sleep(max(0.0, target - loop.time()))
+        lags.append(loop.time() - target)
+        pending = send_all()
+        if pending is not None:
+            await pending
+    end = t0 + ticks * CHUNK_SECONDS
+    delay = end - loop.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    wall = loop.time() - t0
+    cpu = cpu_seconds() - cpu_start
+    server_end = server.cpu()
+    server_cpu = None if server_start is None or server_end is None else server_end - server_start
+    return cpu, wall, server_cpu, lags
+
+
+async def realtime_rx(server: ServerProcess, streams: int, ticks: int) -> Realtime:
+    client = AsyncDeepgramClient(api_key=API_KEY, base_url=server.url)
+    counters = [Counter() for _ in range(streams)]
+    conns = await _gather_limited(
+        [lambda: client.listen.v1.connect(**CONNECT_OPTIONS) for _ in range(streams)], 64
+    )
+    for conn, counter in zip(conns, counters, strict=True):
+        conn.messages.subscribe(counter.on_next)
+    inputs = [conn.input for conn in conns]
+
+    def send_all() -> None:
+        for sink in inputs:
+            sink.on_next(CHUNK)
+
+    before = sum(c.count for c in counters)
+    cpu, wall, server_cpu, lags = await _paced_window(server, send_all, ticks)
+    received = sum(c.count for c in counters) - before
+    for sink in inputs:
+        sink.on_completed()
+    await asyncio.wait_for(asyncio.gather(*(conn.wait() for conn in conns)), 60)
+    failed = [conn.end for conn in conns if conn.end is not None]
+    if failed:
+        raise SystemExit(f"rxdeepgram: {len(failed)} streams failed, e.g. {failed[0]!r}")
+    return Realtime(
+        "rxdeepgram",
+        streams,
+        ticks,
+        cpu,
+        wall,
+        server_cpu,
+        received,
+        1000 * max(lags),
+        1000 * statistics.fmean(lags),
+    )
+
+
+def masked_binary_frame(payload: bytes, mask: bytes = b"\x37\xfa\x21\x3d") -> bytes:
+    """A client-to-server binary frame with a fixed mask key (for the transport floor only:
+    real clients draw a fresh key per frame)."""
+    return frame_header(0x2, len(payload), mask) + _unmask(payload, mask)
+
+
+async def realtime_raw(server: ServerProcess, streams: int, ticks: int, *, floor: bool) -> Realtime:
+    """The hand-written baseline (``await ws.send(chunk)``) or, with ``floor``, the transport
+    floor (a pre-framed chunk written straight to each socket's transport)."""
+    sockets = await _gather_limited(
+        [
+            lambda: async_connect(
+                server.url + QUERY,
+                additional_headers=RAW_HEADERS,
+                compression=None,
+                max_size=MAX_SIZE,
+            )
+            for _ in range(streams)
+        ],
+        64,
+    )
+    counts = [0] * streams
+    parse = msgspec.json.decode
+
+    async def reader(index: int, ws: Any) -> None:
+        async for frame in ws:
+            parse(frame)
+            counts[index] += 1
+
+    readers = [asyncio.create_task(reader(i, ws)) for i, ws in enumerate(sockets)]
+
+    async def send_all() -> None:
+        for ws in sockets:
+            await ws.send(CHUNK)
+
+    frame = masked_binary_frame(CHUNK)
+    transports = [ws.transport for ws in sockets]
+
+    def write_all() -> None:
+        for transport in transports:
+            transport.write(frame)
+
+    before = sum(counts)
+    cpu, wall, server_cpu, lags = await _paced_window(
+        server, write_all if floor else send_all, ticks
+    )
+    received = sum(counts) - before
+    close_stream = '{"type":"CloseStream"}'
+    for ws in sockets:
+        await ws.send(close_stream)
+    await asyncio.wait_for(asyncio.gather(*readers), 60)
+    for ws in sockets:
+        await ws.close()
+    return Realtime(
+        "floor" if floor else "baseline",
+        streams,
+        ticks,
+        cpu,
+        wall,
+        server_cpu,
+        received,
+        1000 * max(lags),
+        1000 * statistics.fmean(lags),
+    )
+
+
+REALTIME_CONTENDERS = ("floor", "baseline", "rx")
+
+
+@dataclass
+class RealtimeSet:
+    """The transport floor, the baseline and rxdeepgram at one N."""
+
+    streams: int
+    floor: Realtime
+    baseline: Realtime
+    rx: Realtime
+
+    @property
+    def baseline_ratio(self) -> float:
+        """rxdeepgram's CPU over the baseline's (lower is better)."""
+        return self.rx.cpu_per_stream_second / self.baseline.cpu_per_stream_second
+
+    @property
+    def floor_ratio(self) -> float:
+        """rxdeepgram's CPU over the transport floor's (lower is better)."""
+        return self.rx.cpu_per_stream_second / self.floor.cpu_per_stream_second
+
+    @property
+    def ok(self) -> bool:
+        return self.rx.streams_per_core >= MIN_STREAMS_PER_CORE
+
+    def runs(self) -> tuple[Realtime, Realtime, Realtime]:
+        return self.floor, self.baseline, self.rx
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "streams": self.streams,
+            "floor": self.floor.as_dict(),
+            "baseline": self.baseline.as_dict(),
+            "rxdeepgram": self.rx.as_dict(),
+            "rx_over_baseline_cpu": round(self.baseline_ratio, 3),
+            "rx_over_floor_cpu": round(self.floor_ratio, 3),
+            "target_met": self.ok,
+        }
+
+
+async def realtime(server: ServerProcess, sizes: list[int], seconds: float) -> list[RealtimeSet]:
+    ticks = max(1, round(seconds / CHUNK_SECONDS))
+    sets = []
+    for index, streams in enumerate(sizes):
+        results: dict[str, Realtime] = {}
+        k = index % len(REALTIME_CONTENDERS)
+        for name in REALTIME_CONTENDERS[k:] + REALTIME_CONTENDERS[:k]:
+            progress(f"real time: {streams} streams, {name}, {ticks * CHUNK_SECONDS:g} s")
+            if name == "rx":
+                results[name] = await realtime_rx(server, streams, ticks)
+            else:
+                results[name] = await realtime_raw(server, streams, ticks, floor=name == "floor")
+        sets.append(RealtimeSet(streams, results["floor"], results["baseline"], results["rx"]))
+    return sets
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def throughput_table(results: list[Throughput]) -> str:
+    rows = []
+    for r in results:
+        verdict = "pass" if r.ok else f"FAIL: < {MIN_RAW_RATIO:g}x raw floor"
+        rows.append(
+            [
+                r.client,
+                _rate(r.median("raw")),
+                _rate(r.median("fair")),
+                _rate(r.median("rx")),
+                f"{r.raw_ratio:.2f}x",
+                f"{r.fair_ratio:.2f}x",
+                verdict,
+            ]
+        )
+    header = [
+        "client",
+        "raw floor msg/s",
+        "fair floor msg/s",
+        "rxdeepgram msg/s",
+        "rx/raw",
+        "rx/fair",
+        f"rx >= {MIN_RAW_RATIO:g}x raw floor",
+    ]
+    return markdown_table(header, rows)
+
+
+def realtime_table(sets: list[RealtimeSet]) -> str:
+    rows = []
+    for r in sets:
+        verdict = "pass" if r.ok else f"FAIL: < {MIN_STREAMS_PER_CORE:,} streams/core"
+        rows.append(
+            [
+                str(r.streams),
+                " / ".join(f"{1000 * x.cpu_per_stream_second:.2f}" for x in r.runs()),
+                " / ".join(_rate(x.streams_per_core) for x in r.runs()),
+                f"{r.baseline_ratio:.2f}x",
+                f"{r.floor_ratio:.2f}x",
+                " / ".join(f"{x.max_lag_ms:.0f}" for x in r.runs()),
+                verdict,
+            ]
+        )
+    header = [
+        "streams",
+        "CPU ms per stream-s (floor / base / rx)",
+        "streams per core (floor / base / rx)",
+        "rx/base",
+        "rx/floor",
+        "max tick lag ms",
+        f"rx >= {MIN_STREAMS_PER_CORE:,} streams/core",
+    ]
+    return markdown_table(header, rows)
+
+
+def report(
+    throughput: list[Throughput],
+    sets: list[RealtimeSet],
+    frames: int,
+    repeat: int,
+    seconds: float,
+    env: dict[str, str],
+    pinned: bool,
+    load_before: float | None,
+) -> str:
+    """The Markdown report: both tables, per-run details and where the numbers come from."""
+    lines = [
+        f"Throughput: messages/s into one subscriber ({frames:,} Results frames per run)",
+        "",
+        throughput_table(throughput),
+        "",
+        f"Median of {repeat} interleaved runs per contender; raw floor: websockets recv loop, "
+        "fair floor: the same with msgspec.json.decode per frame.",
+        "",
+        f"CPU per real-time stream ({seconds:g} s of 16 kHz linear16 in 20 ms chunks)",
+        "",
+        realtime_table(sets),
+        "",
+    ]
+    for group in sets:
+        for r in group.runs():
+            server = "n/a" if r.server_cpu_s is None else f"{r.server_cpu_s / r.wall_s:.0%}"
+            lines.append(
+                f"- {r.streams} streams, {r.contender}: client CPU {r.cpu_s / r.wall_s:.0%} of a "
+                f"core, server {server}, {r.messages:,} messages received, mean tick lag "
+                f"{r.mean_lag_ms:.2f} ms"
+            )
+            if r.mean_lag_ms > 1000 * CHUNK_SECONDS:
+                lines.append(
+                    "  - the ticker fell behind real time: the client was saturated or the "
+                    "machine busy"
+                )
+    load = "n/a" if load_before is None else f"{load_before:.2f}"
+    where = "client and server pinned to one core each" if pinned else "not pinned"
+    lines += [
+        "",
+        f"{env['python']} on {env['machine']} ({env['cpus']} CPUs, load average {load} before "
+        f"the run, {where}); websockets {env['websockets']}, msgspec {env['msgspec']}, "
+        f"reactivex {env['reactivex']}.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or, with the hidden ``--serve``, one of its servers)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--json", action="store_true", help="print machine-readable results")
+    parser.add_argument("--quick", action="store_true", help="a shorter run (~20 s)")
+    parser.add_argument("--frames", type=int, help="messages per throughput run")
+    parser.add_argument("--repeat", type=int, help="throughput samples per contender")
+    parser.add_argument("--seconds", type=float, help="audio seconds per real-time window")
+    parser.add_argument(
+        "--streams", type=int, nargs="+", help="concurrent streams (default: 100 500)"
+    )
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin the client and the server to cores"
+    )
+    parser.add_argument("--serve", choices=["blast", "realtime"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.serve:
+        if not args.no_pin:
+            pin(SERVER_CPU)
+        raise_open_file_limit()
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_server(args.serve, args.frames or 0))
+        return 0
+
+    frames = args.frames or (8_000 if args.quick else 30_000)
+    repeat = args.repeat or (2 if args.quick else 5)
+    seconds = args.seconds or (1.0 if args.quick else 6.0)
+    sizes = args.streams or [100, 500]
+    if frames < 1 or repeat < 1 or seconds <= 0 or min(sizes) < 1:
+        parser.error("--frames, --repeat, --seconds and --streams must be positive")
+
+    pinned = not args.no_pin and pin(CLIENT_CPU)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    nofile = raise_open_file_limit()
+    if nofile != resource.RLIM_INFINITY and nofile < 2 * max(sizes) + 64:
+        parser.error(f"the open-file limit ({nofile}) is too low for {max(sizes)} streams")
+
+    started = time.perf_counter()
+    with ServerProcess("blast", frames, pin=pinned) as blast:
+        progress(f"throughput, asyncio client: {repeat + 1} rounds of {frames:,} messages")
+        async_result = asyncio.run(throughput_async(blast.url, frames, repeat))
+        progress(f"throughput, sync client: {repeat + 1} rounds of {frames:,} messages")
+        sync_result = throughput_sync(blast.url, frames, repeat)
+    throughput = [async_result, sync_result]
+    with ServerProcess("realtime", pin=pinned) as stub:
+        sets = asyncio.run(realtime(stub, sizes, seconds))
+    duration = time.perf_counter() - started
+
+    ok = all(t.ok for t in throughput) and all(r.ok for r in sets)
+    env = environment(["websockets", "msgspec", "reactivex"])
+    if args.json:
+        document = {
+            "benchmark": "listen_e2e",
+            "targets": {
+                "rx_over_raw_floor_min": MIN_RAW_RATIO,
+                "rx_streams_per_core_min": MIN_STREAMS_PER_CORE,
+            },
+            "pinned": pinned,
+            "load_average_1min_before": load_before,
+            "throughput": [t.as_dict() for t in throughput],
+            "realtime": [r.as_dict() for r in sets],
+            "seconds": round(duration, 1),
+            "environment": env,
+            "all_targets_met": ok,
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(report(throughput, sets, frames, repeat, seconds, env, pinned, load_before))
+        print(
+            f"{duration:.0f} s. " + ("All measured targets met." if ok else "Some targets FAILED.")
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Plumbing shared by the speech-to-text channels (``/v1/listen`` and ``/v2/listen``).
+
+* :class:`Segmenter` runs :class:`~._audio.EnergyVad` over one channel's 10 ms frames and keeps
+  the audio of the speech segment being spoken (from the first frame of speech, found by looking
+  back over the frames that confirmed it), ending it after the detector's minimum silence.
+  :meth:`Segmenter.cut` ends a segment early (``Finalize``, ``ForceEndTurn``); speech that goes on
+  afterwards opens a new segment at the next voiced frame.
+* :class:`FrameSplitter` resamples one channel to the engine's rate and cuts it into frames.
+* :func:`call_engine` runs an engine call in a worker thread when the engine is ``blocking``.
+* :func:`receive` waits for the next client frame with the idle timeout.
+* :class:`DataError`, :func:`close_reason`, :func:`raw_sample_format`, :func:`normalise_word`,
+  :func:`round_time`: small helpers both channels word the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from array import array
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, NamedTuple, ParamSpec, TypeVar
+
+from ._audio import AudioFormatError, EnergyVad, Resampler, SampleFormat, VadConfig, pcm16_to_bytes
+
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
+
+    from .engines import SttEngine
+
+__all__ = [
+    "MAX_REASON_BYTES",
+    "DataError",
+    "FrameSplitter",
+    "FrameStep",
+    "Segment",
+    "Segmenter",
+    "call_engine",
+    "close_reason",
+    "normalise_word",
+    "raw_sample_format",
+    "receive",
+    "round_time",
+]
+
+MAX_REASON_BYTES = 123
+"""Longest reason a WebSocket close frame can carry, in UTF-8 bytes."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class DataError(Exception):
+    """What the client sent cannot be used (undecodable audio, an unknown message).
+
+    Listen V1 closes with 1008 ``DATA-0000`` and this text as the reason; Listen V2 sends a fatal
+    ``Error`` first.
+    """
+
+
+def close_reason(code: str, text: str) -> str:
+    """``"<code> <text>"``, cut to fit a close frame."""
+    reason = f"{code} {text}"
+    raw = reason.encode()
+    if len(raw) <= MAX_REASON_BYTES:
+        return reason
+    return raw[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore") + "..."
+
+
+def raw_sample_format(encoding: str, sample_rate: int, channels: int = 1) -> SampleFormat:
+    """The sample format of headerless audio declared by ``encoding`` / ``sample_rate``; raises
+    :class:`DataError` for encodings the local server cannot decode (opus, flac...)."""
+    try:
+        return SampleFormat.for_encoding(encoding, sample_rate, channels)
+    except AudioFormatError as exc:
+        raise DataError(str(exc)) from None
+
+
+_EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$")
+
+
+def normalise_word(token: str) -> str:
+    """An engine token as a bare word: lower case, without surrounding punctuation (``""`` when
+    nothing is left)."""
+    return _EDGE_PUNCT.sub("", token).strip("'").lower()
+
+
+def round_time(value: float) -> float:
+    """Seconds as sent on the wire (millisecond precision)."""
+    return round(value, 3)
+
+
+async def call_engine(
+    engine: SttEngine, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """``fn(*args)``, in a worker thread when ``engine.blocking`` (one call at a time per
+    connection, since callers await it, so results keep their order)."""
+    if engine.blocking:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+async def receive(ws: ServerConnection, idle_timeout: float) -> str | bytes | None:
+    """The next frame from the client, or ``None`` when none came within ``idle_timeout`` s."""
+    try:
+        async with asyncio.timeout(idle_timeout):
+            return await ws.recv()
+    except TimeoutError:
+        return None
+
+
+# --- frames ----------------------------------------------------------------------------------
+
+
+class FrameSplitter:
+    """One channel's samples, resampled to the engine's rate and cut into VAD frames."""
+
+    def __init__(self, source_rate: int, engine_rate: int, frame_samples: int) -> None:
+        self.resampler = Resampler(source_rate, engine_rate)
+        self.frame_samples = frame_samples
+        self.pending: array[int] = array("h")
+
+    def push(self, samples: array[int]) -> None:
+        """Add the next samples (at the source rate)."""
+        self.pending.extend(self.resampler.process(samples))
+
+    @property
+    def ready(self) -> bool:
+        """Whether a whole frame is waiting."""
+        return len(self.pending) >= self.frame_samples
+
+    def pop(self) -> array[int]:
+        """Take the next whole frame (check :attr:`ready` first)."""
+        size = self.frame_samples
+        frame = self.pending[:size]
+        del self.pending[:size]
+        return frame
+
+
+# --- speech segments -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Segment:
+    """One speech segment of one channel: its audio from the first frame of speech on."""
+
+    start_frame: int
+    pcm: bytearray
+    voiced_end: int
+    """Bytes of ``pcm`` up to the end of the last voiced frame."""
+
+    @property
+    def voiced_pcm(self) -> bytes:
+        """The segment's audio without its trailing silence."""
+        return bytes(self.pcm[: self.voiced_end])
+
+
+SegT = TypeVar("SegT", bound=Segment)
+
+
+class FrameStep(NamedTuple, Generic[SegT]):
+    """What one frame did to the segmentation of a channel."""
+
+    frame: int
+    """The frame's index (from 0)."""
+    voiced: bool
+    """Whether the frame is speech (or within a segment's voiced run)."""
+    started: bool
+    """The detector confirmed speech onset: a new segment opened at its first frame of speech."""
+    reopened: bool
+    """Speech that went on after :meth:`Segmenter.cut` opened a new segment at this frame."""
+    ended: SegT | None
+    """The segment the detector closed at this frame (after its minimum silence)."""
+
+
+class Segmenter(Generic[SegT]):
+    """Energy-based speech segmentation of one channel, fed 10 ms frames at the engine's rate.
+
+    ``new_segment(start_frame, pcm, voiced_end)`` builds the segment object (a :class:`Segment`
+    subclass may carry the channel's own state). Timing depends only on the samples.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        config: VadConfig,
+        new_segment: Callable[[int, bytearray, int], SegT],
+    ) -> None:
+        self.vad = EnergyVad(sample_rate, config)
+        self.frame_samples = self.vad.frame_samples
+        self.frame_s = self.vad.frame_seconds
+        self._new = new_segment
+        lookback = max(1, math.ceil(config.min_speech_ms / config.frame_ms)) + 2
+        self._recent: deque[bytes] = deque(maxlen=lookback)
+        self.segment: SegT | None = None
+        """The open segment, if any."""
+        self._reopen = False
+
+    @property
+    def frame_index(self) -> int:
+        """Index of the next frame (= frames processed so far)."""
+        return self.vad.frame_index
+
+    def seconds(self, frame: int) -> float:
+        """Start time of ``frame`` in seconds."""
+        return frame * self.frame_s
+
+    def push(self, frame: array[int]) -> FrameStep[SegT]:
+        """Feed the next frame."""
+        index = self.vad.frame_index
+        data = pcm16_to_bytes(frame)
+        voiced, event = self.vad.process(frame)
+        self._recent.append(data)
+        segment = self.segment
+        started = reopened = False
+        if event is not None and event.kind == "start":
+            back = index - event.frame + 1
+            pcm = bytearray(b"".join(list(self._recent)[-back:]))
+            segment = self._new(event.frame, pcm, len(pcm))
+            self.segment = segment
+            self._reopen = False
+            started = True
+        elif segment is not None:
+            segment.pcm += data
+            if voiced:
+                segment.voiced_end = len(segment.pcm)
+        elif self._reopen and voiced:
+            segment = self._new(index, bytearray(data), len(data))
+            self.segment = segment
+            self._reopen = False
+            reopened = True
+        ended: SegT | None = None
+        if event is not None and event.kind == "end":
+            self._reopen = False
+            ended, self.segment = self.segment, None
+        return FrameStep(index, voiced, started, reopened, ended)
+
+    def cut(self) -> SegT | None:
+        """End the open segment now (returns it, or ``None``). If the speaker is still speaking,
+        the next voiced frame opens a new segment (without a new onset)."""
+        segment, self.segment = self.segment, None
+        if segment is not None:
+            self._reopen = self.vad.in_speech
+        return segment
