@@ -7,6 +7,7 @@ Observable of msgspec-decoded structs and whose ``input`` is an Observer accepti
 
 from __future__ import annotations
 
+from ._auth import GrantedToken
 from ._client import AsyncDeepgramClient, DeepgramClient
 from ._connection import AsyncConnection, Connection, EventType
 from ._version import __version__
@@ -49,6 +50,7 @@ __all__ = [
     "DeepgramError",
     "DeepgramTimeoutError",
     "EventType",
+    "GrantedToken",
     "HandshakeError",
     "InvalidInputError",
     "InvalidMessageError",

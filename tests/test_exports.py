@@ -22,6 +22,9 @@ PUBLIC_MODULES = [
     "rxdeepgram.messages.agent_v1",
     "rxdeepgram.options",
     "rxdeepgram.server",
+    "rxdeepgram.operators",
+    "rxdeepgram.audio",
+    "rxdeepgram.endpoint",
 ]
 
 
@@ -42,7 +45,7 @@ def test_the_top_level_exports_the_clients_and_every_error() -> None:
         assert getattr(rxdeepgram, name) is getattr(errors, name)
     assert issubclass(rxdeepgram.InvalidOptionError, ValueError)
     assert issubclass(rxdeepgram.InvalidInputError, TypeError)
-    for name in ("DeepgramClient", "AsyncDeepgramClient", "EventType", "Unknown"):
+    for name in ("DeepgramClient", "AsyncDeepgramClient", "EventType", "GrantedToken", "Unknown"):
         assert name in rxdeepgram.__all__
 
 

@@ -117,3 +117,26 @@ def test_pytest_plugin_fixtures(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("tts", ["tone", "local"])
+def test_cli_tts_engine_is_the_one_asked_for(tts: str) -> None:
+    if tts == "local":
+        pytest.importorskip("espeakng_loader")
+    from rxdeepgram.server import get_tts_engine
+
+    text = "Hello from the command line."
+    expected = get_tts_engine(tts).synthesize(text, 24000)
+    with cli("--tts", tts) as (_proc, url):
+        query = "model=aura-2-thalia-en&encoding=linear16&sample_rate=24000"
+        with connect(f"{url}/v1/speak?{query}") as ws:
+            ws.send(json.dumps({"type": "Speak", "text": text}))
+            ws.send(json.dumps({"type": "Flush"}))
+            audio = bytearray()
+            for frame in ws:
+                if isinstance(frame, bytes):
+                    audio += frame
+                elif json.loads(frame)["type"] == "Flushed":
+                    break
+    assert len(audio) == pytest.approx(len(expected), rel=0.05)
+    assert bytes(audio[:4000]) == expected[:4000]

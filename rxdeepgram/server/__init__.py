@@ -11,11 +11,12 @@ Run it with ``python -m rxdeepgram.server`` (prints its ``ws://`` URL first), us
 or take the ``deepgram_server`` / ``deepgram_server_factory`` pytest fixtures, which the package
 registers as a pytest plugin.
 
-Channels: Listen V1 (``/v1/listen``), the Voice Agent (``/v1/agent/converse``, whose think step
-is a Python callable: :mod:`rxdeepgram.server.think`), Speak V1 (``/v1/speak``, with the
-``tone`` or ``local`` (espeak-ng) text-to-speech engine), and the token grant
-(``POST /v1/auth/grant`` on the same port). Engines: ``scripted`` (deterministic, the default) and
-``local`` (pocketsphinx, with the ``local`` extra).
+Channels: Listen V1 (``/v1/listen``), Listen V2 / Flux (``/v2/listen``, turn detection), Speak V1
+(``/v1/speak``), the Voice Agent (``/v1/agent/converse``, whose think step is a Python callable:
+:mod:`rxdeepgram.server.think`), and the token grant (``POST /v1/auth/grant`` on the same port).
+Speech-to-text engines: ``scripted`` (deterministic, the default) and ``local`` (pocketsphinx).
+Text-to-speech engines: ``tone`` (deterministic, the default) and ``local`` (espeak-ng). The
+``local`` engines come with the ``local`` extra.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .engines import (
     get_engine,
     get_tts_engine,
     register_engine,
+    tts_engine_names,
 )
 from .engines.tone import ToneTtsEngine
 from .listen_v1 import ListenV1Handler
@@ -71,4 +73,5 @@ __all__ = [
     "get_engine",
     "get_tts_engine",
     "register_engine",
+    "tts_engine_names",
 ]

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from ._app import DeepgramServer
-from .engines import ScriptedEngine, SttEngine, engine_names, get_engine
+from .engines import ScriptedEngine, SttEngine, engine_names, get_engine, tts_engine_names
 from .think import think_names
 
 __all__ = ["build_parser", "main"]
@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="scripted",
         choices=engine_names(),
         help="speech-to-text engine (scripted)",
+    )
+    parser.add_argument(
+        "--tts",
+        default="tone",
+        choices=tts_engine_names(),
+        help="text-to-speech engine: tone (deterministic) or local (espeak-ng) (tone)",
     )
     parser.add_argument(
         "--script",
@@ -111,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.host,
         args.port,
         engine=_engine(args),
+        tts=args.tts,
         think=args.think,
         token_ttl=args.token_ttl,
         api_key=args.api_key,

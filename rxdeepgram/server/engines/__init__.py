@@ -29,6 +29,7 @@ __all__ = [
     "get_engine",
     "get_tts_engine",
     "register_engine",
+    "tts_engine_names",
 ]
 
 EngineFactory = Callable[..., SttEngine]
@@ -103,6 +104,11 @@ def _espeak(**options: Any) -> TtsEngine:
 
 
 _TTS_FACTORIES: dict[str, TtsFactory] = {"tone": _tone, "local": _espeak, "espeak": _espeak}
+
+
+def tts_engine_names() -> tuple[str, ...]:
+    """The names :func:`get_tts_engine` knows, sorted."""
+    return tuple(sorted(_TTS_FACTORIES))
 
 
 def get_tts_engine(name: str, **options: Any) -> TtsEngine:

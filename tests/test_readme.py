@@ -1,0 +1,114 @@
+"""README.md stays true: its Python snippets run against the local server and do what it says.
+
+Every ```python block runs, unless the line before it is an HTML comment starting with
+``<!-- not run:`` that says why. Each block runs in its own process with ``DEEPGRAM_BASE_URL``
+pointing at one local server (the ``local`` engines) and a scratch directory as the working
+directory (with ``tests/`` linked in for the WAV clips). What each block prints or writes is then
+checked against what the README promises, by the heading it sits under.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rxdeepgram.server import DeepgramServer
+
+pytest.importorskip("pocketsphinx", reason="the README's snippets use the local engines")
+pytest.importorskip("espeakng_loader", reason="the README's snippets use the local engines")
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BLOCK = re.compile(
+    r"^### (?P<heading>[^\n]+)$|(?P<skip><!-- not run:[^\n]*-->\n)?```python\n(?P<code>.*?)```",
+    re.S | re.M,
+)
+
+
+def blocks() -> list[tuple[str, str | None, str]]:
+    """(heading, skip reason or None, code) for every python block, in order."""
+    found: list[tuple[str, str | None, str]] = []
+    heading = ""
+    for match in BLOCK.finditer(README.read_text()):
+        if match["heading"]:
+            heading = match["heading"].strip()
+        else:
+            found.append((heading, match["skip"], match["code"]))
+    return found
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+Check = Callable[[str, Path], None]
+
+
+def _transcribe(out: str, _cwd: Path) -> None:
+    assert "password" in out and "morning" in out, out
+
+
+def _llm(_out: str, cwd: Path) -> None:
+    assert wav_seconds(cwd / "reply.wav") > 1.0
+
+
+def _flux(out: str, _cwd: Path) -> None:
+    assert re.search(r"reply now to: '.*order status", out, re.I), out
+
+
+def _agent(out: str, cwd: Path) -> None:
+    assert "user: please check my order status" in out, out
+    assert re.search(r"assistant: .*shipped", out), out
+    assert wav_seconds(cwd / "agent.wav") > 0.5
+
+
+def _asyncio(out: str, _cwd: Path) -> None:
+    assert "boston" in out.lower(), out
+
+
+CHECKS: dict[str, Check] = {
+    "Transcribe a file": _transcribe,
+    "An LLM's tokens, spoken": _llm,
+    "Flux turns: when may the agent reply?": _flux,
+    "A voice agent whose function calls are answered by an Rx pipeline": _agent,
+    "asyncio": _asyncio,
+}
+RUNNABLE = [(heading, code) for heading, skip, code in blocks() if skip is None]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DeepgramServer]:
+    with DeepgramServer(engine="local", tts="local") as srv:
+        yield srv
+
+
+def test_every_runnable_snippet_is_checked() -> None:
+    assert sorted(heading for heading, _ in RUNNABLE) == sorted(CHECKS)
+    skipped = [heading for heading, skip, _ in blocks() if skip is not None]
+    assert len(skipped) >= 1  # the microphone one, at least
+
+
+@pytest.mark.parametrize(("heading", "code"), RUNNABLE, ids=[h for h, _ in RUNNABLE])
+def test_readme_snippet(heading: str, code: str, server: DeepgramServer, tmp_path: Path) -> None:
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPGRAM_")}
+    env.update(DEEPGRAM_BASE_URL=server.url, DEEPGRAM_API_KEY="readme-test-key")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    CHECKS[heading](done.stdout, tmp_path)
