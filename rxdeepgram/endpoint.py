@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
+import importlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,14 +47,22 @@ _LOCAL_KEY = "local-development-key"
 """The credential sent to a local server this module started (it accepts any)."""
 
 
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def best_stt_engine() -> str:
-    """``"local"`` (pocketsphinx, real recognition) when installed, else ``"scripted"``."""
-    return "local" if importlib.util.find_spec("pocketsphinx") is not None else "scripted"
+    """``"local"`` (pocketsphinx, real recognition) when it imports, else ``"scripted"``."""
+    return "local" if _importable("pocketsphinx") else "scripted"
 
 
 def best_tts_engine() -> str:
-    """``"local"`` (espeak-ng, real speech) when installed, else ``"tone"``."""
-    return "local" if importlib.util.find_spec("espeakng_loader") is not None else "tone"
+    """``"local"`` (espeak-ng, real speech) when it imports, else ``"tone"``."""
+    return "local" if _importable("espeakng_loader") else "tone"
 
 
 @dataclass(frozen=True)

@@ -843,6 +843,21 @@ def spec(name: str, **properties: Any) -> FunctionSpec:
             "weather in New York today",
             {"location": "New York"},
         ),
+        (
+            spec("get_weather", city={"type": "string"}),
+            "what is the weather like in new york today",
+            {"city": "new york"},
+        ),
+        (
+            spec("get_weather", city={"type": "string"}),
+            "weather in san luis obispo tomorrow",
+            {"city": "san luis obispo"},
+        ),
+        (
+            spec("get_weather", city={"type": "string"}),
+            "weather in paris please",
+            {"city": "paris"},
+        ),
         (spec("find_flights", destination={"type": "string"}), "flights to Rome please", {}),
         (
             spec("find_flights", destination={"type": "string"}),

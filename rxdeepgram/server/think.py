@@ -205,17 +205,30 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+_PLACE_END = frozenset(
+    "today tomorrow tonight now right please this next and or but then on at in for near with "
+    "to from is are was will be the a an it there here".split()
+)
+"""Lower-case words that end a place name in an uncapitalised transcript."""
+
+
 def _place_after(tokens: list[str]) -> str | None:
-    """The place named after "in" / "at" / "for" / "near": the next word plus any capitalised
-    words that follow it ("in New York" -> "New York")."""
+    """The place named after "in" / "at" / "for" / "near": the next word plus the capitalised
+    words that follow it ("in New York" -> "New York"), or, in a transcript without capitals
+    (as speech recognisers write it), up to two more words before a word such as "today" or
+    "please" ("in new york today" -> "new york")."""
     lowered = [t.lower() for t in tokens]
+    uncapitalised = all(t == t.lower() for t in tokens)
     for marker in _PLACE_WORDS:
         for i in range(len(tokens) - 2, -1, -1):
             if lowered[i] != marker:
                 continue
             words = [tokens[i + 1]]
             for token in tokens[i + 2 :]:
-                if not token[:1].isupper():
+                if uncapitalised:
+                    if len(words) == 3 or token in _PLACE_END or not token.isalpha():
+                        break
+                elif not token[:1].isupper():
                     break
                 words.append(token)
             return " ".join(words)

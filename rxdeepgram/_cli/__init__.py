@@ -1,0 +1,1 @@
+"""The ``rxdeepgram`` command line (see :mod:`rxdeepgram.__main__`): one module per command."""
