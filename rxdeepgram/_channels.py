@@ -75,6 +75,7 @@ def _agent_v1() -> ChannelSpec:
         client_messages=m.CLIENT_MESSAGES,
         keepalive_message=m.KeepAlive(),
         keepalive_interval=8.0,
+        keepalive_after_first_send=True,  # Settings must be the first message
         fatal_types=(m.Error,),
         agent_host=True,
         validate=m.validate_message,

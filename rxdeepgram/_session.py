@@ -69,6 +69,8 @@ class ChannelSpec:
     """Sent, in order, for a graceful close; empty: close the socket itself."""
     keepalive_message: MessageBase | None = None
     keepalive_interval: float = 5.0
+    keepalive_after_first_send: bool = False
+    """No KeepAlive before the user's first message (Agent: ``Settings`` must come first)."""
     fatal_types: tuple[type[Any], ...] = ()
     """Server messages that end the session with a ServerError (Listen V2 / Agent ``Error``)."""
     clean_close_codes: frozenset[int] = frozenset({1000})
@@ -237,6 +239,8 @@ class Session:
             due = self.last_sent + self.keepalive_interval
             if now < due:
                 return due
+            if self.spec.keepalive_after_first_send and not self.sent_anything:
+                return now + self.keepalive_interval  # look again after the first send
             self.last_sent = now
             put(frame)
             return now + self.keepalive_interval

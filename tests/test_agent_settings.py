@@ -6,6 +6,7 @@ The generic per-fixture decode tests of every channel live in test_messages.py.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
@@ -991,3 +992,26 @@ def test_every_spec_model_passes_validation(spec_schemas: dict[str, Any]) -> Non
     for model in _enum(spec_schemas, "SpeakSettingsV1ProviderOneOf1Model"):
         a.validate_settings(_speak(a.DeepgramSpeakProvider(model=model, version="v2"), None))
     assert len(_enum(spec_schemas, "DeepgramSpeakProviderModel")) == 63
+
+
+@pytest.mark.parametrize(
+    ("think", "where", "what"),
+    [
+        (a.ThinkSettings(provider={"type": "open_ai", "model": "gpt-4o-mini"}), "provider", "dict"),  # type: ignore[arg-type]
+        (
+            {"provider": {"type": "open_ai"}},
+            "agent.think.provider",
+            "missing required field `model`",
+        ),
+        ([a.ThinkSettings(provider="open_ai")], "agent.think[0].provider", "str"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_think_setting_of_the_wrong_type_is_a_clear_error(
+    think: Any, where: str, what: str
+) -> None:
+    settings = a.Settings(
+        audio=a.Audio(input=a.AudioInput(encoding="linear16", sample_rate=16000)),
+        agent=a.Agent(think=think),
+    )
+    with pytest.raises(InvalidMessageError, match=rf"{re.escape(where)}.*(got `?)?{what}"):
+        a.validate_settings(settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from array import array
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -454,6 +455,27 @@ def test_automatic_keepalive_keeps_an_idle_session_open(h: Any, frames: Frames) 
         h.close(conn)
         inbox.wait_end()
     assert inbox.completed and inbox.error is None
+
+
+def test_no_keepalive_goes_out_before_settings(h: Any, frames: Frames) -> None:
+    with make_server(frames, idle_timeout=5.0) as srv:
+        conn, inbox = open_agent(h, srv, keepalive=0.1)
+        inbox.wait_for(a.Welcome)
+        ended = threading.Event()
+        conn.messages.subscribe(on_error=lambda e: ended.set(), on_completed=ended.set)
+        assert not ended.wait(0.6)  # six keepalive intervals without Settings
+        assert frames.text == []  # not one KeepAlive: Settings must be the first message
+        conn.send_settings(native_settings())
+        inbox.wait_for(a.SettingsApplied)
+        deadline = time.monotonic() + 5
+        while frames.text.count('{"type":"KeepAlive"}') < 2 and time.monotonic() < deadline:
+            ended.wait(0.05)
+        assert frames.text[0].startswith('{"type":"Settings"')
+        assert frames.text.count('{"type":"KeepAlive"}') >= 2  # and then KeepAlive when idle
+        h.close(conn)
+        inbox.wait_end()
+    assert inbox.completed and inbox.error is None
+    assert not any(type(m) is a.Error for m in inbox.items)
 
 
 def test_without_keepalive_the_idle_session_ends_with_a_server_error(

@@ -135,6 +135,24 @@ def test_keepalive_rule_counts_from_the_last_frame_sent() -> None:
     assert session.keepalive(200.0, sent.append) is None
 
 
+def test_agent_keepalive_waits_for_the_first_message() -> None:
+    from rxdeepgram.messages import agent_v1
+
+    session, sent, clock = make("agent.v1", keepalive=8.0)
+    clock.now = 150.0  # long idle before Settings: nothing may precede Settings
+    assert session.keepalive(clock.now, sent.append) == 158.0
+    assert sent == []
+    settings = agent_v1.Settings(
+        audio=agent_v1.Audio(input=agent_v1.AudioInput(encoding="linear16", sample_rate=16000)),
+        agent="3f2b8c1e-6d4a-4e8b-9a51-2c7d0e9f1a34",
+    )
+    session.send(settings, sent.append)
+    clock.now = 158.0
+    assert session.keepalive(clock.now, sent.append) == 166.0
+    assert sent[-1] == Frame(b'{"type":"KeepAlive"}', True)
+    assert len(sent) == 2
+
+
 def test_keepalive_can_be_disabled_and_is_absent_where_the_channel_has_none() -> None:
     off, sent, _ = make("listen.v1", keepalive=None)
     assert off.keepalive(1e9, sent.append) is None

@@ -1074,10 +1074,16 @@ def _check_listen_provider(path: str, provider: ListenProvider) -> None:
 
 
 def _check_think(path: str, think: ThinkSettings) -> None:
-    provider = think.provider
+    if not isinstance(think, ThinkSettings):
+        raise _fail(path, f"expected ThinkSettings, got {type(think).__name__}")
+    provider: object = think.provider
     ppath = _join(path, "provider")
+    if not isinstance(provider, get_args(ThinkProvider)):
+        names = ", ".join(cls.__name__ for cls in get_args(ThinkProvider))
+        raise _fail(ppath, f"expected one of {names}, got {type(provider).__name__}")
     kind = provider.__struct_config__.tag
-    assert isinstance(kind, str)
+    if not isinstance(kind, str):  # every think provider is tagged by its wire type
+        raise _fail(ppath, f"{type(provider).__name__} has no provider type")
     _check_nonempty(_join(ppath, "model"), provider.model, "required")
     prefixes = _MANAGED_THINK_MODEL_PREFIXES.get(kind)
     if think.endpoint is None and prefixes and not provider.model.startswith(prefixes):
