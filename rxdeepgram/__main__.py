@@ -2,18 +2,20 @@
 
 ::
 
-    rxdeepgram demo [--json]                 # offline tour on the local server, < 60 s
-    rxdeepgram serve [server options]        # the local server (python -m rxdeepgram.server)
-    rxdeepgram transcribe FILE [--local | --url URL] [--json]
+    rxdeepgram demo [--json] [--sentences N] [--speed X]   # offline tour, well under a minute
+    rxdeepgram serve [server options]                     # = python -m rxdeepgram.server
+    rxdeepgram transcribe FILE.wav [--local | --url URL] [--interim] [--realtime] [--json]
     rxdeepgram speak TEXT -o FILE.wav [--local | --url URL] [--json]
 
-Errors print one line on standard error and exit with status 2 (never a traceback, never a
-secret); Ctrl-C exits with 130.
+Exit status: 0 on success; 2 for a usage error or a :class:`~rxdeepgram.errors.DeepgramError`
+(no API key, a refused connection, a rejected option...), printed as one line on standard
+error, never with a traceback or a secret; 1 when a demo step fails; 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,13 +23,16 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface (``serve`` is parsed by the server's own parser)."""
-    from ._cli import _demo, _files
+    """The command-line interface (``serve`` hands its arguments to the server's own parser)."""
+    from ._cli import _demo, _speak, _transcribe
     from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="rxdeepgram",
-        description="Deepgram's real-time APIs as Rx streams, and a local server to try them on.",
+        description=(
+            "Deepgram's real-time APIs as Rx streams, and a Deepgram-compatible local server. "
+            "Start with 'rxdeepgram demo' (offline)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"rxdeepgram {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", required=True)
@@ -37,19 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local Deepgram-compatible server (see 'rxdeepgram serve --help')",
         add_help=False,
     )
-    _files.add_parsers(commands)
+    _transcribe.add_parser(commands)
+    _speak.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; returns the exit status."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["serve"]:
+    """Run one command; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
         from .server.__main__ import main as serve
 
-        return serve(args_list[1:])
-    args = build_parser().parse_args(args_list)
-    from ._cli._output import fail
+        return serve(arguments[1:])
+    args = build_parser().parse_args(arguments)
+
+    from ._cli._output import CommandError, fail
     from .errors import DeepgramError
 
     try:
@@ -57,9 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         return 130
+    except CommandError as exc:
+        return fail(str(exc), exc.status)
     except DeepgramError as exc:
         return fail(f"{type(exc).__name__}: {exc}")
-    except (OSError, ValueError) as exc:  # a missing or unreadable file, a bad WAV
+    except BrokenPipeError:  # `rxdeepgram ... | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 1
+    except (OSError, ValueError) as exc:  # a missing or unreadable file, a bad WAV header
         return fail(str(exc))
     return status
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from .._connection import AsyncConnection
 from .._session import Frame, Session
@@ -57,6 +58,7 @@ class AsyncioDriver:
         self._pending: deque[Any] = deque()
         self._wakeup = asyncio.Event()
         self._wake_scheduled = False
+        self._sending = False  # the writer task is inside ws.send()
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._close_handle: asyncio.TimerHandle | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,6 +74,13 @@ class AsyncioDriver:
     # -- Driver protocol (thread-safe) -------------------------------------------------------------
 
     def put(self, frame: Frame) -> None:
+        if (
+            not self._pending
+            and not self._sending
+            and threading.get_ident() == self._loop_thread
+            and self._write_now(frame)
+        ):
+            return
         self._pending.append(frame)
         self._wake()
 
@@ -92,6 +101,24 @@ class AsyncioDriver:
             fn(*args)
         else:
             self._loop.call_soon_threadsafe(fn, *args)
+
+    def _write_now(self, frame: Frame) -> bool:
+        """The fast path, on the loop thread with nothing queued: hand the frame to the
+        protocol and the transport at once, skipping the writer task's wake-up. Only while
+        writing is not paused by flow control and the connection is open; ``False`` leaves
+        the frame to the writer task (which then waits for the transport as usual)."""
+        ws = self._ws
+        if ws.paused or ws.protocol.state is not State.OPEN or ws.transport.is_closing():
+            return False
+        if frame.text:
+            ws.protocol.send_text(frame.data)
+        else:
+            ws.protocol.send_binary(frame.data)
+        try:
+            ws.send_data()
+        except Exception:  # the transport failed: the reader sees the connection end
+            ws.transport.abort()
+        return True
 
     def _wake(self) -> None:
         if threading.get_ident() == self._loop_thread:
@@ -141,7 +168,11 @@ class AsyncioDriver:
                     if item is CLOSE:
                         await ws.close(1000)
                         return
-                    await ws.send(item.data, text=item.text)
+                    self._sending = True
+                    try:
+                        await ws.send(item.data, text=item.text)
+                    finally:
+                        self._sending = False
                 await wakeup.wait()
         except ConnectionClosed:
             return
