@@ -7,6 +7,7 @@ tests check the exact JSON that went over the wire.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -564,3 +565,49 @@ def test_the_agent_pipeline(h: Any, server: DeepgramServer, frames: Frames) -> N
     h.close(conn)
     inbox.wait_end()
     assert inbox.completed and inbox.error is None
+
+
+# --- ordering under flow control ------------------------------------------------------------
+
+
+def tagged(sender: int, index: int, size: int = 32_000) -> bytes:
+    """A chunk of near-silence whose first bytes say who sent it and in which order."""
+    return bytes((sender, index & 0xFF, 0, index >> 8)) + bytes(size - 4)
+
+
+async def test_frames_keep_their_order_when_the_transport_pushes_back(frames: Frames) -> None:
+    """Sends from the event loop go straight to the transport (no writer hop) only while
+    nothing is queued and writing is not paused. A burst of 4.8 MB from the loop pauses the
+    transport (the rest queues behind); then the loop and another thread send at once. Every
+    frame arrives, each sender's in order."""
+    from rxdeepgram import AsyncDeepgramClient
+
+    count = 150
+    with make_server(frames) as srv:
+        client = AsyncDeepgramClient(api_key="k", base_url=srv.url)
+        async with client.agent.v1.connect() as conn:
+            conn.input.on_next(native_settings())
+            await asyncio.sleep(0.1)  # Settings written: the queue is empty again
+            for i in range(count):  # on the loop thread, without yielding
+                conn.input.on_next(tagged(1, i))
+            other = threading.Thread(
+                target=lambda: [conn.input.on_next(tagged(2, i)) for i in range(count)]
+            )
+            other.start()
+            for i in range(count):
+                conn.input.on_next(tagged(3, i))
+                if i % 10 == 0:
+                    await asyncio.sleep(0)  # let the writer drain now and then
+            other.join()
+            deadline = time.monotonic() + 20
+            while len(frames.binary) < 3 * count and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+    received = frames.binary
+    assert len(received) == 3 * count
+    assert frames.text[0].startswith('{"type":"Settings"')
+    for sender in (1, 2, 3):
+        mine = [f for f in received if f[0] == sender]
+        assert [f[1] | f[3] << 8 for f in mine] == list(range(count)), sender
+        assert mine == [tagged(sender, i) for i in range(count)]
+    first_of_3 = next(i for i, f in enumerate(received) if f[0] == 3)
+    assert all(f[0] == 1 for f in received[:count]) and first_of_3 >= count
