@@ -49,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return 130
+
+
+def _run(arguments: list[str]) -> int:
     if arguments[:1] == ["serve"]:
         from .server.__main__ import main as serve
 
@@ -61,9 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         status: int = args.run(args)
-    except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        return 130
     except CommandError as exc:
         return fail(str(exc), exc.status)
     except DeepgramError as exc:

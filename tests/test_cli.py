@@ -1,13 +1,17 @@
-"""The ``rxdeepgram`` command: the demo, transcribe, speak, serve, and its errors.
+"""The ``rxdeepgram`` command: demo, transcribe, speak, serve, and how it fails.
 
-Each runs as a real subprocess (``python -m rxdeepgram``), as a user would run it.
+The commands run as real subprocesses (``python -m rxdeepgram``), as a user runs them; a few
+helpers and one failure path are tested in-process.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import wave
@@ -16,89 +20,170 @@ from typing import Any
 
 import pytest
 
+from rxdeepgram import endpoint
+from rxdeepgram.__main__ import main
+from rxdeepgram._cli import _demo
+from rxdeepgram._cli._output import Console
+from rxdeepgram._cli._speak import split_text
+from rxdeepgram.messages import agent_v1
+
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-LOCAL = all(
-    __import__("importlib.util").util.find_spec(m) is not None
-    for m in ("pocketsphinx", "espeakng_loader")
-)
+LOCAL = all(importlib.util.find_spec(m) is not None for m in ("pocketsphinx", "espeakng_loader"))
 needs_local = pytest.mark.skipif(not LOCAL, reason="needs the local extra (pocketsphinx, espeak)")
 
 
-def rxdeepgram(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPGRAM_")}
+    env.update(extra)
+    return env
+
+
+def rxdeepgram(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rxdeepgram", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=env or _env(),
         cwd=ROOT,
     )
+
+
+def without_local_engines(tmp_path: Path) -> dict[str, str]:
+    """An environment in which pocketsphinx and espeakng_loader fail to import."""
+    for module in ("pocketsphinx", "espeakng_loader"):
+        (tmp_path / module).mkdir()
+        (tmp_path / module / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    return _env(PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+
+
+# -- demo -------------------------------------------------------------------------------------
 
 
 @needs_local
 def test_demo_json_reports_every_step() -> None:
     done = rxdeepgram("demo", "--json")
     assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
+    assert done.stderr == ""  # no progress without a terminal
     report: dict[str, Any] = json.loads(done.stdout)  # one JSON object, nothing else
     assert report["engines"] == {"stt": "local", "tts": "local"}
-    assert len(report["sentences"]) == 3
-    assert len(report["finals"]) >= 3
+    assert report["speed"] == 2.0
+    assert report["sentences"] == list(_demo.SENTENCES[:3])
+    assert len(report["finals"]) == 3
     assert report["interim_results"] > 0
     assert report["wer"] <= 0.25
+    assert report["word_errors"]["reference_words"] == 20
     latency = report["latency_ms"]
-    assert 0 < latency["tts_first_byte"] < 10_000
-    assert latency["final_transcript"] and all(0 < v < 10_000 for v in latency["final_transcript"])
+    assert 0 < latency["tts_first_byte"] < 5_000
+    assert len(latency["final_transcript"]) == 3
+    assert all(0 < v < 5_000 for v in latency["final_transcript"])
     assert 0 < latency["agent_reply"] < 10_000
     agent = report["agent"]
-    assert agent["function_call"]["name"] == "get_weather"
-    assert agent["function_call"]["arguments"] == {"city": "new york"}
+    assert "weather" in agent["user_text"].lower()
+    call = agent["function_call"]
+    assert call["name"] == "get_weather"
+    assert call["arguments"]["city"].lower() == "new york"
+    assert call["result"] == {"city": "New York", "forecast": "sunny", "celsius": 21}
     assert "New York" in agent["assistant_text"] and "sunny" in agent["assistant_text"]
-    assert agent["audio_bytes"] > 24000 * 2  # over a second of agent speech
-    assert report["elapsed_s"] < 60
-
-
-def test_demo_human_output_without_the_local_engines_falls_back_to_scripted(
-    tmp_path: Path,
-) -> None:
-    # Hide pocketsphinx and espeak: the demo must still run, with the deterministic engines,
-    # and say so.
-    for module in ("pocketsphinx", "espeakng_loader"):
-        (tmp_path / module).mkdir()
-        (tmp_path / module / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPGRAM_")}
-    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    done = subprocess.run(
-        [sys.executable, "-m", "rxdeepgram", "demo", "--sentences", "2", "--fast"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env=env,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
-    assert "stt=scripted, tts=tone" in out
-    assert "scripted engine stands in" in out
-    assert "final:   What is the weather like in New York?" in out
-    assert "word error rate:          0.0% over 14 words" in out
-    assert "function call: get_weather" in out
-    assert re.search(r"agent reply latency:\s+\d+ ms", out)  # measurable, positive
-    assert re.search(r"elapsed:\s+\d+\.\d s", out)
+    assert agent["audio_bytes"] > 2 * 24000  # over a second of 24 kHz linear16 speech
+    assert 0 < report["elapsed_s"] < 60
 
 
 @needs_local
-def test_transcribe_prints_the_words_of_a_file() -> None:
+def test_demo_human_report() -> None:
+    done = rxdeepgram("demo", "--sentences", "1", "--speed", "4")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "speech-to-text: local (pocketsphinx)" in out
+    assert "text-to-speech: local (espeak-ng)" in out
+    final = re.search(r"^   final: (.+)$", out, re.MULTILINE)
+    assert final is not None and "weather" in final.group(1).lower()
+    assert re.search(r"^   ~ \w", out, re.MULTILINE)  # interim results, as plain lines
+    assert re.search(r"^   word error rate \d+\.\d%", out, re.MULTILINE)
+    assert re.search(r'function:  get_weather\(\{"city": "new york"\}\) -> ', out, re.I)
+    assert re.search(r"^   assistant: .*New York", out, re.MULTILINE)
+    assert re.search(r"^   elapsed:\s+\d+\.\d s$", out, re.MULTILINE)
+    assert "\r" not in out  # no live lines without a terminal
+    assert done.stderr == ""
+
+
+def test_demo_without_the_local_engines_uses_the_deterministic_ones(tmp_path: Path) -> None:
+    done = rxdeepgram(
+        "demo", "--json", "--sentences", "2", "--speed", "8", env=without_local_engines(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["engines"] == {"stt": "scripted", "tts": "tone"}
+    assert report["finals"] == list(_demo.SENTENCES[:2])  # the scripted engine's lines
+    assert report["wer"] == 0.0
+    assert report["agent"]["function_call"]["arguments"] == {"city": "New York"}
+    assert report["agent"]["audio_bytes"] > 0
+
+
+def test_a_failed_demo_step_is_one_line_and_a_nonzero_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An agent without functions cannot make the call the demo waits for.
+    monkeypatch.setattr(endpoint, "best_stt_engine", lambda: "scripted")
+    monkeypatch.setattr(endpoint, "best_tts_engine", lambda: "tone")
+    settings = _demo._settings()
+    assert isinstance(settings.agent, agent_v1.Agent)
+    think = settings.agent.think
+    assert isinstance(think, agent_v1.ThinkSettings)
+    no_functions = agent_v1.ThinkSettings(provider=think.provider)
+    monkeypatch.setattr(
+        _demo,
+        "_settings",
+        lambda: agent_v1.Settings(
+            audio=settings.audio,
+            agent=agent_v1.Agent(
+                listen=settings.agent.listen, think=no_functions, speak=settings.agent.speak
+            ),
+        ),
+    )
+    status = main(["demo", "--sentences", "1", "--speed", "8"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err == (
+        "rxdeepgram: error: demo step 3 (Agent V1) failed: "
+        "the agent made no function call (was the question understood?)\n"
+    )
+    assert "assistant: You said: What is the weather like in New York?" in captured.out
+
+
+def test_ctrl_c_exits_130_without_a_traceback() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rxdeepgram", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("rxdeepgram demo: offline")  # the server is up
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert err.strip() == ""
+
+
+# -- transcribe -------------------------------------------------------------------------------
+
+
+@needs_local
+def test_transcribe_prints_one_line_per_final() -> None:
     done = rxdeepgram("transcribe", str(DATA / "two_sentences.wav"), "--local")
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) == 2
-    assert "change my password" in lines[0]
-    assert "ten in the morning" in lines[1]
+    assert done.stdout.splitlines() == [
+        "i need to change my password",
+        "meeting starts at ten in the morning",
+    ]
 
 
 @needs_local
@@ -110,9 +195,13 @@ def test_transcribe_json_lines() -> None:
     results = [json.loads(line) for line in done.stdout.splitlines()]
     finals = [r for r in results if r["is_final"]]
     assert [r["transcript"] for r in finals] == ["please check my order status"]
+    assert [w["word"] for w in finals[0]["words"]] == ["please", "check", "my", "order", "status"]
     assert any(not r["is_final"] for r in results)  # interim results were asked for
-    assert 0 <= finals[0]["start"] < finals[0]["end"] <= 3.0
+    assert 0 <= finals[0]["start"] < finals[0]["end"] <= 2.3
     assert 0 < finals[0]["confidence"] <= 1
+
+
+# -- speak ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("json_mode", [False, True])
@@ -123,24 +212,58 @@ def test_speak_writes_a_wav(tmp_path: Path, json_mode: bool) -> None:
     assert done.returncode == 0, done.stderr
     with wave.open(str(out), "rb") as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 24000)
-        seconds = wav.getnframes() / 24000
-    assert 0.8 < seconds < 6.0
+        frames = wav.getnframes()
+    seconds = frames / 24000
+    assert 0.8 < seconds < 6.0  # a short sentence, whichever engine spoke it
     if json_mode:
         report = json.loads(done.stdout)
         assert report["output"] == str(out)
-        assert report["seconds"] == pytest.approx(seconds, abs=0.01)
+        assert report["bytes"] == frames * 2
+        assert report["seconds"] == pytest.approx(seconds, abs=0.001)
+        assert report["first_byte_ms"] > 0
     else:
-        assert done.stdout.startswith(f"wrote {out}: ")
+        assert done.stdout.startswith(f"wrote {out}: {seconds:.2f} s, {frames * 2:,} bytes ")
+
+
+def test_speak_reads_standard_input_and_cuts_long_text(tmp_path: Path) -> None:
+    out = tmp_path / "long.wav"
+    text = "This sentence is said again and again. " * 60  # 2,340 characters: two Speak messages
+    done = subprocess.run(
+        [sys.executable, "-m", "rxdeepgram", "speak", "-", "-o", str(out), "--local", "--json"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=without_local_engines(tmp_path),  # the fast "tone" engine: lengths follow the text
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    with wave.open(str(out), "rb") as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert seconds > 60
+    assert json.loads(done.stdout)["seconds"] == pytest.approx(seconds, abs=0.001)
+
+
+def test_split_text_cuts_after_whitespace_and_loses_nothing() -> None:
+    text = "word " * 900 + "x" * 2500
+    pieces = split_text(text)
+    assert "".join(pieces) == text
+    assert all(len(p) <= 2000 for p in pieces)
+    assert all(p.endswith(" ") for p in pieces[:2])  # cut after whitespace where possible
+    assert split_text("short") == ["short"]
+    assert split_text("") == []
+
+
+# -- serve ------------------------------------------------------------------------------------
 
 
 def test_serve_prints_its_url_first() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rxdeepgram", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=_env(),
     )
     try:
         assert proc.stdout is not None
@@ -151,35 +274,89 @@ def test_serve_prints_its_url_first() -> None:
     assert proc.returncode == 0
 
 
-def test_no_key_no_url_no_local_is_a_clear_error() -> None:
-    done = rxdeepgram("transcribe", str(DATA / "flight.wav"))
+# -- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["transcribe", str(DATA / "flight.wav")],
+        ["speak", "hello", "-o", "never-written.wav"],
+    ],
+)
+def test_no_key_no_url_no_local_is_a_clear_error(args: list[str]) -> None:
+    done = rxdeepgram(*args)
     assert done.returncode == 2
+    assert done.stderr.startswith("rxdeepgram: error: ConfigurationError: ")
     assert "DEEPGRAM_API_KEY" in done.stderr and "--local" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1  # one line, no traceback
     assert done.stdout == ""
-
-
-def test_a_missing_file_is_a_clear_error() -> None:
-    done = rxdeepgram("transcribe", "no-such-file.wav", "--local")
-    assert done.returncode == 2
-    assert "no-such-file.wav" in done.stderr and "Traceback" not in done.stderr
+    assert not (ROOT / "never-written.wav").exists()
 
 
 def test_a_rejected_key_is_a_typed_error_without_the_key(tmp_path: Path) -> None:
     from rxdeepgram.server import DeepgramServer
 
     secret = "sk-live-do-not-print-1234"
+    out = tmp_path / "x.wav"
     with DeepgramServer(api_key="the-right-key") as server:
-        done = rxdeepgram(
-            "speak", "hi", "-o", str(tmp_path / "x.wav"), "--url", server.url, "--api-key", secret
-        )
+        done = rxdeepgram("speak", "hi", "-o", str(out), "--url", server.url, "--api-key", secret)
     assert done.returncode == 2
-    assert "AuthenticationError" in done.stderr and "401" in done.stderr
+    assert done.stderr.startswith("rxdeepgram: error: AuthenticationError: ")
+    assert "401" in done.stderr and len(done.stderr.splitlines()) == 1
     assert secret not in done.stderr + done.stdout
+    assert not out.exists()  # no half-written file left behind
+
+
+def test_bad_files_and_options_are_clear_errors(tmp_path: Path) -> None:
+    done = rxdeepgram("transcribe", "no-such-file.wav", "--local")
+    assert done.returncode == 2
+    assert "no-such-file.wav" in done.stderr and "Traceback" not in done.stderr
+    done = rxdeepgram("transcribe", str(ROOT / "pyproject.toml"), "--local")
+    assert done.returncode == 2 and "not a WAV file" in done.stderr
+    out = tmp_path / "x.wav"
+    done = rxdeepgram("speak", "hi", "-o", str(out), "--local", "--sample-rate", "12345")
+    assert done.returncode == 2
+    assert "InvalidOptionError" in done.stderr and "sample_rate" in done.stderr
+    assert not out.exists()
 
 
 def test_usage_errors_exit_2() -> None:
     done = rxdeepgram("demo", "--sentences", "9")
     assert done.returncode == 2 and "--sentences" in done.stderr
+    done = rxdeepgram("demo", "--speed", "0")
+    assert done.returncode == 2 and "--speed" in done.stderr
     done = rxdeepgram()
     assert done.returncode == 2 and "demo" in done.stderr
+
+
+# -- the console ------------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_live_lines_only_on_a_terminal() -> None:
+    out, err = _Terminal(), io.StringIO()
+    console = Console(out=out, err=err)
+    console.live("hello world")
+    console.live("bye")
+    console.line("done")
+    assert out.getvalue() == ("\rhello world" + "\rbye" + " " * 8 + "\b" * 8 + "\r   \r" + "done\n")
+    piped = io.StringIO()
+    console = Console(out=piped)
+    console.live("not shown")
+    console.line("shown")
+    assert piped.getvalue() == "shown\n"
+
+
+def test_console_json_mode_keeps_stdout_for_json() -> None:
+    out, err = io.StringIO(), _Terminal()
+    console = Console(json_mode=True, out=out, err=err)
+    console.line("human report")
+    console.live("progress")
+    console.emit_json({"a": 1})
+    assert out.getvalue() == '{"a": 1}\n'
+    assert err.getvalue() == "\rprogress\r        \r"  # progress on the terminal, then cleared

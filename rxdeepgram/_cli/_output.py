@@ -18,7 +18,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from reactivex import Observable
@@ -89,6 +88,14 @@ class Console:
             self.out.write(text + "\n")
             self.out.flush()
 
+    def heading(self, text: str) -> None:
+        """A heading of the report: a :meth:`line`, or in JSON mode a live line (so that a
+        terminal watching standard error sees which step runs)."""
+        if self.json_mode:
+            self.live(text, force=True)
+        else:
+            self.line(text)
+
     def live(self, text: str, *, force: bool = False) -> None:
         """Show ``text`` on the live line, replacing what was there (terminals only).
 
@@ -141,10 +148,8 @@ def drain(
     *,
     timeout: float | None = None,
     what: str = "the stream",
-    then: Callable[[], object] | None = None,
 ) -> None:
-    """Subscribe to ``source``, call ``then()`` (e.g. to start sending), and block until
-    ``source`` completes; re-raise its error.
+    """Subscribe to ``source`` and block until it completes; re-raise its error.
 
     Unlike ``Observable.run()``, the subscription is disposed when the wait ends for any reason
     (Ctrl-C included), so a connection is never left behind, and ``timeout`` (seconds) raises
@@ -158,8 +163,6 @@ def drain(
 
     subscription = source.subscribe(on_error=on_error, on_completed=done.set)
     try:
-        if then is not None:
-            then()
         if not done.wait(timeout):
             raise CommandError(f"{what} did not finish within {timeout:.0f} s")
     finally:

@@ -88,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
 
     with open_endpoint(args) as endpoint:
         # Built (and its options validated) before the file is created.
-        synthesize = endpoint.client().speak.v1.synthesize(model=args.model, **fmt.options())
+        # The connection closes once all the audio is sent: a long text may take a while.
+        client = endpoint.client(close_timeout=30.0 + len(text) / 50)
+        synthesize = client.speak.v1.synthesize(model=args.model, **fmt.options())
         sent: Subject[str] = Subject()
 
         def audio_and_ttfb(messages: rx.Observable[Any]) -> rx.Observable[bytes]:

@@ -206,8 +206,39 @@ def _tokens(text: str) -> list[str]:
 
 
 _PLACE_END = frozenset(
-    "today tomorrow tonight now right please this next and or but then on at in for near with "
-    "to from is are was will be the a an it there here".split()
+    [
+        "today",
+        "tomorrow",
+        "tonight",
+        "now",
+        "right",
+        "please",
+        "this",
+        "next",
+        "and",
+        "or",
+        "but",
+        "then",
+        "on",
+        "at",
+        "in",
+        "for",
+        "near",
+        "with",
+        "to",
+        "from",
+        "is",
+        "are",
+        "was",
+        "will",
+        "be",
+        "the",
+        "a",
+        "an",
+        "it",
+        "there",
+        "here",
+    ]
 )
 """Lower-case words that end a place name in an uncapitalised transcript."""
 
