@@ -3,7 +3,7 @@
 ::
 
     rxdeepgram demo [--json] [--sentences N] [--speed X]   # offline tour, well under a minute
-    rxdeepgram serve [server options]                     # = python -m rxdeepgram.server
+    rxdeepgram serve [server options]                     # the local server, best engines
     rxdeepgram transcribe FILE.wav [--local | --url URL] [--interim] [--realtime] [--json]
     rxdeepgram speak TEXT -o FILE.wav [--local | --url URL] [--json]
 
@@ -56,11 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _serve(arguments: list[str]) -> int:
+    """``python -m rxdeepgram.server``, except that the engines default to the best installed
+    (``local`` when the ``local`` extra is there) rather than the deterministic ones."""
+    from .endpoint import best_stt_engine, best_tts_engine
+    from .server.__main__ import main as serve
+
+    given = {a.split("=", 1)[0] for a in arguments}
+    defaults: list[str] = []
+    if not {"-h", "--help"} & given:
+        if "--engine" not in given and "--script" not in given:
+            defaults += ["--engine", best_stt_engine()]
+        if "--tts" not in given:
+            defaults += ["--tts", best_tts_engine()]
+    return serve(defaults + arguments, prog="rxdeepgram serve")
+
+
 def _run(arguments: list[str]) -> int:
     if arguments[:1] == ["serve"]:
-        from .server.__main__ import main as serve
-
-        return serve(arguments[1:])
+        return _serve(arguments[1:])
     args = build_parser().parse_args(arguments)
 
     from ._cli._output import CommandError, fail

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import reactivex.operators as ops
 
 from rxdeepgram import endpoint
 from rxdeepgram.__main__ import main
@@ -272,6 +273,34 @@ def test_serve_prints_its_url_first() -> None:
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+@needs_local
+def test_serve_defaults_to_the_best_engines_installed() -> None:
+    from rxdeepgram import DeepgramClient, audio
+    from rxdeepgram import operators as dgo
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rxdeepgram", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        client = DeepgramClient(api_key="k", base_url=url)
+        source = audio.from_wav(DATA / "order_status.wav", realtime=False)
+        finals = source.pipe(
+            client.listen.v1.transcribe(model="nova-3", **source.format.options()),
+            dgo.final_transcripts(),
+            ops.to_list(),
+        ).run()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert finals == ["please check my order status"]  # pocketsphinx, not the scripted engine
 
 
 # -- errors -----------------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from .think import think_names
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m rxdeepgram.server") -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
-        prog="python -m rxdeepgram.server",
+        prog=prog,
         description="Serve Deepgram's real-time WebSocket protocol locally.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
@@ -105,9 +105,10 @@ async def _serve(server: DeepgramServer) -> None:
         await stop.wait()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Run the server until SIGINT / SIGTERM; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser() if prog is None else build_parser(prog)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, args.log_level),
         stream=sys.stderr,
