@@ -104,7 +104,9 @@ def test_agent_pipeline_answers_the_function_call(tmp_path: Path) -> None:
     done = example("agent_pipeline.py", "--local", "--out", "agent.wav", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "user: what is the weather like in new york" in out.lower()
+    # The words are pocketsphinx's hearing of espeak's voice: "weather ... new york" is what
+    # the function call needs (a word before it may vary with timing under load).
+    assert re.search(r"^user: .*weather like in new york$", out, re.M), out
     assert 'function call: get_weather({"city": "new york"})' in out
     assert "assistant: Weather: city New York, forecast sunny" in out
     with wave.open(str(tmp_path / "agent.wav"), "rb") as wav:
