@@ -6,6 +6,7 @@ helpers and one failure path are tested in-process.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,9 +260,11 @@ def test_split_text_cuts_after_whitespace_and_loses_nothing() -> None:
 # -- serve ------------------------------------------------------------------------------------
 
 
-def test_serve_prints_its_url_first() -> None:
+@contextlib.contextmanager
+def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``rxdeepgram serve ARGS`` running; yields the process and the first line it printed."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rxdeepgram", "serve", "--port", "0"],
+        [sys.executable, "-m", "rxdeepgram", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -268,10 +272,15 @@ def test_serve_prints_its_url_first() -> None:
     )
     try:
         assert proc.stdout is not None
-        assert re.fullmatch(r"ws://127\.0\.0\.1:\d+", proc.stdout.readline().strip())
+        yield proc, proc.stdout.readline().strip()
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_prints_its_url_first() -> None:
+    with serving("--port", "0") as (proc, first):
+        assert re.fullmatch(r"ws://127\.0\.0\.1:\d+", first)
     assert proc.returncode == 0
 
 
@@ -280,16 +289,7 @@ def test_serve_defaults_to_the_best_engines_installed() -> None:
     from rxdeepgram import DeepgramClient, audio
     from rxdeepgram import operators as dgo
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rxdeepgram", "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
+    with serving() as (_proc, url):
         client = DeepgramClient(api_key="k", base_url=url)
         source = audio.from_wav(DATA / "order_status.wav", realtime=False)
         finals = source.pipe(
@@ -297,9 +297,6 @@ def test_serve_defaults_to_the_best_engines_installed() -> None:
             dgo.final_transcripts(),
             ops.to_list(),
         ).run()
-    finally:
-        proc.terminate()
-        proc.wait(10)
     assert finals == ["please check my order status"]  # pocketsphinx, not the scripted engine
 
 
