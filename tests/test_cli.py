@@ -185,7 +185,7 @@ def test_transcribe_prints_one_line_per_final() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "i need to change my password",
-        "meeting starts at ten in the morning",
+        "the meeting starts at ten in the morning",
     ]
 
 

@@ -141,6 +141,13 @@ class FrameSplitter:
 
 # --- speech segments -------------------------------------------------------------------------
 
+FINAL_TAIL_S = 0.15
+"""The most silence after speech given to an engine with a segment's final result."""
+
+LEAD_S = 0.1
+"""Seconds of audio before a segment's onset kept in :attr:`Segment.lead` (the most given to
+an engine)."""
+
 
 @dataclass(slots=True)
 class Segment:
@@ -150,11 +157,28 @@ class Segment:
     pcm: bytearray
     voiced_end: int
     """Bytes of ``pcm`` up to the end of the last voiced frame."""
+    lead: bytes = b""
+    """Audio just before ``start_frame`` (at most :data:`LEAD_S`), for engines that recognise
+    a word's onset better with some of the quiet before it (see :func:`engine_pcm`)."""
 
     @property
     def voiced_pcm(self) -> bytes:
         """The segment's audio without its trailing silence."""
         return bytes(self.pcm[: self.voiced_end])
+
+    def engine_pcm(self, final: bool, lead: int, tail: int) -> bytes:
+        """What to give a recogniser: up to ``lead`` bytes of :attr:`lead`, the voiced audio,
+        and for a final result up to ``tail`` bytes of the silence after it. Interim calls get
+        the same start, so an incremental decoder sees one growing segment."""
+        head = self.lead[len(self.lead) - lead :] if lead else b""
+        return head + (self.final_pcm(tail) if final else self.voiced_pcm)
+
+    def final_pcm(self, tail: int) -> bytes:
+        """The audio to recognise for the segment's final result: the voiced part plus up to
+        ``tail`` bytes of the silence after it (as much as there is). A recogniser needs some
+        silence after the last word to end it well: pocketsphinx heard "book a flight to" as
+        "because like to" when the audio stopped at the last voiced frame."""
+        return bytes(self.pcm[: self.voiced_end + tail])
 
 
 SegT = TypeVar("SegT", bound=Segment)
@@ -193,7 +217,9 @@ class Segmenter(Generic[SegT]):
         self.frame_s = self.vad.frame_seconds
         self._new = new_segment
         lookback = max(1, math.ceil(config.min_speech_ms / config.frame_ms)) + 2
-        self._recent: deque[bytes] = deque(maxlen=lookback)
+        self._lead_frames = math.ceil(LEAD_S * 1000 / config.frame_ms)
+        self._recent: deque[bytes] = deque(maxlen=lookback + self._lead_frames)
+        self._free_from = 0  # the first frame no segment has used yet
         self.segment: SegT | None = None
         """The open segment, if any."""
         self._reopen = False
@@ -217,8 +243,13 @@ class Segmenter(Generic[SegT]):
         started = reopened = False
         if event is not None and event.kind == "start":
             back = index - event.frame + 1
-            pcm = bytearray(b"".join(list(self._recent)[-back:]))
+            recent = list(self._recent)
+            pcm = bytearray(b"".join(recent[-back:]))
             segment = self._new(event.frame, pcm, len(pcm))
+            # Up to LEAD_S of what came before the onset, never reaching into an earlier segment.
+            lead = min(self._lead_frames, len(recent) - back, event.frame - self._free_from)
+            if lead > 0:
+                segment.lead = b"".join(recent[-back - lead : -back])
             self.segment = segment
             self._reopen = False
             started = True
@@ -231,6 +262,8 @@ class Segmenter(Generic[SegT]):
             self.segment = segment
             self._reopen = False
             reopened = True
+        if self.segment is not None:
+            self._free_from = index + 1  # this frame is in a segment's audio
         ended: SegT | None = None
         if event is not None and event.kind == "end":
             self._reopen = False

@@ -113,6 +113,8 @@ from ._audio import (
     split_channels,
 )
 from ._stt import (
+    FINAL_TAIL_S,
+    LEAD_S,
     DataError,
     FrameSplitter,
     Segment,
@@ -282,7 +284,13 @@ class _Track:
 
     def _segment(self, start_frame: int, pcm: bytearray, voiced_end: int) -> _Segment:
         next_interim = start_frame + max(1, round(INTERIM_INTERVAL_S / self.frame_s))
-        return _Segment(start_frame, pcm, voiced_end, start_frame, next_interim)
+        return _Segment(
+            start_frame,
+            pcm,
+            voiced_end,
+            result_start_frame=start_frame,
+            next_interim_frame=next_interim,
+        )
 
     @property
     def segment(self) -> _Segment | None:
@@ -308,6 +316,12 @@ class _ListenStream:
         self.request_id = request_id
         self.settings = settings
         self.engine = engine
+        # Bytes of 16-bit mono audio at the engine's rate after speech, for final results,
+        # and before the onset, for engines that ask for them (see SttEngine).
+        tail_s = min(FINAL_TAIL_S, float(getattr(engine, "tail_s", 0.0)))
+        self._final_tail = 2 * round(engine.sample_rate * tail_s)
+        lead_s = min(LEAD_S, float(getattr(engine, "lead_in_s", 0.0)))
+        self._lead = 2 * round(engine.sample_rate * lead_s)  # bytes before the onset
         self.vad_config = dataclasses.replace(
             vad_config, min_silence_ms=settings.segment_silence_ms
         )
@@ -511,10 +525,10 @@ class _ListenStream:
     async def _transcribe(
         self, track: _Track, segment: _Segment, final: bool
     ) -> list[RecognizedWord]:
-        start = _t(track.seconds(segment.start_frame))
-        words = await call_engine(
-            self.engine, track.stream.transcribe, segment.voiced_pcm, start, final
-        )
+        pcm = segment.engine_pcm(final, self._lead, self._final_tail)
+        lead = min(self._lead, len(segment.lead))
+        start = _t(track.seconds(segment.start_frame) - lead / 2 / self.engine.sample_rate)
+        words = await call_engine(self.engine, track.stream.transcribe, pcm, start, final)
         return list(words)[segment.committed :]
 
     async def _interim(

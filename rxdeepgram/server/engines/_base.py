@@ -43,7 +43,13 @@ class SttStream(Protocol):
 
 
 class SttEngine(Protocol):
-    """A speech-to-text engine. ``blocking`` engines are run off the event loop."""
+    """A speech-to-text engine. ``blocking`` engines are run off the event loop.
+
+    An engine may also set ``lead_in_s`` (seconds, at most 0.1): the server then starts each
+    segment's audio that much before the detected onset (quiet that helps a recogniser catch
+    a soft first word; the ``start`` given to :meth:`SttStream.transcribe` says where), and
+    ``tail_s`` (at most 0.15): the final call of a segment then also gets that much of the
+    silence after the speech."""
 
     name: str
     sample_rate: int

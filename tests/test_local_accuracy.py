@@ -1,0 +1,108 @@
+"""The ``local`` engine through the public client: spoken WAV files give their words back.
+
+The issue's must-show, ``from_wav(...).pipe(client.listen.v1.transcribe(...),
+final_transcripts())``, for every clip in ``tests/data`` (word error rate <= 25% each), with the
+sync and the async client, with and without interim results, and through Listen V2 (Flux).
+Each clip also runs first on a fresh server (a cold engine) and again on a warm one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import reactivex.operators as ops
+
+from rxdeepgram import AsyncDeepgramClient, DeepgramClient
+from rxdeepgram import operators as dgo
+from rxdeepgram._wer import word_error_rate
+from rxdeepgram.audio import from_wav
+from rxdeepgram.server import DeepgramServer
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(
+        importlib.util.find_spec("pocketsphinx") is None, reason="needs the local extra"
+    ),
+]
+
+DATA = Path(__file__).resolve().parent / "data"
+CLIPS = sorted(p.stem for p in DATA.glob("*.wav"))
+MAX_WER = 0.25
+
+
+def reference(clip: str) -> str:
+    return (DATA / f"{clip}.txt").read_text()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DeepgramServer]:
+    with DeepgramServer(engine="local") as srv:
+        yield srv
+
+
+def listen_v1(url: str, clip: str, interim: bool) -> list[str]:
+    client = DeepgramClient(api_key="k", base_url=url)
+    source = from_wav(DATA / f"{clip}.wav", realtime=False)
+    finals: list[str] = source.pipe(
+        client.listen.v1.transcribe(
+            model="nova-3", interim_results=interim, **source.format.options()
+        ),
+        dgo.final_transcripts(),
+        ops.to_list(),
+    ).run()
+    return finals
+
+
+def test_there_are_clips() -> None:
+    assert len(CLIPS) >= 3
+
+
+@pytest.mark.parametrize("interim", [False, True], ids=["finals", "interims"])
+@pytest.mark.parametrize("clip", CLIPS)
+def test_listen_v1_sync(server: DeepgramServer, clip: str, interim: bool) -> None:
+    finals = listen_v1(server.url, clip, interim)
+    rate = word_error_rate(reference(clip), " ".join(finals))
+    assert rate <= MAX_WER, (clip, finals)
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+async def test_listen_v1_async(server: DeepgramServer, clip: str) -> None:
+    client = AsyncDeepgramClient(api_key="k", base_url=server.url)
+    source = from_wav(DATA / f"{clip}.wav", realtime=False)
+    done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+    source.pipe(
+        client.listen.v1.transcribe(model="nova-3", **source.format.options()),
+        dgo.final_transcripts(),
+        ops.to_list(),
+    ).subscribe(done.set_result, done.set_exception)
+    finals = await asyncio.wait_for(done, 30)
+    rate = word_error_rate(reference(clip), " ".join(finals))
+    assert rate <= MAX_WER, (clip, finals)
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_listen_v2_turns(server: DeepgramServer, clip: str) -> None:
+    client = DeepgramClient(api_key="k", base_url=server.url)
+    source = from_wav(DATA / f"{clip}.wav", realtime=False)
+    turns = source.pipe(
+        client.listen.v2.transcribe(model="flux-general-en", **source.format.options()),
+        dgo.turns(),
+        ops.filter(lambda turn: turn.final),
+        ops.map(lambda turn: turn.transcript),
+        ops.to_list(),
+    ).run()
+    rate = word_error_rate(reference(clip), " ".join(turns))
+    assert rate <= MAX_WER, (clip, turns)
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_a_cold_engine_is_as_accurate_as_a_warm_one(clip: str) -> None:
+    with DeepgramServer(engine="local") as fresh:
+        cold = listen_v1(fresh.url, clip, interim=True)
+        warm = listen_v1(fresh.url, clip, interim=True)
+    assert word_error_rate(reference(clip), " ".join(cold)) <= MAX_WER, cold
+    assert cold == warm
