@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from ..audio._pcm import alaw_decode, mulaw_decode
+
 __all__ = [
     "ALAW_TABLE",
     "ULAW_TABLE",
@@ -58,42 +60,13 @@ class AudioFormatError(ValueError):
     """
 
 
-# --- G.711 ---------------------------------------------------------------------------------
+# --- G.711: the library's codecs (rxdeepgram.audio) ------------------------------------------
 
-
-def _ulaw_to_linear(code: int) -> int:
-    code = ~code & 0xFF
-    sign = code & 0x80
-    exponent = (code >> 4) & 0x07
-    mantissa = code & 0x0F
-    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return -magnitude if sign else magnitude
-
-
-def _alaw_to_linear(code: int) -> int:
-    code ^= 0x55
-    sign = code & 0x80
-    exponent = (code >> 4) & 0x07
-    mantissa = code & 0x0F
-    base = (mantissa << 4) + 8
-    magnitude = base if exponent == 0 else (base + 0x100) << (exponent - 1)
-    return magnitude if sign else -magnitude
-
-
-ULAW_TABLE: tuple[int, ...] = tuple(_ulaw_to_linear(i) for i in range(256))
+ULAW_TABLE: tuple[int, ...] = struct.unpack("<256h", mulaw_decode(bytes(range(256))))
 """The 16-bit sample of each mu-law byte (ITU-T G.711; ``0xFF`` and ``0x7F`` are 0)."""
-ALAW_TABLE: tuple[int, ...] = tuple(_alaw_to_linear(i) for i in range(256))
+ALAW_TABLE: tuple[int, ...] = struct.unpack("<256h", alaw_decode(bytes(range(256))))
 """The 16-bit sample of each A-law byte (ITU-T G.711; ``0xD5`` is +8, ``0x55`` is -8)."""
 
-
-def _byte_tables(table: Sequence[int]) -> tuple[bytes, bytes]:
-    lo = bytes(v & 0xFF for v in table)
-    hi = bytes((v >> 8) & 0xFF for v in table)
-    return lo, hi
-
-
-_ULAW_LO, _ULAW_HI = _byte_tables(ULAW_TABLE)
-_ALAW_LO, _ALAW_HI = _byte_tables(ALAW_TABLE)
 _U8_LO = bytes(256)
 _U8_HI = bytes(i ^ 0x80 for i in range(256))
 
@@ -104,16 +77,6 @@ def _expand8(data: bytes, lo: bytes, hi: bytes) -> bytes:
     out[0::2] = data.translate(lo)
     out[1::2] = data.translate(hi)
     return bytes(out)
-
-
-def mulaw_decode(data: bytes) -> bytes:
-    """Decode mu-law bytes to 16-bit little-endian PCM (two bytes out per byte in)."""
-    return _expand8(data, _ULAW_LO, _ULAW_HI)
-
-
-def alaw_decode(data: bytes) -> bytes:
-    """Decode A-law bytes to 16-bit little-endian PCM (two bytes out per byte in)."""
-    return _expand8(data, _ALAW_LO, _ALAW_HI)
 
 
 def pcm16_from_bytes(data: bytes) -> array[int]:

@@ -9,10 +9,8 @@ This module holds what producing needs:
   80 dB, so a TTS engine's 22.05 kHz output can be brought to 8/16/24/48 kHz without audible
   aliasing or imaging. The filter is built once per rate pair and cached; each output sample
   is one ``sum(map(mul, window, taps))``, which keeps the inner loop in C.
-* :func:`mulaw_encode` / :func:`alaw_encode` — ITU-T G.711 encoders (the classic Sun
-  reference algorithm), through lookup tables indexed by the significant bits of the sample.
-  They are exact inverses of :func:`~._audio.mulaw_decode` / :func:`~._audio.alaw_decode` on
-  every code (except mu-law's negative zero ``0x7F``, which encodes back as ``0xFF``).
+* :func:`mulaw_encode` / :func:`alaw_encode` — the ITU-T G.711 encoders of
+  :mod:`rxdeepgram.audio`, re-exported: the server and the client share one codec.
 * :func:`encode_pcm16` — 16-bit PCM to a Speak output ``encoding`` (``linear16``, ``mulaw``,
   ``alaw``) and :func:`bytes_per_second` for sizing chunks.
 
@@ -26,6 +24,7 @@ import math
 import operator
 from array import array
 
+from ..audio._pcm import alaw_encode, mulaw_encode
 from ._audio import pcm16_from_bytes, pcm16_to_bytes
 
 __all__ = [
@@ -127,72 +126,7 @@ def resample_pcm16(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
     return pcm16_to_bytes(out)
 
 
-# --- G.711 encoding ------------------------------------------------------------------------
-
-_ULAW_SEG_END = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
-_ALAW_SEG_END = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
-
-
-def _segment(value: int, ends: tuple[int, ...]) -> int:
-    for seg, end in enumerate(ends):
-        if value <= end:
-            return seg
-    return len(ends)
-
-
-def _linear_to_ulaw(sample: int) -> int:
-    """Mu-law code of a 16-bit sample (G.711, Sun reference)."""
-    value = sample >> 2
-    if value < 0:
-        value = -value
-        mask = 0x7F
-    else:
-        mask = 0xFF
-    value = min(value, 8159) + 33
-    seg = _segment(value, _ULAW_SEG_END)
-    if seg >= 8:
-        return 0x7F ^ mask
-    return ((seg << 4) | ((value >> (seg + 1)) & 0x0F)) ^ mask
-
-
-def _linear_to_alaw(sample: int) -> int:
-    """A-law code of a 16-bit sample (G.711, Sun reference)."""
-    value = sample >> 3
-    if value >= 0:
-        mask = 0xD5
-    else:
-        mask = 0x55
-        value = -value - 1
-    seg = _segment(value, _ALAW_SEG_END)
-    if seg >= 8:
-        return 0x7F ^ mask
-    code = seg << 4
-    code |= (value >> 1) & 0x0F if seg < 2 else (value >> seg) & 0x0F
-    return code ^ mask
-
-
-@functools.cache
-def _ulaw_table() -> bytes:
-    # Mu-law keeps 14 bits of a 16-bit sample: index by sample >> 2 (offset to be non-negative).
-    return bytes(_linear_to_ulaw((i - 8192) << 2) for i in range(16384))
-
-
-@functools.cache
-def _alaw_table() -> bytes:
-    # A-law keeps 13 bits: index by sample >> 3.
-    return bytes(_linear_to_alaw((i - 4096) << 3) for i in range(8192))
-
-
-def mulaw_encode(pcm: bytes) -> bytes:
-    """Encode 16-bit little-endian PCM as mu-law (one byte out per sample in)."""
-    table = _ulaw_table()
-    return bytes([table[(s >> 2) + 8192] for s in pcm16_from_bytes(pcm)])
-
-
-def alaw_encode(pcm: bytes) -> bytes:
-    """Encode 16-bit little-endian PCM as A-law (one byte out per sample in)."""
-    table = _alaw_table()
-    return bytes([table[(s >> 3) + 4096] for s in pcm16_from_bytes(pcm)])
+# --- G.711 encoding: the library's codecs (rxdeepgram.audio) ---------------------------------
 
 
 def encode_pcm16(pcm: bytes, encoding: str) -> bytes:
