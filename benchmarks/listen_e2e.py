@@ -107,7 +107,7 @@ METADATA_FRAME = (
 )
 
 CHUNK_SECONDS = 0.02
-CHUNK = bytes(640)  # 20 ms of 16 kHz linear16; the stub server does not listen to it
+CHUNK = bytes(640)  # 20 ms of 16 kHz linear16 (--chunk-ms); the stub server ignores it
 INTERIM_EVERY = 16000  # bytes of audio (0.5 s) per interim Results
 QUERY = "/v1/listen?encoding=linear16&model=nova-3&sample_rate=16000"
 CONNECT_OPTIONS: dict[str, Any] = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
@@ -606,7 +606,8 @@ async def _gather_limited(factories: list[Callable[[], Awaitable[Any]]], limit: 
 async def _paced_window(
     server: ServerProcess, send_all: Callable[[], Awaitable[None] | None], ticks: int
 ) -> tuple[float, float, float | None, list[float]]:
-    """Call ``send_all`` every 20 ms for ``ticks`` ticks; CPU, wall, server CPU and lags."""
+    """Call ``send_all`` every chunk (20 ms by default) for ``ticks`` ticks; CPU, wall, server
+    CPU and lags."""
     loop = asyncio.get_running_loop()
     lags: list[float] = []
     gc.collect()
@@ -873,7 +874,8 @@ def report(
         f"Median of {repeat} interleaved runs per contender; raw floor: websockets recv loop, "
         "fair floor: the same with msgspec.json.decode per frame.",
         "",
-        f"CPU per real-time stream ({seconds:g} s of 16 kHz linear16 in 20 ms chunks)",
+        f"CPU per real-time stream ({seconds:g} s of 16 kHz linear16 in "
+        f"{CHUNK_SECONDS * 1000:g} ms chunks)",
         "",
         realtime_table(sets),
         "",
@@ -916,8 +918,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin the client and the server to cores"
     )
+    parser.add_argument(
+        "--chunk-ms",
+        type=int,
+        default=20,
+        metavar="MS",
+        help="audio per send in the real-time runs, in ms (20; Deepgram suggests 20-100)",
+    )
     parser.add_argument("--serve", choices=["blast", "realtime"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not 10 <= args.chunk_ms <= 250:
+        parser.error("--chunk-ms must be between 10 and 250")
+    global CHUNK, CHUNK_SECONDS
+    CHUNK_SECONDS = args.chunk_ms / 1000
+    CHUNK = bytes(32 * args.chunk_ms)  # 16 kHz, 16-bit mono
 
     if args.serve:
         if not args.no_pin:
