@@ -118,3 +118,30 @@ class AsyncHarness:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
+
+
+class Frames:
+    """What clients sent, as the server received it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._frames: list[str | bytes] = []
+
+    def record(self, request_id: str, frame: str | bytes) -> None:
+        with self._lock:
+            self._frames.append(frame)
+
+    @property
+    def text(self) -> list[str]:
+        with self._lock:
+            return [f for f in self._frames if isinstance(f, str)]
+
+    @property
+    def all(self) -> list[str | bytes]:
+        with self._lock:
+            return list(self._frames)
+
+    @property
+    def binary(self) -> list[bytes]:
+        with self._lock:
+            return [f for f in self._frames if isinstance(f, bytes)]

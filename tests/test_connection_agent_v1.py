@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import reactivex
 from audio_util import chunks, concat, pcm16, silence, tone
-from harness import AsyncHarness, SyncHarness
+from harness import AsyncHarness, Frames, SyncHarness
 from reactivex import operators as ops
 
 from rxdeepgram import InvalidInputError, InvalidMessageError, ServerError
@@ -63,28 +63,6 @@ class CharTts:
     def synthesize(self, text: str, sample_rate: int) -> bytes:
         n = self.samples(text, sample_rate)
         return array("h", [2000 if (i // 8) % 2 else -2000 for i in range(n)]).tobytes()
-
-
-class Frames:
-    """What clients sent, as the server received it (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._frames: list[str | bytes] = []
-
-    def record(self, request_id: str, frame: str | bytes) -> None:
-        with self._lock:
-            self._frames.append(frame)
-
-    @property
-    def text(self) -> list[str]:
-        with self._lock:
-            return [f for f in self._frames if isinstance(f, str)]
-
-    @property
-    def binary(self) -> list[bytes]:
-        with self._lock:
-            return [f for f in self._frames if isinstance(f, bytes)]
 
 
 class Inbox:

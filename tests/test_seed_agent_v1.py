@@ -1,86 +1,42 @@
 """The seed SDK reference's two Agent V1 snippets (sync and async), run against the local server.
 
 The snippets are read from ``shared/seed/websocket-reference.md`` and changed only as porting
-requires: the imports (``deepgram...`` -> ``rxdeepgram`` / ``rxdeepgram.compat``), a
-``base_url`` next to the ``api_key``, ``import threading`` (the sync snippet uses it without
-importing it) and the ``audio_bytes`` they send. The server records what it received.
+requires (``seed_util.port``: the imports and a ``base_url`` next to the ``api_key``); they run
+with ``threading`` and the ``audio_bytes`` they send defined. The server records what it received.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import threading
 from typing import Any
 
-import pytest
 from audio_util import concat, pcm16, silence, tone
-from conftest import SHARED
+from harness import Frames
+from seed_util import needs_seed, port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 from rxdeepgram.server.agent_v1 import AgentV1Handler
 
-REFERENCE = SHARED / "seed" / "websocket-reference.md"
-
-pytestmark = pytest.mark.skipif(
-    not REFERENCE.is_file(), reason="shared/seed/websocket-reference.md is not beside the repo"
-)
-
-
-def agent_snippets() -> list[str]:
-    """The sync and async usage examples of the reference's "Agent V1 Connect" section."""
-    text = REFERENCE.read_text()
-    section = text[text.index("## Agent V1 Connect") :]
-    section = section[: section.index("## Common WebSocket Methods")]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 2, "expected a sync and an async snippet"
-    return blocks
-
-
-def port(code: str) -> str:
-    """The porting edits, and nothing else."""
-    code = code.replace(
-        "from deepgram.extensions.types.sockets import", "from rxdeepgram.compat import"
-    )
-    code = code.replace("from deepgram.core.events import", "from rxdeepgram.compat import")
-    code = code.replace("from deepgram import", "from rxdeepgram import")
-    assert code.count('api_key="YOUR_API_KEY",') == 1
-    code = code.replace(
-        'api_key="YOUR_API_KEY",', 'api_key="YOUR_API_KEY",\n    base_url=BASE_URL,'
-    )
-    assert not re.search(r"\bfrom deepgram\b|\bimport deepgram\b", code)
-    return "import threading\n" + code
-
-
-class Received:
-    """Frames the server received (thread-safe)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.frames: list[str | bytes] = []
-
-    def __call__(self, request_id: str, frame: str | bytes) -> None:
-        with self.lock:
-            self.frames.append(frame)
+pytestmark = needs_seed
 
 
 AUDIO = pcm16(concat(silence(0.1), tone(0.5), silence(0.7)))
 
 
-def run_snippet(code: str, received: Received, **server: Any) -> None:
-    handler = AgentV1Handler(realtime=False, on_client_frame=received)
+def run(heading: str, received: Frames) -> list[str]:
+    """Run the seed's agent snippet under ``heading`` (ported) against a recording server;
+    return what it printed."""
+    handler = AgentV1Handler(realtime=False, on_client_frame=received.record)
     with DeepgramServer(
         engine=ScriptedEngine(["are you there"]),
         think=lambda request: "OK",
         routes={"/v1/agent/converse": handler},
-        **server,
     ) as srv:
-        namespace: dict[str, Any] = {"BASE_URL": srv.url, "audio_bytes": AUDIO}
-        exec(compile(port(code), "<seed agent snippet>", "exec"), namespace)
+        return run_snippet(port(seed_snippet("Agent V1 Connect", heading)), srv, AUDIO)
 
 
-def sent_settings(received: Received) -> dict[str, Any]:
-    first = received.frames[0]
+def sent_settings(received: Frames) -> dict[str, Any]:
+    first = received.all[0]
     assert isinstance(first, str)
     return dict(json.loads(first))
 
@@ -109,26 +65,24 @@ def expected_settings(sample_rate: int, prompt: str | None) -> dict[str, Any]:
     }
 
 
-def test_the_sync_agent_snippet(capsys: pytest.CaptureFixture[str]) -> None:
-    received = Received()
-    run_snippet(agent_snippets()[0], received)
-    out = capsys.readouterr().out
+def test_the_sync_agent_snippet() -> None:
+    received = Frames()
+    out = run("Usage", received)
     assert sent_settings(received) == expected_settings(
         44100, 'Reply only and explicitly with "OK".'
     )
-    assert received.frames[1:] == [AUDIO, '{"type":"KeepAlive"}']
+    assert received.all[1:] == [AUDIO, '{"type":"KeepAlive"}']
     # The with block closes the socket right after KeepAlive: the CLOSE handler has run, and
     # nothing went wrong.
     assert "Connection closed" in out
-    assert "Caught:" not in out
+    assert not [line for line in out if line.startswith("Caught:")], out
 
 
-def test_the_async_agent_snippet(capsys: pytest.CaptureFixture[str]) -> None:
-    received = Received()
-    run_snippet(agent_snippets()[1], received)
-    out = capsys.readouterr().out.splitlines()
+def test_the_async_agent_snippet() -> None:
+    received = Frames()
+    out = run("Async Usage", received)
     assert sent_settings(received) == expected_settings(16000, None)
-    assert received.frames[1:] == [AUDIO, '{"type":"KeepAlive"}']
+    assert received.all[1:] == [AUDIO, '{"type":"KeepAlive"}']
     # The snippet listens for 3 s: the whole turn arrives through its handlers.
     assert "Connection opened" in out
     for kind in ("SettingsApplied", "UserStartedSpeaking", "ConversationText", "AgentAudioDone"):

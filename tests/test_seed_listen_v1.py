@@ -18,20 +18,15 @@ The async snippet sleeps 3 s (its own ``await asyncio.sleep(3)``), so each async
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from audio_util import concat, silence, tone, wav_pcm16
+from seed_util import needs_seed, port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
 pytestmark = pytest.mark.timeout(30)
-
-SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "websocket-reference.md"
 
 SYNC_SNIPPET = """\
 from rxdeepgram import DeepgramClient
@@ -106,63 +101,6 @@ async def main():
 asyncio.run(main())
 
 """
-
-
-# --- the seed reference --------------------------------------------------------------------
-
-
-def seed_snippet(section: str, heading: str) -> str:
-    """The first ``python`` code block under ``#### <heading>`` in ``## <section>`` of the seed
-    reference."""
-    text = SEED.read_text()
-    start = text.index(f"## {section}\n")
-    end = text.find("\n## ", start + 1)
-    body = text[start : end if end >= 0 else len(text)]
-    under = body[body.index(f"#### {heading}\n") :]
-    match = re.search(r"```python\n(.*?)```", under, re.S)
-    assert match is not None, f"no python block under {section} / {heading}"
-    return match.group(1)
-
-
-def port(seed: str) -> str:
-    """What a user changes to run a seed snippet on rxdeepgram against the local server."""
-    text = seed.replace("from deepgram import ", "from rxdeepgram import ")
-    text = re.sub(r"from deepgram(\.\w+)+ import ", "from rxdeepgram.compat import ", text)
-    text = text.replace(
-        '    api_key="YOUR_API_KEY",\n)', '    api_key="YOUR_API_KEY",\n    base_url=srv.url,\n)'
-    )
-    assert "deepgram." not in text.replace("rxdeepgram", "")
-    return text
-
-
-needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"{SEED} is not beside the repo")
-
-
-class Printed:
-    """Stands in for ``print`` in a snippet's globals (thread-safe)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        with self._lock:
-            self.lines.append(" ".join(str(a) for a in args))
-
-
-def run_snippet(snippet: str, srv: DeepgramServer, audio_bytes: bytes) -> list[str]:
-    """Execute ``snippet`` with ``srv``, ``audio_bytes`` and ``threading`` defined; return what
-    it printed."""
-    printed = Printed()
-    namespace: dict[str, Any] = {
-        "__name__": "seed_snippet",
-        "srv": srv,
-        "audio_bytes": audio_bytes,
-        "threading": threading,
-        "print": printed,
-    }
-    exec(compile(snippet, "<seed snippet>", "exec"), namespace)
-    return printed.lines
 
 
 # --- the tests -----------------------------------------------------------------------------

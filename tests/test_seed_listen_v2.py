@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from audio_util import concat, pcm16, silence, tone
-from test_seed_listen_v1 import needs_seed, port, run_snippet, seed_snippet
+from seed_util import needs_seed, port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 

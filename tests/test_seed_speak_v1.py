@@ -15,10 +15,9 @@ The async snippet sleeps 3 s (its own ``await asyncio.sleep(3)``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from test_seed_listen_v1 import Printed, needs_seed, port, seed_snippet
+from seed_util import needs_seed, port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer
 
@@ -114,14 +113,6 @@ async def main():
 asyncio.run(main())
 
 """
-
-
-def run_snippet(snippet: str, srv: DeepgramServer) -> list[str]:
-    """Execute ``snippet`` with ``srv`` defined; return what it printed."""
-    printed = Printed()
-    namespace: dict[str, Any] = {"__name__": "seed_snippet", "srv": srv, "print": printed}
-    exec(compile(snippet, "<seed snippet>", "exec"), namespace)
-    return printed.lines
 
 
 @pytest.fixture
