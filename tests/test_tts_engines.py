@@ -241,6 +241,29 @@ def test_espeak_is_safe_from_many_threads() -> None:
         assert size == pytest.approx(serial[(e, t)], rel=0.005)
 
 
+@needs_espeak
+def test_espeak_repeats_itself_from_run_to_run() -> None:
+    # espeak-ng seeds its voice noise from the clock; the engine fixes the seed, so two
+    # processes a second apart make the same audio for the same texts in the same order.
+    code = (
+        "import hashlib, time\n"
+        "from rxdeepgram.server.engines.espeak import EspeakTtsEngine\n"
+        "engine = EspeakTtsEngine()\n"
+        "for text in ('What is the weather like in New York?', 'Thank you for calling.'):\n"
+        "    print(hashlib.sha256(engine.synthesize(text, 16000)).hexdigest())\n"
+        "time.sleep(1.1)\n"
+    )
+
+    def run() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+
+    first, second = run(), run()
+    assert len(first.split()) == 2
+    assert first == second
+
+
 def test_missing_espeak_names_the_extra() -> None:
     code = (
         "import sys; sys.modules['espeakng_loader'] = None\n"

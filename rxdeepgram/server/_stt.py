@@ -6,7 +6,9 @@
   :meth:`Segmenter.cut` ends a segment early (``Finalize``, ``ForceEndTurn``); speech that goes on
   afterwards opens a new segment at the next voiced frame.
 * :class:`FrameSplitter` resamples one channel to the engine's rate and cuts it into frames.
-* :func:`call_engine` runs an engine call in a worker thread when the engine is ``blocking``.
+* :func:`call_engine` runs an engine call in a worker thread when the engine is ``blocking``;
+  :class:`Margins` and :func:`transcribe_segment` give an engine a segment with the lead-in and
+  tail it asks for (every channel that recognises speech: listen v1/v2 and the agent).
 * :func:`receive` waits for the next client frame with the idle timeout.
 * :class:`DataError`, :func:`close_reason`, :func:`raw_sample_format`, :func:`normalise_word`,
   :func:`round_time`: small helpers both channels word the same way.
@@ -28,13 +30,14 @@ from ._audio import AudioFormatError, EnergyVad, Resampler, SampleFormat, VadCon
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from .engines import SttEngine
+    from .engines import RecognizedWord, SttEngine, SttStream
 
 __all__ = [
     "MAX_REASON_BYTES",
     "DataError",
     "FrameSplitter",
     "FrameStep",
+    "Margins",
     "Segment",
     "Segmenter",
     "call_engine",
@@ -43,6 +46,7 @@ __all__ = [
     "raw_sample_format",
     "receive",
     "round_time",
+    "transcribe_segment",
 ]
 
 MAX_REASON_BYTES = 123
@@ -182,6 +186,39 @@ class Segment:
 
 
 SegT = TypeVar("SegT", bound=Segment)
+
+
+@dataclass(frozen=True, slots=True)
+class Margins:
+    """How much audio around a segment's speech an engine is given, in bytes of 16-bit mono
+    audio at its rate: ``lead`` before the onset (the engine's ``lead_in_s``, at most
+    :data:`LEAD_S`) and ``tail`` of the silence after it with the final result (``tail_s``, at
+    most :data:`FINAL_TAIL_S`)."""
+
+    lead: int = 0
+    tail: int = 0
+
+    @classmethod
+    def of(cls, engine: SttEngine) -> Margins:
+        lead_s = min(LEAD_S, float(getattr(engine, "lead_in_s", 0.0)))
+        tail_s = min(FINAL_TAIL_S, float(getattr(engine, "tail_s", 0.0)))
+        return cls(2 * round(engine.sample_rate * lead_s), 2 * round(engine.sample_rate * tail_s))
+
+
+async def transcribe_segment(
+    engine: SttEngine,
+    stream: SttStream,
+    segment: Segment,
+    onset: float,
+    final: bool,
+    margins: Margins,
+) -> list[RecognizedWord]:
+    """The words of ``segment`` (whose first frame of speech is at ``onset`` seconds) from
+    ``stream``, with the margins the engine asks for; word times stay on the channel's clock."""
+    pcm = segment.engine_pcm(final, margins.lead, margins.tail)
+    lead = min(margins.lead, len(segment.lead))
+    start = round_time(onset - lead / 2 / engine.sample_rate)
+    return list(await call_engine(engine, stream.transcribe, pcm, start, final))
 
 
 class FrameStep(NamedTuple, Generic[SegT]):

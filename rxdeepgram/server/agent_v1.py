@@ -26,9 +26,10 @@ Session
 A user turn
   * Microphone audio in ``audio.input`` format goes through the speech detector: at speech onset
     ``UserStartedSpeaking``; after ``end_of_turn_ms`` of silence the utterance is transcribed by
-    the server's engine (``scripted``: the next line of its script; ``local``: pocketsphinx) and
-    the turn starts. An empty transcript (noise) starts no turn. ``InjectUserMessage`` starts a
-    turn with its ``content`` as if the user had said it.
+    the server's engine (``scripted``: the next line of its script; ``local``: pocketsphinx,
+    given the lead-in and tail it asks for, as on ``/v1/listen``) and the turn starts. An
+    empty transcript (noise) starts no turn. ``InjectUserMessage`` starts a turn with its
+    ``content`` as if the user had said it.
   * The turn: ``ConversationText {role: user}`` -> ``History`` -> the think step. A reply that
     asks for function calls gives ``AgentThinking`` (its reasoning, when it has some) and one
     ``FunctionCallRequest`` listing them (ids ``fc_<uuid>``; ``client_side`` true for functions
@@ -144,6 +145,7 @@ from ._pcm import OUTPUT_ENCODINGS, encode_pcm16
 from ._stt import (
     DataError,
     FrameSplitter,
+    Margins,
     Segment,
     Segmenter,
     call_engine,
@@ -151,6 +153,7 @@ from ._stt import (
     raw_sample_format,
     receive,
     round_time,
+    transcribe_segment,
 )
 from .think import (
     Call,
@@ -349,6 +352,7 @@ class _Agent:
         self.splitter: FrameSplitter | None = None
         self.segmenter: Segmenter[Segment] | None = None
         self.stt: SttStream | None = None
+        self.margins = Margins()
         self.out_encoding = "linear16"
         self.out_rate = DEFAULT_SAMPLE_RATE
         self.out_wav = False
@@ -557,6 +561,7 @@ class _Agent:
             fmt.sample_rate, engine.sample_rate, self.segmenter.frame_samples
         )
         self.decoder = PcmDecoder(fmt)
+        self.margins = Margins.of(engine)
         self.stt = await call_engine(engine, engine.new_stream)
 
     def _set_think(self, think: ThinkSettings | None) -> bool:
@@ -616,9 +621,9 @@ class _Agent:
 
     async def _utterance(self, segment: Segment) -> None:
         assert self.stt is not None and self.segmenter is not None
-        start = round_time(self.segmenter.seconds(segment.start_frame))
-        words = await call_engine(
-            self.server.engine, self.stt.transcribe, segment.voiced_pcm, start, True
+        onset = self.segmenter.seconds(segment.start_frame)
+        words = await transcribe_segment(
+            self.server.engine, self.stt, segment, onset, True, self.margins
         )
         text = " ".join(w.word for w in words).strip()
         if text:

@@ -113,10 +113,9 @@ from ._audio import (
     split_channels,
 )
 from ._stt import (
-    FINAL_TAIL_S,
-    LEAD_S,
     DataError,
     FrameSplitter,
+    Margins,
     Segment,
     Segmenter,
     call_engine,
@@ -125,6 +124,7 @@ from ._stt import (
     raw_sample_format,
     receive,
     round_time,
+    transcribe_segment,
 )
 from .engines import RecognizedWord, SttEngine, SttStream
 
@@ -316,12 +316,7 @@ class _ListenStream:
         self.request_id = request_id
         self.settings = settings
         self.engine = engine
-        # Bytes of 16-bit mono audio at the engine's rate after speech, for final results,
-        # and before the onset, for engines that ask for them (see SttEngine).
-        tail_s = min(FINAL_TAIL_S, float(getattr(engine, "tail_s", 0.0)))
-        self._final_tail = 2 * round(engine.sample_rate * tail_s)
-        lead_s = min(LEAD_S, float(getattr(engine, "lead_in_s", 0.0)))
-        self._lead = 2 * round(engine.sample_rate * lead_s)  # bytes before the onset
+        self.margins = Margins.of(engine)  # audio around speech the engine asks for
         self.vad_config = dataclasses.replace(
             vad_config, min_silence_ms=settings.segment_silence_ms
         )
@@ -525,11 +520,11 @@ class _ListenStream:
     async def _transcribe(
         self, track: _Track, segment: _Segment, final: bool
     ) -> list[RecognizedWord]:
-        pcm = segment.engine_pcm(final, self._lead, self._final_tail)
-        lead = min(self._lead, len(segment.lead))
-        start = _t(track.seconds(segment.start_frame) - lead / 2 / self.engine.sample_rate)
-        words = await call_engine(self.engine, track.stream.transcribe, pcm, start, final)
-        return list(words)[segment.committed :]
+        onset = track.seconds(segment.start_frame)
+        words = await transcribe_segment(
+            self.engine, track.stream, segment, onset, final, self.margins
+        )
+        return words[segment.committed :]
 
     async def _interim(
         self, track: _Track, segment: _Segment, end_frame: int, voiced: bool

@@ -108,10 +108,9 @@ from ..messages.listen_v2 import (
 from ..options import ListenV2Options
 from ._audio import PcmDecoder, VadConfig
 from ._stt import (
-    FINAL_TAIL_S,
-    LEAD_S,
     DataError,
     FrameSplitter,
+    Margins,
     Segment,
     Segmenter,
     call_engine,
@@ -120,6 +119,7 @@ from ._stt import (
     raw_sample_format,
     receive,
     round_time,
+    transcribe_segment,
 )
 from .engines import RecognizedWord, SttEngine, SttStream
 
@@ -274,12 +274,7 @@ class _FluxStream:
         self.request_id = request_id
         self.settings = settings
         self.engine = engine
-        # Bytes of 16-bit mono audio at the engine's rate after speech, for final results,
-        # and before the onset, for engines that ask for them (see SttEngine).
-        tail_s = min(FINAL_TAIL_S, float(getattr(engine, "tail_s", 0.0)))
-        self._final_tail = 2 * round(engine.sample_rate * tail_s)
-        lead_s = min(LEAD_S, float(getattr(engine, "lead_in_s", 0.0)))
-        self._lead = 2 * round(engine.sample_rate * lead_s)  # bytes before the onset
+        self.margins = Margins.of(engine)  # audio around speech the engine asks for
         self.sequence = 0
         # Settings that Configure changes.
         self.eager = settings.eager_eot_threshold
@@ -430,11 +425,10 @@ class _FluxStream:
 
     async def _transcribe(self, segment: Segment, final: bool) -> list[RecognizedWord]:
         assert self.stream is not None
-        pcm = segment.engine_pcm(final, self._lead, self._final_tail)
-        lead = min(self._lead, len(segment.lead))
-        start = _t(self.segmenter.seconds(segment.start_frame) - lead / 2 / self.engine.sample_rate)
-        words = await call_engine(self.engine, self.stream.transcribe, pcm, start, final)
-        return list(words)
+        onset = self.segmenter.seconds(segment.start_frame)
+        return await transcribe_segment(
+            self.engine, self.stream, segment, onset, final, self.margins
+        )
 
     # -- per-frame turn logic ------------------------------------------------------------------
 

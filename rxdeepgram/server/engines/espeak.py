@@ -19,7 +19,12 @@ bundles ``libespeak-ng`` and its data, which this module drives through :mod:`ct
   and others) scored 50-95 % WER on 8 plain sentences at 130-190 wpm; ``f2`` and ``f5`` about
   15-25 % on 16 sentences, ``f5`` being the steadiest at 150-165 wpm with the default pitch
   (higher pitches were worse). espeak's output varies slightly from call to call (internal
-  state carries over), so the rates move by a few points between runs.
+  state carries over), so the rates move by a few points from sentence to sentence.
+* espeak-ng seeds the noise of its breathy voices from the clock, so the same text sounded
+  different from run to run: rarely, enough for pocketsphinx to mishear it (the demo's agent
+  question once came back as "what is the weather like you your"). The engine seeds it with a
+  constant when the library is loaded (``espeak_ng_SetRandSeed``, espeak-ng >= 1.52): a
+  process that synthesises the same texts in the same order gets the same audio every run.
 * Each call ends with espeak's sentence pause (``espeakENDPAUSE``, about 0.4 s): the Speak
   channel synthesises sentence by sentence, and without it consecutive sentences would run
   into one another, so a Listen channel fed the audio would not see where they end. With it,
@@ -49,6 +54,9 @@ DEFAULT_WPM = 150
 ESPEAK_SAMPLE_RATE = 22050
 """The rate espeak-ng synthesises at."""
 
+_RAND_SEED = 0
+"""espeak-ng seeds its noise generator (breath, aspiration) from the clock; a fixed seed makes
+a process's syntheses repeat from run to run."""
 _MAX_VOICE_NAME = 39  # espeak copies the name into a 40-byte buffer (longer names crash it)
 _MIN_WPM, _MAX_WPM = 80, 450
 
@@ -132,6 +140,11 @@ def _load(library_path: str | None, data_path: str | None) -> _Library:
     rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), 0)
     if rate <= 0:
         raise ConfigurationError(f"espeak-ng failed to initialise with its data at {data_path}")
+    seed = getattr(lib, "espeak_ng_SetRandSeed", None)  # espeak-ng >= 1.52
+    if seed is not None:
+        seed.restype = None
+        seed.argtypes = [ctypes.c_long]
+        seed(_RAND_SEED)
     callback = _SynthCallback(_on_audio)
     lib.espeak_SetSynthCallback(callback)
     _library = _Library(lib, int(rate), callback)
