@@ -1,4 +1,5 @@
-"""The asyncio driver: reader and writer tasks on the running loop, timers via ``call_at``."""
+"""The asyncio driver: incoming messages handed over in ``data_received`` (see ``_direct``), a
+writer task on the running loop, timers via ``call_later``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import asyncio
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
@@ -16,6 +17,7 @@ from .._connection import AsyncConnection
 from .._session import Frame, Session
 from ..errors import DeepgramTimeoutError
 from ._common import CLOSE, connect_kwargs, connection_for, map_open_error
+from ._direct import AsyncDirectConnection, close_status
 
 __all__ = ["open_async"]
 
@@ -32,7 +34,11 @@ async def open_async(
 ) -> AsyncConnection[Any, Any]:
     """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
     try:
-        ws = await connect(url, **connect_kwargs(headers, open_timeout, close_timeout, secrets))
+        kwargs = connect_kwargs(headers, open_timeout, close_timeout, secrets)
+        ws = cast(
+            AsyncDirectConnection,
+            await connect(url, create_connection=AsyncDirectConnection, **kwargs),
+        )
     except Exception as exc:
         raise map_open_error(exc, url, secrets) from exc
     conn = connection_for(
@@ -48,7 +54,7 @@ class AsyncioDriver:
     """Moves frames between one ``ClientConnection`` and one ``AsyncConnection``."""
 
     def __init__(
-        self, conn: AsyncConnection[Any, Any], ws: ClientConnection, session: Session
+        self, conn: AsyncConnection[Any, Any], ws: AsyncDirectConnection, session: Session
     ) -> None:
         self._conn = conn
         self._ws = ws
@@ -61,15 +67,13 @@ class AsyncioDriver:
         self._sending = False  # the writer task is inside ws.send()
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._close_handle: asyncio.TimerHandle | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._writer: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
 
     def start(self) -> None:
-        self._tasks = [
-            self._loop.create_task(self._read(), name="rxdeepgram-reader"),
-            self._loop.create_task(self._write(), name="rxdeepgram-writer"),
-        ]
+        self._writer = self._loop.create_task(self._write(), name="rxdeepgram-writer")
         self._keepalive()
+        self._ws.inbox.attach(self._conn._on_frame, self._ended)
 
     # -- Driver protocol (thread-safe) -------------------------------------------------------------
 
@@ -152,8 +156,8 @@ class AsyncioDriver:
 
     def _abort(self) -> None:
         self._pending.clear()
-        for task in self._tasks[1:]:
-            task.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
         self._loop.create_task(self._ws.close(1000, "aborted by client"))
 
     async def _write(self) -> None:
@@ -177,18 +181,12 @@ class AsyncioDriver:
         except ConnectionClosed:
             return
 
-    async def _read(self) -> None:
-        ws = self._ws
-        on_frame = self._conn._on_frame
-        try:
-            async for frame in ws:
-                on_frame(frame)
-        except ConnectionClosed:
-            pass
-        finally:
-            for handle in (self._keepalive_handle, self._close_handle):
-                if handle is not None:
-                    handle.cancel()
-            self._tasks[1].cancel()
-            self._conn._on_closed(ws.close_code, ws.close_reason or "")
-            self.finished.set()
+    def _ended(self) -> None:
+        """The socket has closed (from ``connection_lost``, after the last message)."""
+        for handle in (self._keepalive_handle, self._close_handle):
+            if handle is not None:
+                handle.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
+        self._conn._on_closed(*close_status(self._ws.protocol))
+        self.finished.set()

@@ -1,4 +1,5 @@
-"""The threaded driver (sync client): one reader and one writer thread per connection.
+"""The threaded driver (sync client): websockets' own reader thread hands over the incoming
+messages (see ``_direct``); one writer thread of ours per connection.
 
 The writer thread also runs the keepalive timer: it waits on its queue with a timeout that ends
 when the next KeepAlive is due. ``put`` never blocks, so audio callbacks can call
@@ -14,12 +15,13 @@ import time
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 from .._connection import Connection
 from .._session import Frame, Session
 from ..errors import DeepgramTimeoutError
 from ._common import CLOSE, connect_kwargs, connection_for, map_open_error
+from ._direct import SyncDirectConnection, close_status
 
 __all__ = ["open_sync"]
 
@@ -46,7 +48,7 @@ def open_sync(
     """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
     try:
         kwargs = connect_kwargs(headers, open_timeout, close_timeout, secrets)
-        ws = connect(url, **kwargs, **_LEGACY)
+        ws = connect(url, create_connection=SyncDirectConnection, **kwargs, **_LEGACY)
     except Exception as exc:
         raise map_open_error(exc, url, secrets) from exc
     conn = connection_for(Connection, session, url, ws.response, close_timeout, connection_kwargs)
@@ -59,7 +61,9 @@ def open_sync(
 class ThreadedDriver:
     """Moves frames between one sync ``ClientConnection`` and one ``Connection``."""
 
-    def __init__(self, conn: Connection[Any, Any], ws: ClientConnection, session: Session) -> None:
+    def __init__(
+        self, conn: Connection[Any, Any], ws: SyncDirectConnection, session: Session
+    ) -> None:
         self._conn = conn
         self._ws = ws
         self._session = session
@@ -68,15 +72,14 @@ class ThreadedDriver:
         self._timer_lock = threading.Lock()
         self._finished = False
         self._aborting = False
-        self._reader = threading.Thread(target=self._read, name="rxdeepgram-reader", daemon=True)
         self._writer = threading.Thread(target=self._write, name="rxdeepgram-writer", daemon=True)
 
     def start(self) -> None:
-        self._reader.start()
         self._writer.start()
+        self._ws.inbox.attach(self._conn._on_frame, self._ended)
 
     def join(self, timeout: float | None = None) -> None:
-        for thread in (self._reader, self._writer):
+        for thread in (self._ws.recv_events_thread, self._writer):
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout)
 
@@ -137,18 +140,11 @@ class ThreadedDriver:
         except ConnectionClosed:
             return
 
-    def _read(self) -> None:
-        ws = self._ws
-        on_frame = self._conn._on_frame
-        try:
-            for frame in ws:
-                on_frame(frame)
-        except ConnectionClosed:
-            pass
-        finally:
-            with self._timer_lock:
-                self._finished = True
-                if self._close_timer is not None:
-                    self._close_timer.cancel()
-            self._queue.put(_STOP)
-            self._conn._on_closed(ws.close_code, ws.close_reason or "")
+    def _ended(self) -> None:
+        """The socket has closed (on websockets' reader thread, after the last message)."""
+        with self._timer_lock:
+            self._finished = True
+            if self._close_timer is not None:
+                self._close_timer.cancel()
+        self._queue.put(_STOP)
+        self._conn._on_closed(*close_status(self._ws.protocol))
