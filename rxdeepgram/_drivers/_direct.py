@@ -93,6 +93,17 @@ class Inbox:
         if ended:
             on_end()
 
+    def take(self, event: object) -> bool:
+        """Handle ``event`` if it is a message (from :class:`FrameReader`) or a data frame;
+        ``False`` leaves it to websockets (the handshake response, control frames)."""
+        if isinstance(event, (str, bytes)):
+            self.message(event)
+            return True
+        if isinstance(event, Frame) and event.opcode in _DATA:
+            self.frame(event)
+            return True
+        return False
+
     def frame(self, frame: Frame) -> None:
         """One data frame (text, binary or continuation) from the reader."""
         if self._failed:
@@ -288,12 +299,7 @@ class AsyncDirectConnection(AsyncClientConnection):
         self.reader = FrameReader(self.protocol)
 
     def process_event(self, event: Any) -> None:
-        kind = type(event)
-        if kind is str or kind is bytes:
-            self.inbox.message(event)
-        elif self.response is not None and kind is Frame and event.opcode in _DATA:
-            self.inbox.frame(event)
-        else:
+        if not self.inbox.take(event):
             super().process_event(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -315,12 +321,7 @@ class SyncDirectConnection(SyncClientConnection):
         super().__init__(*args, **kwargs)
 
     def process_event(self, event: Any) -> None:
-        kind = type(event)
-        if kind is str or kind is bytes:
-            self.inbox.message(event)
-        elif self.response is not None and kind is Frame and event.opcode in _DATA:
-            self.inbox.frame(event)
-        else:
+        if not self.inbox.take(event):
             super().process_event(event)
 
     def recv_events(self) -> None:
