@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from rxdeepgram import ConnectionClosedOK
 from rxdeepgram.audio import AudioFormat, Speaker, from_microphone, mulaw_encode, speaker
 from rxdeepgram.audio._mic import microphone
 
@@ -120,6 +121,27 @@ def test_the_microphone_emits_each_block_and_stops_on_disposal() -> None:
     assert seen == [pcm(1, 2), pcm(3, 4)]
     subscription.dispose()
     assert stream.calls == ["start", "stop", "close"]
+
+
+def test_the_microphone_stops_quietly_when_its_connection_has_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    opener = Opener()
+    seen: list[bytes] = []
+
+    def sink(chunk: bytes) -> None:
+        if seen:
+            raise ConnectionClosedOK(1000, message="Listen V1 connection is closing")
+        seen.append(chunk)
+
+    microphone(L16, 20, None, opener).subscribe(sink)
+    (stream,) = opener.streams
+    with caplog.at_level(logging.DEBUG, logger="rxdeepgram.audio"):
+        assert stream.on_data(pcm(1)) is True
+        assert stream.on_data(pcm(2)) is False  # capture stops
+        assert stream.on_data(pcm(3)) is False
+    assert seen == [pcm(1)]
+    assert [r.levelname for r in caplog.records] == ["DEBUG"]  # no traceback for this
 
 
 def test_each_subscription_opens_its_own_stream() -> None:

@@ -18,6 +18,7 @@ from reactivex import operators as ops
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.recorded import Recorded
 
+from rxdeepgram import ConnectionClosedOK
 from rxdeepgram.audio import AudioFormat, AudioSource, from_bytes, from_wav, pace, rechunk
 
 on_next = ReactiveTest.on_next
@@ -158,6 +159,43 @@ def test_an_observer_that_raises_stops_the_source() -> None:
     with pytest.raises(RuntimeError, match="observer broke"):
         from_bytes(frames(5), L16, realtime=False).subscribe(fail)
     assert calls == [640]
+
+
+class ClosedSink:
+    """An observer like ``conn.input`` once its connection has ended: ``on_next`` raises."""
+
+    def __init__(self, accept: int) -> None:
+        self.accept = accept
+        self.chunks = 0
+        self.refused = 0
+
+    def on_next(self, chunk: bytes) -> None:
+        if self.chunks == self.accept:
+            self.refused += 1
+            raise ConnectionClosedOK(1000, message="Listen V1 connection is closing")
+        self.chunks += 1
+
+
+def test_a_source_feeding_a_closed_connection_stops_quietly() -> None:
+    # A realtime source piped into conn.input when the connection ends (the ``with`` block
+    # left, the server closed): it stops, and nothing is raised into the scheduler.
+    scheduler = TestScheduler()
+    sink = ClosedSink(accept=3)
+    from_bytes(frames(10), L16).subscribe(sink.on_next, scheduler=scheduler)
+    scheduler.advance_by(1.0)
+    assert (sink.chunks, sink.refused) == (3, 1)
+
+
+def test_pace_feeding_a_closed_connection_stops_quietly_and_disposes_its_source() -> None:
+    scheduler = TestScheduler()
+    sink = ClosedSink(accept=2)
+    upstream = scheduler.create_hot_observable(
+        *(on_next(200.1 + i * 0.001, b"x" * 640) for i in range(6))
+    )
+    upstream.pipe(pace(L16)).subscribe(sink.on_next, scheduler=scheduler)
+    scheduler.advance_to(201.0)
+    assert (sink.chunks, sink.refused) == (2, 1)
+    assert [(s.subscribe, s.unsubscribe) for s in upstream.subscriptions] == [(0.0, 200.14)]
 
 
 # --- from_wav ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from audio_util import chunks, concat, pcm16, silence, tone
 from harness import AsyncHarness, Recorder, SyncHarness
+from reactivex import operators as ops
 
 from rxdeepgram import (
     AuthenticationError,
@@ -26,6 +27,7 @@ from rxdeepgram import (
     InvalidInputError,
     InvalidOptionError,
 )
+from rxdeepgram.audio import AudioFormat, from_bytes
 from rxdeepgram.messages import listen_v1, speak_v1
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
@@ -306,6 +308,33 @@ def test_audio_from_many_threads_is_accepted(h: Any, server: DeepgramServer) -> 
     meta = rec.items[-1]
     assert isinstance(meta, listen_v1.Metadata)
     assert meta.duration == pytest.approx(8.0)  # 4 threads x 20 x 0.1 s, nothing lost
+
+
+def test_a_live_source_stops_quietly_when_the_block_is_left(
+    h: Any, server: DeepgramServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README's microphone story: a realtime source still feeding conn.input when the
+    # ``with`` block ends. The close goes through, the source stops, no thread dies.
+    crashed: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: crashed.append(args.exc_value))
+    client = h.client(base_url=server.url)
+    rec = Recorder()
+    sent: list[int] = []
+    source = from_bytes(pcm16(silence(30.0)), AudioFormat("linear16", 16000))
+    with h.connect(client, "listen.v1", model="nova-3", **RAW) as conn:
+        conn.messages.subscribe(rec)
+        source.pipe(ops.do_action(lambda chunk: sent.append(len(chunk)))).subscribe(conn.input)
+        for _ in range(100):
+            if len(sent) >= 5:
+                break
+            threading.Event().wait(0.02)
+    rec.wait()
+    assert rec.completed and isinstance(rec.items[-1], listen_v1.Metadata)
+    threading.Event().wait(0.1)  # the source meets the closed input within a chunk
+    stopped_at = len(sent)
+    threading.Event().wait(0.1)  # five more chunks' time
+    assert len(sent) == stopped_at  # the source stopped at its first refused chunk
+    assert crashed == []
 
 
 def test_the_key_is_in_no_log_record(h: Any, caplog: pytest.LogCaptureFixture) -> None:

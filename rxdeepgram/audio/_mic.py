@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from reactivex import abc
 from reactivex.disposable import Disposable
 
+from ..errors import ConnectionClosed
 from ._device import import_sounddevice, log
 from ._format import AudioFormat
 from ._pcm import alaw_encode, mulaw_encode
@@ -71,7 +72,8 @@ def from_microphone(
     cannot be opened (or does not support ``fmt``'s rate) is reported with ``on_error``. Chunks
     are emitted on PortAudio's callback thread (``conn.input`` accepts them there); the source
     never completes by itself. If the observer's ``on_next`` raises, capture stops and the
-    error is logged (logger ``rxdeepgram.audio``).
+    error is logged (logger ``rxdeepgram.audio``); when it raises ``ConnectionClosed`` (the
+    connection the microphone feeds has ended) capture just stops.
     """
     sd = import_sounddevice("from_microphone()")
     return microphone(fmt, chunk_ms, device, _sounddevice_input(sd))
@@ -100,6 +102,9 @@ def microphone(
                 return False
             try:
                 observer.on_next(encode(pcm) if encode is not None else pcm)
+            except ConnectionClosed:  # the connection it fed has ended: nothing to report
+                log.debug("microphone: the connection is closed; capture stopped")
+                active = False
             except Exception:
                 log.exception("microphone: the observer's on_next raised; capture stopped")
                 active = False

@@ -12,8 +12,10 @@ from reactivex.disposable import (
     CompositeDisposable,
     Disposable,
     MultipleAssignmentDisposable,
+    SingleAssignmentDisposable,
 )
 
+from ..errors import ConnectionClosed
 from ._format import AudioFormat
 from ._scheduling import pick_scheduler
 
@@ -57,6 +59,7 @@ def pace(
             # assignment may land after a newer one and must not cancel it. Cancelling is only
             # an optimisation: `stopped` guards every emission.
             timer = MultipleAssignmentDisposable()
+            upstream = SingleAssignmentDisposable()
             clock: datetime | None = None  # when the audio emitted so far has played
             due = sched.now  # when the scheduled emission is due
             busy = False  # an emission is scheduled
@@ -97,7 +100,12 @@ def pace(
                 with gate:
                     if stopped:
                         return
-                    observer.on_next(chunk)
+                    try:
+                        observer.on_next(chunk)
+                    except ConnectionClosed:  # the connection it fed has ended: stop quietly
+                        release()
+                        upstream.dispose()
+                        return
                 with lock:
                     if stopped:
                         return
@@ -136,8 +144,10 @@ def pace(
                     with gate:
                         observer.on_completed()
 
-            subscription = source.subscribe(on_next, on_error, on_completed, scheduler=scheduler_)
-            return CompositeDisposable(subscription, Disposable(release))
+            upstream.disposable = source.subscribe(
+                on_next, on_error, on_completed, scheduler=scheduler_
+            )
+            return CompositeDisposable(upstream, Disposable(release))
 
         return Observable(subscribe)
 

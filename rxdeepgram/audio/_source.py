@@ -11,6 +11,8 @@ from reactivex import Observable, abc
 from reactivex.disposable import Disposable, MultipleAssignmentDisposable
 from reactivex.scheduler import CurrentThreadScheduler
 
+from ..errors import ConnectionClosed
+from ._device import log
 from ._format import AudioFormat
 from ._scheduling import pick_scheduler
 from ._wav import StrPath, WavReader
@@ -118,6 +120,10 @@ def chunk_emitter(
                 return
             try:
                 observer.on_next(chunk)
+            except ConnectionClosed:
+                stop()  # the connection it fed has ended: stop reading, nothing to report
+                log.debug("audio source: the connection is closed; reading stopped")
+                return
             except BaseException:
                 stop()  # the observer failed: stop reading, let its error propagate
                 raise
