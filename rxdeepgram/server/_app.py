@@ -98,12 +98,15 @@ class _DgConnection(ServerConnection):
         self.dg_route: ChannelHandler | None = None
         self.dg_options: object = None
         self.dg_body = b""
+        self.dg_method = "GET"
         self._dg_head: bytearray | None = bytearray()  # None once websockets has the request
 
     def data_received(self, data: bytes) -> None:
         """Hand the bytes to ``websockets``, except the body of a non-``GET`` request (a REST
         call such as ``POST /v1/auth/grant``): ``websockets`` refuses request bodies, so it is
-        kept in ``dg_body`` and its ``Content-Length`` header dropped (see :mod:`._tokens`)."""
+        kept in ``dg_body`` and its ``Content-Length`` header dropped (see :mod:`._tokens`).
+        The method is kept in ``dg_method`` and ``websockets`` is shown ``GET``: before 17.0
+        it refused any other method."""
         head = self._dg_head
         if head is None:
             super().data_received(data)
@@ -119,6 +122,9 @@ class _DgConnection(ServerConnection):
                 self._dg_release(bytes(head))
             return
         lines = bytes(head[:end]).split(b"\r\n")
+        method, _, target = lines[0].partition(b" ")
+        self.dg_method = method.decode("ascii", "replace")
+        lines[0] = b"GET " + target
         length = 0
         kept: list[bytes] = []
         for line in lines:
@@ -439,8 +445,15 @@ class DeepgramServer:
         assert isinstance(connection, _DgConnection)
         request_id = str(uuid.uuid4())
         connection.dg_request_id = request_id
-        if request.method != "GET":  # REST (POST /v1/auth/grant): see ._tokens
-            return handle_rest(self.tokens, self._keys, request, connection.dg_body, request_id)
+        if connection.dg_method != "GET":  # REST (POST /v1/auth/grant): see ._tokens
+            return handle_rest(
+                self.tokens,
+                self._keys,
+                connection.dg_method,
+                request,
+                connection.dg_body,
+                request_id,
+            )
         split = urlsplit(request.path)
         route = self._routes.get(split.path)
         if route is None:

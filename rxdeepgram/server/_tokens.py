@@ -7,12 +7,13 @@ browsers and other untrusted clients then use as ``Authorization: Bearer <token>
 
 The local server does the same:
 
-* **Where**: on the WebSocket port itself. ``websockets`` parses any HTTP method but refuses a
-  request body, so :class:`~._app.DeepgramServer`'s connection class holds back the body of a
-  non-``GET`` request before ``websockets`` sees it (see ``_DgConnection.data_received``); the
-  request then reaches :func:`handle_rest`, which answers it like Deepgram's REST API. Clients
-  and SDKs therefore use one base URL (``http://127.0.0.1:PORT`` = ``server.http_url``) for
-  both REST and WebSocket, as they do with ``api.deepgram.com``.
+* **Where**: on the WebSocket port itself. ``websockets`` refuses a request body (and before
+  17.0 any method but ``GET``), so :class:`~._app.DeepgramServer`'s connection class holds back
+  the body of a non-``GET`` request, and its method, before ``websockets`` sees it (see
+  ``_DgConnection.data_received``); the request then reaches :func:`handle_rest`, which answers
+  it like Deepgram's REST API. Clients and SDKs therefore use one base URL
+  (``http://127.0.0.1:PORT`` = ``server.http_url``) for both REST and WebSocket, as they do
+  with ``api.deepgram.com``.
 * **Grant**: the request needs ``Authorization: Token <key>``: the server's ``api_key`` when it
   has one, any key otherwise (a ``Bearer`` token cannot mint tokens: 401). The JSON body is
   optional; ``{"ttl_seconds": N}`` (1 to 3600, as in Deepgram's current API) overrides the
@@ -231,24 +232,27 @@ def _grant(store: TokenStore, keys: ApiKeyAuth, request: Request, body: bytes, r
 
 
 def handle_rest(
-    store: TokenStore, keys: ApiKeyAuth, request: Request, body: bytes, request_id: str
+    store: TokenStore,
+    keys: ApiKeyAuth,
+    method: str,
+    request: Request,
+    body: bytes,
+    request_id: str,
 ) -> Response:
     """Answer a non-``GET`` HTTP request (the WebSocket port's REST side): ``POST
     /v1/auth/grant``, else 404 / 405."""
     path = request.path.split("?", 1)[0]
     if path != GRANT_PATH:
-        reply = _error(404, "NOT_FOUND", f"Unknown endpoint: {request.method} {path}")
-    elif request.method != "POST":
-        reply = _error(
-            405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here; use POST."
-        )
+        reply = _error(404, "NOT_FOUND", f"Unknown endpoint: {method} {path}")
+    elif method != "POST":
+        reply = _error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here; use POST.")
         reply = _Reply(reply.status, reply.payload, (("Allow", "POST"),))
     elif len(body) > MAX_BODY:
         reply = _error(413, "PAYLOAD_TOO_LARGE", "The request body is too large.")
     else:
         reply = _grant(store, keys, request, body, request_id)
     if reply.status >= 400:
-        log.info("request %s: %s %s -> %d", request_id, request.method, path[:200], reply.status)
+        log.info("request %s: %s %s -> %d", request_id, method, path[:200], reply.status)
         reply.payload["request_id"] = request_id
     data = json.dumps(reply.payload).encode()
     headers = Headers(
