@@ -40,6 +40,7 @@ __all__ = [
     "FrameReader",
     "Inbox",
     "SyncDirectConnection",
+    "close_status",
 ]
 
 MAX_MESSAGE_BYTES = 2**24
