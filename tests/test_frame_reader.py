@@ -11,6 +11,7 @@ and oversized messages.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.sync.server import ServerConnection, serve
 from websockets.uri import parse_uri
+from websockets.utils import accept_key
 
 from rxdeepgram import ConnectionClosedError, Unknown
 from rxdeepgram._drivers._direct import MAX_MESSAGE_BYTES, FrameReader
@@ -200,8 +202,6 @@ def test_the_reader_waits_for_the_handshake_and_a_frame_boundary() -> None:
     request = protocol.connect()
     protocol.send_request(request)
     key = request.headers["Sec-WebSocket-Key"]
-    from websockets.utils import accept_key
-
     response = (
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
@@ -366,5 +366,57 @@ def test_the_fast_path_is_what_reads_an_open_connection(h: Any) -> None:
             assert conn._driver._ws.reader.fast
             conn.input.on_next(b"\x00\x00")
             seen.wait()
+    finally:
+        server.stop()
+
+
+class SilentServer:
+    """A raw TCP server: accepts one WebSocket handshake, sends ``frames``, then reads and
+    answers nothing and never closes (a peer gone wrong)."""
+
+    def __init__(self, frames: bytes) -> None:
+        self.frames = frames
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        self.conns.append(conn)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        key = next(
+            line.split(b":", 1)[1].strip().decode()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n".encode()
+            + self.frames
+        )
+
+    def stop(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        self.listener.close()
+
+
+def test_a_peer_that_never_closes_after_a_protocol_error_is_cut_off(h: Any) -> None:
+    # Invalid UTF-8 fails the connection (1007 sent); the peer neither answers nor closes:
+    # after close_timeout the client drops the TCP connection itself, as websockets' recv()
+    # would, and the stream ends with the 1007 it sent.
+    server = SilentServer(frame(Opcode.TEXT, b'{"type":"Note"}') + frame(Opcode.TEXT, b"\xff"))
+    try:
+        client = h.client(api_key="k", base_url=server.url, close_timeout=0.5)
+        seen = Recorder()
+        conn = h.open(client, "listen.v1", model="nova-3", keepalive=False)
+        conn.messages.subscribe(seen)
+        seen.wait(5)
+        assert [m.raw for m in seen.items] == ['{"type":"Note"}']
+        assert isinstance(seen.error, ConnectionClosedError) and seen.error.code == 1007
     finally:
         server.stop()

@@ -308,8 +308,15 @@ class AsyncDirectConnection(AsyncClientConnection):
         self.inbox.end()
 
     def _fail_data(self, code: int, reason: str) -> None:
+        # As websockets' recv() does: close frame out, then wait for the server to close the
+        # TCP connection for at most close_timeout.
         self.protocol.fail(code, reason)
         self.send_data()
+        self.loop.call_later(self.close_timeout or 0.0, self._abort_unclosed)
+
+    def _abort_unclosed(self) -> None:
+        if not self.connection_lost_waiter.done():
+            self.transport.abort()
 
 
 class SyncDirectConnection(SyncClientConnection):
@@ -332,6 +339,15 @@ class SyncDirectConnection(SyncClientConnection):
             self.inbox.end()
 
     def _fail_data(self, code: int, reason: str) -> None:
+        # As websockets' recv() does: close frame out, then wait for the server to close the
+        # TCP connection for at most close_timeout.
         with self.protocol_mutex:
             self.protocol.fail(code, reason)
             self.send_data()
+        timer = threading.Timer(self.close_timeout or 0.0, self._abort_unclosed)
+        timer.daemon = True
+        timer.start()
+
+    def _abort_unclosed(self) -> None:
+        if self.recv_events_thread.is_alive():
+            self.close_socket()
