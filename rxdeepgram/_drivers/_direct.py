@@ -182,6 +182,7 @@ class FrameReader:
         "_fast",
         "_fragmented",
         "_limit",
+        "_need",
         "_protocol",
         "_receive",
         "_receive_eof",
@@ -192,6 +193,7 @@ class FrameReader:
         self._receive = protocol.receive_data
         self._receive_eof = protocol.receive_eof
         self._buffer = bytearray()  # the start of a frame not yet complete
+        self._need = 0  # its size, once its header is in
         self._fragmented = False  # a fragmented message is in progress (websockets reads it)
         self._limit = limit
         self._fast = self._at_boundary()
@@ -208,15 +210,19 @@ class FrameReader:
             self._receive(data)
             self._fast = self._at_boundary()
             return
-        if self._buffer:
-            self._buffer += data
-            data = bytes(self._buffer)
-            self._buffer.clear()
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            if len(buffer) < self._need:  # the pending frame is still incomplete: no copy
+                return
+            data = bytes(buffer)
+            buffer.clear()
         protocol = self._protocol
         events: list[Any] = protocol.events
         view = memoryview(data)
         size = len(data)
         limit = self._limit
+        need = 0  # bytes the incomplete frame at the end needs (0: its header is incomplete)
         i = 0
         while size - i >= 2:
             b0 = data[i]
@@ -240,6 +246,7 @@ class FrameReader:
                 return
             end = i + head + length
             if end > size:
+                need = end - i
                 break
             if (b0 == 0x81 or b0 == 0x82) and not self._fragmented:  # FIN, no RSV, text/binary
                 payload = view[i + head : end]
@@ -262,7 +269,8 @@ class FrameReader:
                     return
             i = end
         if i < size:
-            self._buffer += view[i:]
+            buffer += view[i:]
+            self._need = need
 
     def receive_eof(self) -> None:
         if self._buffer:  # a truncated frame: websockets reports it
