@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, NamedTuple, ParamSpec, TypeVar
 
+from ..audio._convert import RateConverter
 from ._audio import AudioFormatError, EnergyVad, Resampler, SampleFormat, VadConfig, pcm16_to_bytes
 
 if TYPE_CHECKING:
@@ -119,10 +120,20 @@ async def receive(ws: ServerConnection, idle_timeout: float) -> str | bytes | No
 
 
 class FrameSplitter:
-    """One channel's samples, resampled to the engine's rate and cut into VAD frames."""
+    """One channel's samples, resampled to the engine's rate and cut into VAD frames.
 
-    def __init__(self, source_rate: int, engine_rate: int, frame_samples: int) -> None:
-        self.resampler = Resampler(source_rate, engine_rate)
+    The resampler is the cheap streaming one (box filter / linear interpolation, ~4 ms of CPU
+    per audio second) unless the engine sets ``fine_resampling``: then it is the windowed-sinc
+    converter of :mod:`rxdeepgram.audio` (~25-35 ms per audio second at 24-48 kHz). Linear
+    interpolation from 24 kHz cost pocketsphinx 29 % word error rate on the test clips, which
+    it recognises perfectly at 16 kHz, and at 24 kHz through the sinc converter."""
+
+    def __init__(self, source_rate: int, engine: SttEngine, frame_samples: int) -> None:
+        rate = engine.sample_rate
+        fine = bool(getattr(engine, "fine_resampling", False)) and source_rate != rate
+        self.resampler: Resampler | RateConverter = (
+            RateConverter(source_rate, rate) if fine else Resampler(source_rate, rate)
+        )
         self.frame_samples = frame_samples
         self.pending: array[int] = array("h")
 

@@ -557,9 +557,7 @@ class _Agent:
         engine = self.server.engine
         vad = dataclasses.replace(self.server.vad, min_silence_ms=self.handler.end_of_turn_ms)
         self.segmenter = Segmenter(engine.sample_rate, vad, Segment)
-        self.splitter = FrameSplitter(
-            fmt.sample_rate, engine.sample_rate, self.segmenter.frame_samples
-        )
+        self.splitter = FrameSplitter(fmt.sample_rate, engine, self.segmenter.frame_samples)
         self.decoder = PcmDecoder(fmt)
         self.margins = Margins.of(engine)
         self.stt = await call_engine(engine, engine.new_stream)

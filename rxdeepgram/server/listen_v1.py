@@ -269,15 +269,17 @@ class _Track:
         index: int,
         total: int,
         source_rate: int,
-        engine_rate: int,
+        engine: SttEngine,
         vad_config: VadConfig,
         stream: SttStream,
     ) -> None:
         self.index = index
         self.label = [index, total]
-        self.segmenter: Segmenter[_Segment] = Segmenter(engine_rate, vad_config, self._segment)
+        self.segmenter: Segmenter[_Segment] = Segmenter(
+            engine.sample_rate, vad_config, self._segment
+        )
         self.frame_s = self.segmenter.frame_s
-        self.input = FrameSplitter(source_rate, engine_rate, self.segmenter.frame_samples)
+        self.input = FrameSplitter(source_rate, engine, self.segmenter.frame_samples)
         self.stream = stream
         self.last_word_end: float | None = None
         self.utterance_end_sent = True
@@ -455,7 +457,7 @@ class _ListenStream:
                     index,
                     total,
                     fmt.sample_rate,
-                    self.engine.sample_rate,
+                    self.engine,
                     self.vad_config,
                     stream,
                 )

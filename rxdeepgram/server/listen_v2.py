@@ -409,9 +409,7 @@ class _FluxStream:
         except DataError as exc:
             raise _Fatal("UNSUPPORTED_AUDIO_FORMAT", str(exc), 1008, "DATA-0000") from None
         self.decoder = PcmDecoder(fmt)
-        self.input = FrameSplitter(
-            fmt.sample_rate, self.engine.sample_rate, self.segmenter.frame_samples
-        )
+        self.input = FrameSplitter(fmt.sample_rate, self.engine, self.segmenter.frame_samples)
         self.stream = await call_engine(self.engine, self.engine.new_stream)
 
     async def _close_stream(self) -> None:

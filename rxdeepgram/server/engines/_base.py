@@ -49,7 +49,9 @@ class SttEngine(Protocol):
     segment's audio that much before the detected onset (quiet that helps a recogniser catch
     a soft first word; the ``start`` given to :meth:`SttStream.transcribe` says where), and
     ``tail_s`` (at most 0.15): the final call of a segment then also gets that much of the
-    silence after the speech."""
+    silence after the speech. ``fine_resampling = True`` asks for audio at other rates to be
+    brought to ``sample_rate`` with a windowed-sinc filter rather than the cheap box / linear
+    one (several times the CPU; what a recogniser that reads the spectrum needs)."""
 
     name: str
     sample_rate: int
