@@ -29,7 +29,8 @@ from websockets.uri import parse_uri
 from websockets.utils import accept_key
 
 from rxdeepgram import ConnectionClosedError, Unknown
-from rxdeepgram._drivers._direct import MAX_MESSAGE_BYTES, FrameReader
+from rxdeepgram._drivers._common import MAX_MESSAGE_BYTES
+from rxdeepgram._drivers._direct import FrameReader
 
 LIMIT = 2**17  # max_size of the protocols under test
 

@@ -19,9 +19,12 @@ from ..errors import (
     HandshakeError,
 )
 
-__all__ = ["CLOSE", "connect_kwargs", "connection_for", "map_open_error"]
+__all__ = ["CLOSE", "MAX_MESSAGE_BYTES", "connect_kwargs", "connection_for", "map_open_error"]
 
 _wire_log = logging.getLogger("rxdeepgram.websockets")
+
+MAX_MESSAGE_BYTES = 2**24
+"""The largest message the client accepts (websockets' ``max_size``; the frame reader's limit)."""
 
 CLOSE = object()
 """Queued after the last frame when the socket itself must be closed (channels without a
@@ -37,7 +40,7 @@ def connect_kwargs(
         "open_timeout": open_timeout,
         "close_timeout": close_timeout,
         "compression": None,
-        "max_size": 2**24,
+        "max_size": MAX_MESSAGE_BYTES,
         "logger": RedactingLogger(_wire_log, secrets),
     }
 

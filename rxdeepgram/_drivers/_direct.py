@@ -34,17 +34,15 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Protocol, State
 from websockets.sync.client import ClientConnection as SyncClientConnection
 
+from ._common import MAX_MESSAGE_BYTES
+
 __all__ = [
-    "MAX_MESSAGE_BYTES",
     "AsyncDirectConnection",
     "FrameReader",
     "Inbox",
     "SyncDirectConnection",
     "close_status",
 ]
-
-MAX_MESSAGE_BYTES = 2**24
-"""The largest message the client accepts (websockets' ``max_size``)."""
 
 log = logging.getLogger("rxdeepgram")
 
