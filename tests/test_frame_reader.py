@@ -211,12 +211,24 @@ def test_the_reader_waits_for_the_handshake_and_a_frame_boundary() -> None:
     # The response and the first frame's header in one read: websockets keeps the rest.
     protocol.receive_data(response + hello[:2])
     assert protocol.state is State.OPEN and not reader.fast
-    protocol.receive_data(hello[2:])
-    assert not reader.fast or protocol.reader.buffer == b""
-    protocol.receive_data(frame(Opcode.TEXT, b'{"type":"Next"}'))
+    protocol.receive_data(hello[2:])  # websockets ends that frame: now at a boundary
+    assert reader.fast and protocol.reader.buffer == b""
+    protocol.receive_data(frame(Opcode.TEXT, b'{"type":"Next"}'))  # read by the reader
     assert reader.fast
     events = protocol.events_received()
     assert _normal(events[1:]) == ['{"type":"Welcome"}', '{"type":"Next"}']
+
+
+def test_once_the_connection_is_closing_websockets_reads_everything() -> None:
+    # After the client failed or started closing the connection, websockets decides what the
+    # frames still coming mean (it discards them after a failure): the reader steps aside.
+    protocol = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN, max_size=LIMIT)
+    reader = FrameReader(protocol, LIMIT)
+    assert reader.fast
+    protocol.fail(1007, "invalid start byte at position 0")
+    protocol.receive_data(frame(Opcode.TEXT, b'{"type":"Late"}'))
+    assert not reader.fast
+    assert protocol.events_received() == []  # discarded, as websockets alone does
 
 
 # -- the wire: both clients against a plain websockets server ---------------------------------

@@ -208,6 +208,11 @@ class FrameReader:
             self._receive(data)
             self._fast = self._at_boundary()
             return
+        protocol = self._protocol
+        if protocol.state is not State.OPEN:  # failed or closing: websockets decides
+            self._hand_over(memoryview(bytes(self._buffer) + data))
+            self._buffer.clear()
+            return
         buffer = self._buffer
         if buffer:
             buffer += data
@@ -215,7 +220,6 @@ class FrameReader:
                 return
             data = bytes(buffer)
             buffer.clear()
-        protocol = self._protocol
         events: list[Any] = protocol.events
         view = memoryview(data)
         size = len(data)
