@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import reactivex
 from audio_util import chunks, concat, pcm16, silence, tone
-from harness import AsyncHarness, Frames, SyncHarness
+from harness import Frames
 from reactivex import operators as ops
 
 from rxdeepgram import InvalidInputError, InvalidMessageError, ServerError
@@ -120,13 +120,6 @@ class Inbox:
 
     def audio(self) -> bytes:
         return b"".join(m for m in self.items if isinstance(m, bytes))
-
-
-@pytest.fixture(params=["sync", "async"])
-def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
-    yield harness
-    harness.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from audio_util import chunks, concat, pcm16, silence, tone
-from harness import AsyncHarness, Recorder, SyncHarness
+from harness import Recorder
 from reactivex import operators as ops
 
 from rxdeepgram import (
@@ -35,13 +35,6 @@ KEY = "dg-secret-key-for-tests-4242"
 RAW = {"encoding": "linear16", "sample_rate": 16000}
 
 SPEECH_AUDIO = pcm16(concat(tone(0.8), silence(0.6), tone(0.8), silence(1.2)))
-
-
-@pytest.fixture(params=["sync", "async"])
-def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
-    yield harness
-    harness.stop()
 
 
 @pytest.fixture

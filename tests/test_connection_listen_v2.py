@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from audio_util import chunks, concat, pcm16, silence, tone
-from harness import AsyncHarness, Recorder, SyncHarness
+from harness import Recorder
 
 from rxdeepgram import (
     BadRequestError,
@@ -31,13 +31,6 @@ FLUX: dict[str, Any] = {"model": "flux-general-en", "encoding": "linear16", "sam
 SCRIPT = ["Hello there.", "How are you?", "Fine thanks."]
 QUICK = {**FLUX, "eot_timeout_ms": 1000}
 """End-of-turn confidence reaches 0.7 after 0.7 s of silence (instead of 3.5 s)."""
-
-
-@pytest.fixture(params=["sync", "async"])
-def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
-    yield harness
-    harness.stop()
 
 
 @pytest.fixture

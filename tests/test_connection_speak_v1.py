@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from harness import AsyncHarness, Recorder, SyncHarness
+from harness import Recorder
 
 from rxdeepgram import ConnectionClosed, ConnectionClosedError, InvalidInputError
 from rxdeepgram.messages import speak_v1
@@ -79,13 +79,6 @@ class Watcher(Recorder):
             if not (kind == "audio" and out and out[-1] == "audio"):
                 out.append(kind)
         return out
-
-
-@pytest.fixture(params=["sync", "async"])
-def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
-    yield harness
-    harness.stop()
 
 
 @pytest.fixture

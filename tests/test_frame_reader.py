@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-from harness import AsyncHarness, Recorder, SyncHarness
+from harness import Recorder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.client import ClientProtocol
@@ -253,13 +252,6 @@ class PlainServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
-
-
-@pytest.fixture(params=["sync", "async"])
-def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
-    yield harness
-    harness.stop()
 
 
 def play(h: Any, scenario: Scenario) -> tuple[Recorder, Recorder, Any]:

@@ -17,12 +17,11 @@ chosen); Speak audio is asked for at 16 kHz, the recogniser's rate.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import reactivex
-from harness import AsyncHarness, Recorder, SyncHarness
+from harness import Recorder
 from reactivex import operators as ops
 
 from rxdeepgram import DeepgramClient
@@ -60,13 +59,6 @@ def final_transcripts(messages: list[Any]) -> list[str]:
 
 
 # --- tone -> scripted -------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sync", "async"])
-def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
-    yield harness
-    harness.stop()
 
 
 def test_tone_speech_is_segmented_by_sentence(h: Any) -> None:
