@@ -112,6 +112,8 @@ class _Prepared:
         return (session, self.url, self.headers), {
             "open_timeout": config.open_timeout,
             "close_timeout": config.close_timeout,
+            "ping_interval": config.ping_interval,
+            "ping_timeout": config.ping_timeout,
             "secrets": config.secrets(),
             "connection_kwargs": {"on_callback_error": config.on_callback_error},
         }
@@ -395,6 +397,9 @@ class _ClientBase:
         close_timeout: float = 10.0,
         headers: Mapping[str, str] | None = None,
         on_callback_error: Callable[[CallbackError], None] | None = None,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        transport: str | None = None,
     ) -> None:
         self._config = ClientConfig.build(
             api_key=api_key,
@@ -404,6 +409,9 @@ class _ClientBase:
             close_timeout=close_timeout,
             headers=headers,
             on_callback_error=on_callback_error,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            transport=transport,
         )
 
     @property

@@ -70,6 +70,12 @@ class ClientConfig:
     close_timeout: float = 10.0
     headers: Mapping[str, str] = field(default_factory=dict)
     on_callback_error: Callable[[CallbackError], None] | None = None
+    ping_interval: float | None = 20.0
+    """Seconds between WebSocket pings (``None``: no pings); a peer that does not answer within
+    ``ping_timeout`` is dropped with 1011 (a stalled connection is detected, not waited on)."""
+    ping_timeout: float | None = 20.0
+    transport: str | None = None
+    """``"websockets"``, ``"picows"`` or ``None`` (picows when it is installed)."""
 
     @classmethod
     def build(
@@ -82,6 +88,9 @@ class ClientConfig:
         close_timeout: float,
         headers: Mapping[str, str] | None,
         on_callback_error: Callable[[CallbackError], None] | None,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        transport: str | None = None,
         environ: Mapping[str, str] = os.environ,
     ) -> ClientConfig:
         if api_key is None and access_token is None:
@@ -102,6 +111,17 @@ class ClientConfig:
         for name, value in (("open_timeout", open_timeout), ("close_timeout", close_timeout)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
+        for name, maybe in (("ping_interval", ping_interval), ("ping_timeout", ping_timeout)):
+            if maybe is not None and (
+                not isinstance(maybe, (int, float)) or isinstance(maybe, bool) or maybe <= 0
+            ):
+                raise ConfigurationError(
+                    f"{name} must be a positive number of seconds or None, got {maybe!r}"
+                )
+        if transport not in (None, "websockets", "picows"):
+            raise ConfigurationError(
+                f"transport must be 'websockets', 'picows' or None (automatic), got {transport!r}"
+            )
         for name, secret in (("api_key", api_key), ("access_token", access_token)):
             if secret is not None and (not isinstance(secret, str) or not secret.strip()):
                 raise ConfigurationError(f"{name} must be a non-empty string")
@@ -117,6 +137,9 @@ class ClientConfig:
             close_timeout=float(close_timeout),
             headers=dict(headers or {}),
             on_callback_error=on_callback_error,
+            ping_interval=None if ping_interval is None else float(ping_interval),
+            ping_timeout=None if ping_timeout is None else float(ping_timeout),
+            transport=transport,
         )
 
     def url(self, path: str, *, agent: bool = False) -> str:

@@ -29,12 +29,15 @@ async def open_async(
     *,
     open_timeout: float,
     close_timeout: float,
+    ping_interval: float | None,
+    ping_timeout: float | None,
     secrets: tuple[str, ...],
     connection_kwargs: dict[str, Any],
 ) -> AsyncConnection[Any, Any]:
     """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
     try:
         kwargs = connect_kwargs(headers, open_timeout, close_timeout, secrets)
+        kwargs.update(ping_interval=ping_interval, ping_timeout=ping_timeout)
         ws = cast(
             AsyncDirectConnection,
             await connect(url, create_connection=AsyncDirectConnection, **kwargs),

@@ -42,12 +42,15 @@ def open_sync(
     *,
     open_timeout: float,
     close_timeout: float,
+    ping_interval: float | None,
+    ping_timeout: float | None,
     secrets: tuple[str, ...],
     connection_kwargs: dict[str, Any],
 ) -> Connection[Any, Any]:
     """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
     try:
         kwargs = connect_kwargs(headers, open_timeout, close_timeout, secrets)
+        kwargs.update(ping_interval=ping_interval, ping_timeout=ping_timeout)
         ws = connect(url, create_connection=SyncDirectConnection, **kwargs, **_LEGACY)
     except Exception as exc:
         raise map_open_error(exc, url, secrets) from exc
