@@ -57,19 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(arguments: list[str]) -> int:
-    """``python -m rxdeepgram.server``, except that the engines default to the best installed
-    (``local`` when the ``local`` extra is there) rather than the deterministic ones."""
-    from .endpoint import best_stt_engine, best_tts_engine
+    """``python -m rxdeepgram.server``: the same command, the same defaults."""
     from .server.__main__ import main as serve
 
-    given = {a.split("=", 1)[0] for a in arguments}
-    defaults: list[str] = []
-    if not {"-h", "--help"} & given:
-        if "--engine" not in given and "--script" not in given:
-            defaults += ["--engine", best_stt_engine()]
-        if "--tts" not in given:
-            defaults += ["--tts", best_tts_engine()]
-    return serve(defaults + arguments, prog="rxdeepgram serve")
+    return serve(arguments, prog="rxdeepgram serve")
 
 
 def _run(arguments: list[str]) -> int:

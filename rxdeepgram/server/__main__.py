@@ -1,9 +1,17 @@
-"""``python -m rxdeepgram.server``: run the local Deepgram-compatible server.
+"""``python -m rxdeepgram.server`` (the same command as ``rxdeepgram serve``): run the local
+Deepgram-compatible server.
+
+Engines: by default the best installed (:func:`~rxdeepgram.endpoint.best_stt_engine`,
+:func:`~rxdeepgram.endpoint.best_tts_engine`: pocketsphinx and espeak-ng with the ``local``
+extra, else ``scripted`` and ``tone``); ``--deterministic`` picks ``scripted`` + ``tone`` (what
+``DeepgramServer()`` and the pytest fixtures use), ``--engine`` / ``--tts`` / ``--script`` pick
+one by one.
 
 The first line on standard output is the server's ``ws://host:port`` URL (flushed at once), so
-a parent process can read it; logs go to standard error. SIGINT / SIGTERM stop it cleanly
-(exit status 0). The same port answers REST calls (``POST /v1/auth/grant`` at
-``http://host:port``).
+a parent process can read it; nothing else goes to standard output. Standard error then gets
+one line naming the engines served (``rxdeepgram server: stt=local (...) tts=local (...)``),
+then the logs. SIGINT / SIGTERM stop it cleanly (exit status 0). The same port answers REST
+calls (``POST /v1/auth/grant`` at ``http://host:port``).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from ._app import DeepgramServer
 from .engines import ScriptedEngine, SttEngine, engine_names, get_engine, tts_engine_names
 from .think import think_names
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "describe_engines", "engine_choice", "main"]
 
 
 def build_parser(prog: str = "python -m rxdeepgram.server") -> argparse.ArgumentParser:
@@ -33,15 +41,23 @@ def build_parser(prog: str = "python -m rxdeepgram.server") -> argparse.Argument
     parser.add_argument("--port", type=int, default=0, help="TCP port, 0 for any free one (0)")
     parser.add_argument(
         "--engine",
-        default="scripted",
+        default=None,
         choices=engine_names(),
-        help="speech-to-text engine (scripted)",
+        help="speech-to-text engine: scripted (deterministic) or local (pocketsphinx) "
+        "(default: local when installed, else scripted)",
     )
     parser.add_argument(
         "--tts",
-        default="tone",
+        default=None,
         choices=tts_engine_names(),
-        help="text-to-speech engine: tone (deterministic) or local (espeak-ng) (tone)",
+        help="text-to-speech engine: tone (deterministic) or local (espeak-ng) "
+        "(default: local when installed, else tone)",
+    )
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="the deterministic engines, scripted and tone, unless --engine / --tts say "
+        "otherwise (what DeepgramServer() and the pytest fixtures use)",
     )
     parser.add_argument(
         "--script",
@@ -83,12 +99,39 @@ def build_parser(prog: str = "python -m rxdeepgram.server") -> argparse.Argument
     return parser
 
 
-def _engine(args: argparse.Namespace) -> SttEngine:
+def engine_choice(args: argparse.Namespace) -> tuple[str, str]:
+    """The STT and TTS engine names ``args`` ask for, defaults resolved: what was named, else
+    ``scripted`` / ``tone`` with ``--deterministic`` (``scripted`` with ``--script``), else the
+    best installed."""
+    from ..endpoint import best_stt_engine, best_tts_engine
+
+    stt: str | None = args.engine
+    if stt is None:
+        stt = "scripted" if args.deterministic or args.script else best_stt_engine()
+    tts: str | None = args.tts
+    if tts is None:
+        tts = "tone" if args.deterministic else best_tts_engine()
+    return stt, tts
+
+
+def _engine(args: argparse.Namespace, name: str) -> SttEngine:
     if args.script:
-        if args.engine != "scripted":
+        if name != "scripted":
             raise SystemExit("--script only applies to the scripted engine")
         return ScriptedEngine(args.script)
-    return get_engine(args.engine)
+    return get_engine(name)
+
+
+def describe_engines(server: DeepgramServer) -> str:
+    """``stt=local (PocketsphinxEngine, languages: en) tts=tone (ToneTtsEngine, any language)``"""
+    from ._capabilities import engine_languages
+
+    parts = []
+    for role, engine in (("stt", server.engine), ("tts", server.tts)):
+        known = engine_languages(engine)
+        langs = "any language" if known is None else "languages: " + ", ".join(known)
+        parts.append(f"{role}={engine.name} ({type(engine).__name__}, {langs})")
+    return " ".join(parts)
 
 
 async def _serve(server: DeepgramServer) -> None:
@@ -102,6 +145,8 @@ async def _serve(server: DeepgramServer) -> None:
     async with server:
         sys.stdout.write(server.url + "\n")
         sys.stdout.flush()
+        sys.stderr.write(f"rxdeepgram server: {describe_engines(server)}\n")
+        sys.stderr.flush()
         await stop.wait()
 
 
@@ -114,11 +159,12 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    stt, tts = engine_choice(args)
     server = DeepgramServer(
         args.host,
         args.port,
-        engine=_engine(args),
-        tts=args.tts,
+        engine=_engine(args, stt),
+        tts=tts,
         think=args.think,
         token_ttl=args.token_ttl,
         api_key=args.api_key,

@@ -6,7 +6,10 @@ and used as ``request_id`` in the channel's messages. The handshake is checked i
 
 1. the path must be a known route, else ``404``;
 2. the auth hook must accept the credential, else its status (``401``);
-3. the channel must accept the query options, else ``400`` naming the option.
+3. the channel must accept the query options, else ``400`` naming the option;
+4. the server's engines must be able to honour them (a handler's optional
+   ``check_request(options, server)``: a language the engine does not know, ``speed`` for a TTS
+   engine without it; see :mod:`._capabilities`), else ``400`` naming the option.
 
 Errors carry ``dg-error: <message>`` and a JSON body ``{"err_code", "err_msg", "request_id"}``.
 Routes are :class:`ChannelHandler` objects keyed by path (``/v1/listen``, ``/v2/listen``,
@@ -472,6 +475,9 @@ class DeepgramServer:
         pairs = parse_qsl(split.query, keep_blank_values=True)
         try:
             options = route.parse_options(pairs)
+            check = getattr(route, "check_request", None)
+            if check is not None:
+                check(options, self)
         except InvalidOptionError as exc:
             log.info("request %s: 400, invalid option %r", request_id, exc.option)
             return self.error_response(400, "Bad Request", str(exc), request_id)

@@ -61,7 +61,9 @@ deliberately differs):
   and ``model_uuid`` a uuid5 of engine and model (stable across runs).
 * Query options are validated by :class:`~rxdeepgram.options.ListenV1Options` in strict mode
   (unknown parameters are refused with 400). *Local*: ``model`` may be omitted (reported as
-  ``nova-3``); ``sample_rate`` above 384000 and ``channels`` above 32 are refused.
+  ``nova-3``); ``sample_rate`` above 384000 and ``channels`` above 32 are refused; so is a
+  ``language`` the engine does not recognise (``local``, pocketsphinx: English only; ``multi``
+  too), with 400 naming it (see :mod:`._capabilities`).
 * Engines with ``blocking = True`` run in a worker thread (``asyncio.to_thread``), one call at a
   time per connection, so results keep their order; an engine error closes 1011 ``NET-0000``.
 """
@@ -112,6 +114,7 @@ from ._audio import (
     parse_wav_header,
     split_channels,
 )
+from ._capabilities import check_languages
 from ._stt import (
     DataError,
     FrameSplitter,
@@ -131,7 +134,7 @@ from .engines import RecognizedWord, SttEngine, SttStream
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import Session
+    from ._app import DeepgramServer, Session
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -225,6 +228,11 @@ class ListenV1Handler:
         if options.channels is not None and options.channels > 32:
             raise InvalidOptionError("channels", options.channels, "must be <= 32")
         return ListenV1Settings.from_options(options)
+
+    def check_request(self, settings: ListenV1Settings, server: DeepgramServer) -> None:
+        """Refuse (400) a ``language`` the server's engine does not recognise."""
+        if settings.options.language is not None:
+            check_languages("language", [settings.options.language], server.engine)
 
     async def serve(self, session: Session) -> None:
         """Run one connection."""

@@ -107,6 +107,7 @@ from ..messages.listen_v2 import (
 )
 from ..options import ListenV2Options
 from ._audio import PcmDecoder, VadConfig
+from ._capabilities import check_languages
 from ._stt import (
     DataError,
     FrameSplitter,
@@ -126,7 +127,7 @@ from .engines import RecognizedWord, SttEngine, SttStream
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import Session
+    from ._app import DeepgramServer, Session
 
 __all__ = [
     "DEFAULT_EOT_THRESHOLD",
@@ -208,6 +209,12 @@ class ListenV2Handler:
                 "not given)",
             )
         return settings
+
+    def check_request(self, settings: ListenV2Settings, server: DeepgramServer) -> None:
+        """Refuse (400) a ``language_hint`` the server's engine does not recognise."""
+        hints = settings.options.language_hint
+        if hints:
+            check_languages("language_hint", hints, server.engine)
 
     async def serve(self, session: Session) -> None:
         """Run one connection."""

@@ -29,7 +29,10 @@ where Deepgram documents nothing or the local server deliberately differs.
 * ``encoding`` ``linear16`` (default), ``mulaw``, ``alaw``; ``sample_rate`` defaults to 24000
   for ``linear16`` and 8000 for ``mulaw`` / ``alaw`` (the spec: "based on encoding 8000 or
   24000"). *Local*: every documented rate is accepted with every encoding. ``speed`` divides
-  durations for engines that support it (``supports_speed``; both built-in ones do).
+  durations for engines that support it (``supports_speed``; both built-in ones do); for an
+  engine without it, ``speed`` other than 1 is refused with 400, as is a voice whose language
+  (the model's last part, ``-es`` in ``aura-2-celeste-es``) the engine does not speak
+  (``local``, espeak-ng's ``en-us`` voice, speaks English only; see :mod:`._capabilities`).
 * Limits (the limits can be changed per handler, see :class:`SpeakV1Handler`):
 
   - a ``Speak`` of more than 2,000 characters: close 1009 ``BIG-0001``;
@@ -67,6 +70,7 @@ import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from .._version import __version__
+from ..errors import InvalidOptionError
 from ..messages import MessageBase, encode
 from ..messages.speak_v1 import (
     Clear,
@@ -80,13 +84,14 @@ from ..messages.speak_v1 import (
     decode_client,
 )
 from ..options import SpeakV1Options
+from ._capabilities import check_languages, voice_language
 from ._pcm import bytes_per_second, encode_pcm16
 from .engines import TtsEngine
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import Session
+    from ._app import DeepgramServer, Session
 
 __all__ = [
     "CHUNK_MS",
@@ -183,6 +188,20 @@ class SpeakV1Handler:
         """Validate the query with :class:`~rxdeepgram.options.SpeakV1Options` (strict:
         unknown parameters are refused with 400)."""
         return SpeakV1Settings.from_options(SpeakV1Options.from_query(pairs, strict=True))
+
+    def check_request(self, settings: SpeakV1Settings, server: DeepgramServer) -> None:
+        """Refuse (400) a voice in a language the server's TTS engine does not speak (the
+        model's last part: ``aura-2-celeste-es`` is Spanish) and ``speed`` for an engine that
+        cannot change it."""
+        language = voice_language(settings.model)
+        if language is not None:
+            check_languages("model", [language], server.tts, "text-to-speech", settings.model)
+        if settings.speed != 1.0 and not getattr(server.tts, "supports_speed", False):
+            raise InvalidOptionError(
+                "speed",
+                settings.speed,
+                f"the local server's TTS engine ({server.tts.name}) cannot change the speed",
+            )
 
     async def serve(self, session: Session) -> None:
         """Run one connection."""

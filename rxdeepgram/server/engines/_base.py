@@ -51,7 +51,11 @@ class SttEngine(Protocol):
     ``tail_s`` (at most 0.15): the final call of a segment then also gets that much of the
     silence after the speech. ``fine_resampling = True`` asks for audio at other rates to be
     brought to ``sample_rate`` with a windowed-sinc filter rather than the cheap box / linear
-    one (several times the CPU; what a recogniser that reads the spectrum needs)."""
+    one (several times the CPU; what a recogniser that reads the spectrum needs).
+
+    ``languages`` (optional): the primary language subtags the engine recognises (``("en",)``);
+    absent or ``None``: any. The server refuses other ``language`` values at the upgrade with
+    ``400`` (see :mod:`.._capabilities`)."""
 
     name: str
     sample_rate: int
@@ -67,7 +71,9 @@ class TtsEngine(Protocol):
     off the event loop.
 
     ``tone`` makes deterministic audio whose length follows the text (tests); ``local``
-    (espeak-ng) speaks for real.
+    (espeak-ng) speaks for real. Optional attributes: ``supports_speed`` (``synthesize`` takes
+    ``speed=``; without it ``speed`` other than 1 is refused with ``400``) and ``languages``
+    (as for :class:`SttEngine`: voices in other languages are refused with ``400``).
     """
 
     name: str

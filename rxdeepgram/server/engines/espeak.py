@@ -220,6 +220,12 @@ class EspeakTtsEngine:
             _select_voice(library, voice)  # fails early for an unknown voice
         self.native_rate = library.sample_rate
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The language of the voice (``("en",)`` for ``en-us+f5``): the server refuses (400)
+        a voice model in another language rather than reading its text with English sounds."""
+        return (self.voice.split("+", 1)[0].split("-", 1)[0].lower(),)
+
     def __repr__(self) -> str:
         return f"EspeakTtsEngine(voice={self.voice!r}, words_per_minute={self.words_per_minute})"
 

@@ -126,6 +126,10 @@ class PocketsphinxEngine:
     tail_s = 0.15
     """... and this much of the silence after it with the final result: without it the last
     words suffer ("book a flight to boston" heard as "because like to boston")."""
+    languages: tuple[str, ...] | None = ("en",)
+    """The bundled model is US English: the server refuses (400) ``language=fr`` and the like
+    rather than transcribing French as English words. Set to ``None`` (any) or other subtags
+    when ``config`` loads another language's model."""
     fine_resampling = True
     """Input at other rates reaches it through the windowed-sinc converter (see
     ``FrameSplitter``): linear interpolation from 24 kHz doubled as a low-pass filter badly
