@@ -3,7 +3,8 @@
 Every fixture in ``shared/protocol/examples/<channel>/{server,client}/`` decodes to the struct
 named after its ``type`` and re-encodes to the same JSON; what the server may add (unknown
 fields, unknown types, broken frames) never raises in ``decode``; what clients send is decoded
-strictly by ``decode_client``; the recorded sessions replay through the right decoder.
+strictly by ``decode_client``; the recorded sessions replay through the right decoder. What the
+server may leave out (missing fields) is in ``test_messages_partial.py``.
 """
 
 from __future__ import annotations
@@ -295,26 +296,6 @@ def test_client_messages_refuse_unknown_fields(channel: str, path: Path) -> None
         add_field_at(message, data, nested, "zz_typo")
         with pytest.raises(msgspec.ValidationError, match="zz_typo"):
             module.decode_client(json.dumps(data))
-
-
-@pytest.mark.parametrize(("channel", "path"), fixtures("server"))
-def test_server_message_missing_a_required_field_is_unknown(channel: str, path: Path) -> None:
-    module = channel_module(channel)
-    text = path.read_text(encoding="utf-8")
-    cls = type(module.decode(text))
-    required = [f.encode_name for f in msgspec.structs.fields(cls) if f.required]
-    data = json.loads(text)
-    present = [name for name in required if name in data]
-    if not present:  # every field optional: the bare tag is a complete message
-        assert type(module.decode(json.dumps({"type": tag_of(path)}))) is cls
-        return
-    del data[present[0]]
-    frame = json.dumps(data)
-    result = module.decode(frame)
-    assert isinstance(result, Unknown)
-    assert result.type == tag_of(path)
-    assert result.raw is frame
-    assert present[0] in result.error
 
 
 # --- unknown, invalid and binary frames ----------------------------------------------------

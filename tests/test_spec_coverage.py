@@ -451,7 +451,11 @@ def test_walker_reports_a_missing_struct_and_fields_of_a_real_message(spec: dict
         "Word", [("word", str), ("confidence", float), ("end", float | None, None)], kw_only=True
     )
     turn_info = msgspec.defstruct(
-        "TurnInfo", [("words", list[word])], bases=(listen_v2.TurnInfo,), tag="TurnInfo"
+        "TurnInfo",
+        [("words", list[word])],
+        bases=(listen_v2.TurnInfo,),
+        tag="TurnInfo",
+        kw_only=True,
     )
 
     class Fake:

@@ -52,9 +52,13 @@ typed classes); one struct per union with every field optional (decodes anything
 the typed per-provider fields and required ``model``).
 
 The server never sends provider objects, so :func:`decode` stays total regardless: anything it
-cannot decode becomes :class:`~rxdeepgram.messages.Unknown`. :func:`decode_client` (used by the
-local server) is strict: an unknown provider ``type`` or an unknown field raises
-``msgspec.ValidationError``, as the agent API rejects unknown fields.
+cannot decode becomes :class:`~rxdeepgram.messages.Unknown`. It is lenient about missing fields
+(see :mod:`rxdeepgram.messages`): the live service has sent an ``Error`` with ``description``
+and ``message`` but no ``code``, which decodes to :class:`Error` with ``code == ""``; a
+``FunctionCall`` without ``client_side`` reads as ``False`` (the client does not run it).
+:func:`decode_client` (used by the local server) is strict: an unknown provider ``type``, an
+unknown field or a missing required field raises ``msgspec.ValidationError``, as the agent API
+rejects unknown fields.
 
 ``FunctionCallResponse`` has one schema for both directions (``id`` optional), but what clients
 send is decoded strictly and what the server sends leniently, so the server's union holds the
@@ -88,6 +92,7 @@ from ._base import (
     Unknown,
     make_client_decoder,
     make_server_decoder,
+    no_items,
 )
 
 __all__ = [
@@ -610,7 +615,7 @@ class Flags(ClientStruct, kw_only=True):
 class Welcome(ServerMessageBase, kw_only=True):
     """First message on every connection; wait for it before sending ``Settings``."""
 
-    request_id: str
+    request_id: str = msgspec.field(default_factory=str)
 
 
 class SettingsApplied(ServerMessageBase):
@@ -623,8 +628,8 @@ class ConversationText(ServerMessageBase, kw_only=True):
     ``languages_hinted`` / ``languages`` appear on user messages with ``flux-general-multi``.
     """
 
-    role: str
-    content: str
+    role: str = msgspec.field(default_factory=str)
+    content: str = msgspec.field(default_factory=str)
     languages_hinted: list[str] | None = None
     languages: list[str] | None = None
 
@@ -636,7 +641,7 @@ class UserStartedSpeaking(ServerMessageBase):
 class AgentThinking(ServerMessageBase, kw_only=True):
     """Non-verbalised reasoning of the LLM."""
 
-    content: str
+    content: str = msgspec.field(default_factory=str)
 
 
 class FunctionCall(ServerStruct, kw_only=True):
@@ -645,25 +650,25 @@ class FunctionCall(ServerStruct, kw_only=True):
     With ``client_side`` true the client runs it and answers with :class:`FunctionCallResponse`.
     """
 
-    id: str
-    name: str
-    arguments: str
-    client_side: bool
+    id: str = msgspec.field(default_factory=str)
+    name: str = msgspec.field(default_factory=str)
+    arguments: str = msgspec.field(default_factory=str)
+    client_side: bool = msgspec.field(default_factory=bool)
     thought_signature: str | None = None
 
 
 class FunctionCallRequest(ServerMessageBase, kw_only=True):
     """The LLM wants functions called."""
 
-    functions: list[FunctionCall]
+    functions: list[FunctionCall] = msgspec.field(default_factory=no_items)
 
 
 class AgentStartedSpeaking(ServerMessageBase, kw_only=True):
     """Agent audio for a reply starts; latencies in seconds."""
 
-    total_latency: float
-    tts_latency: float
-    ttt_latency: float
+    total_latency: float = msgspec.field(default_factory=float)
+    tts_latency: float = msgspec.field(default_factory=float)
+    ttt_latency: float = msgspec.field(default_factory=float)
 
 
 class AgentAudioDone(ServerMessageBase):
@@ -704,32 +709,37 @@ class ListenUpdated(ServerMessageBase):
 class InjectionRefused(ServerMessageBase, kw_only=True):
     """An ``InjectAgentMessage`` was refused (a turn was in progress); ``message`` says why."""
 
-    message: str
+    message: str = msgspec.field(default_factory=str)
 
 
 class Error(ServerMessageBase, kw_only=True):
     """Fatal error; the session ends (e.g. ``CLIENT_MESSAGE_TIMEOUT``,
-    ``UNPARSABLE_CLIENT_MESSAGE``)."""
+    ``UNPARSABLE_CLIENT_MESSAGE``).
 
-    description: str
-    code: str
+    The live service has been seen sending ``description`` and ``message`` without ``code``:
+    ``code`` is then ``""`` and ``message`` (not in the spec) holds the extra text.
+    """
+
+    description: str = msgspec.field(default_factory=str)
+    code: str = msgspec.field(default_factory=str)
+    message: str | None = None
 
 
 class Warning(ServerMessageBase, kw_only=True):
     """Non-fatal problem (e.g. ``PROMPT_TOO_LONG``, ``FORCE_END_TURN_UNSUPPORTED``)."""
 
-    description: str
-    code: str
+    description: str = msgspec.field(default_factory=str)
+    code: str = msgspec.field(default_factory=str)
 
 
 class HistoryFunctionCall(ServerStruct, kw_only=True):
     """A function call record of a ``History`` message."""
 
-    id: str
-    name: str
-    client_side: bool
-    arguments: str
-    response: str
+    id: str = msgspec.field(default_factory=str)
+    name: str = msgspec.field(default_factory=str)
+    client_side: bool = msgspec.field(default_factory=bool)
+    arguments: str = msgspec.field(default_factory=str)
+    response: str = msgspec.field(default_factory=str)
     thought_signature: str | None = None
 
 
@@ -829,6 +839,9 @@ class ReceivedFunctionCallResponse(
     module, hence the second name.
     """
 
+    name: str = msgspec.field(default_factory=str)
+    content: str = msgspec.field(default_factory=str)
+
 
 class KeepAlive(ClientMessageBase):
     """Keeps the session open while no audio is sent (about every 8 s); no reply."""
@@ -913,7 +926,7 @@ def _with_listen_version(frame: str | bytes) -> dict[str, Any] | None:
     when the frame is not a Settings whose listen provider lacks ``version``."""
     try:
         obj = msgspec.json.decode(frame)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(obj, dict) or obj.get("type") != "Settings":
         return None

@@ -9,11 +9,18 @@ Post-spec items follow Deepgram's documentation and its SDK 7.x: ``Configure`` (
 ``features``), ``ConfigureFailure.code`` (``CONFIGURE_KEYTERMS_NOT_SUPPORTED``,
 ``CONFIGURE_KEYTERM_LIMIT_EXCEEDED``, ``CONFIGURE_ALREADY_PENDING``, ``CONFIGURE_INTERNAL_ERROR``)
 and the ``Error`` message (``variant`` ``SchemaError`` when a client text message did not parse).
+
+:func:`decode` is lenient about missing fields (see :mod:`rxdeepgram.messages`): a ``Results``
+without ``channel`` reads as one empty alternative (``m.channel.alternatives[0].transcript`` is
+``""``, as for silence), without ``metadata`` as a ``ResultsMetadata`` of empty strings, and a
+missing time (``start``, ``duration``, a word's ``start`` / ``end``) as ``0.0``.
 """
 
 from __future__ import annotations
 
 from typing import TypeAlias, get_args
+
+import msgspec
 
 from ._base import (
     ClientMessageBase,
@@ -22,6 +29,7 @@ from ._base import (
     Unknown,
     make_client_decoder,
     make_server_decoder,
+    no_items,
 )
 
 __all__ = [
@@ -58,10 +66,10 @@ __all__ = [
 class Word(ServerStruct):
     """One recognised word. ``word`` is normalised; ``punctuated_word`` comes with punctuation."""
 
-    word: str
-    start: float
-    end: float
-    confidence: float
+    word: str = msgspec.field(default_factory=str)
+    start: float = msgspec.field(default_factory=float)
+    end: float = msgspec.field(default_factory=float)
+    confidence: float = msgspec.field(default_factory=float)
     language: str | None = None
     punctuated_word: str | None = None
     speaker: int | None = None
@@ -71,25 +79,34 @@ class Word(ServerStruct):
 class Alternative(ServerStruct):
     """A transcription hypothesis for a channel."""
 
-    transcript: str
-    confidence: float
-    words: list[Word]
+    transcript: str = msgspec.field(default_factory=str)
+    confidence: float = msgspec.field(default_factory=float)
+    words: list[Word] = msgspec.field(default_factory=no_items)
     languages: list[str] | None = None
 
 
-class Channel(ServerStruct):
-    """``Results.channel``: the alternatives for this slice of audio (and ``search`` hits)."""
+def _silence() -> list[Alternative]:
+    return [Alternative()]
 
-    alternatives: list[Alternative]
+
+class Channel(ServerStruct):
+    """``Results.channel``: the alternatives for this slice of audio (and ``search`` hits).
+
+    Absent ``alternatives`` (or an absent ``Results.channel``) read as one empty alternative,
+    which is what the service sends for silence: ``m.channel.alternatives[0].transcript`` is then
+    ``""`` rather than an ``IndexError``. An ``alternatives: []`` that was sent stays empty.
+    """
+
+    alternatives: list[Alternative] = msgspec.field(default_factory=_silence)
     search: list[dict[str, object]] | None = None
 
 
 class ModelInfo(ServerStruct):
     """Name, version and architecture of a model."""
 
-    name: str
-    version: str
-    arch: str
+    name: str = msgspec.field(default_factory=str)
+    version: str = msgspec.field(default_factory=str)
+    arch: str = msgspec.field(default_factory=str)
 
 
 class DiarizeInfo(ServerStruct):
@@ -102,9 +119,9 @@ class DiarizeInfo(ServerStruct):
 class ResultsMetadata(ServerStruct):
     """``Results.metadata``."""
 
-    request_id: str
-    model_info: ModelInfo
-    model_uuid: str
+    request_id: str = msgspec.field(default_factory=str)
+    model_info: ModelInfo = msgspec.field(default_factory=ModelInfo)
+    model_uuid: str = msgspec.field(default_factory=str)
     extra: dict[str, str] | None = None
     diarize_info: DiarizeInfo | None = None
 
@@ -112,12 +129,12 @@ class ResultsMetadata(ServerStruct):
 class Entity(ServerStruct):
     """An entity found with ``detect_entities=true``; ``end_word`` is exclusive."""
 
-    label: str
-    value: str
-    raw_value: str
-    confidence: float
-    start_word: int
-    end_word: int
+    label: str = msgspec.field(default_factory=str)
+    value: str = msgspec.field(default_factory=str)
+    raw_value: str = msgspec.field(default_factory=str)
+    confidence: float = msgspec.field(default_factory=float)
+    start_word: int = msgspec.field(default_factory=int)
+    end_word: int = msgspec.field(default_factory=int)
 
 
 # --- server -> client ----------------------------------------------------------------------
@@ -126,11 +143,11 @@ class Entity(ServerStruct):
 class Results(ServerMessageBase):
     """A transcript for a slice of audio (interim when ``is_final`` is false)."""
 
-    channel_index: list[int]
-    duration: float
-    start: float
-    channel: Channel
-    metadata: ResultsMetadata
+    channel_index: list[int] = msgspec.field(default_factory=no_items)
+    duration: float = msgspec.field(default_factory=float)
+    start: float = msgspec.field(default_factory=float)
+    channel: Channel = msgspec.field(default_factory=Channel)
+    metadata: ResultsMetadata = msgspec.field(default_factory=ResultsMetadata)
     is_final: bool | None = None
     speech_final: bool | None = None
     from_finalize: bool | None = None
@@ -144,11 +161,11 @@ class Metadata(ServerMessageBase):
     spec does not list them.
     """
 
-    request_id: str
-    sha256: str
-    created: str
-    duration: float
-    channels: int
+    request_id: str = msgspec.field(default_factory=str)
+    sha256: str = msgspec.field(default_factory=str)
+    created: str = msgspec.field(default_factory=str)
+    duration: float = msgspec.field(default_factory=float)
+    channels: int = msgspec.field(default_factory=int)
     transaction_key: str | None = None
     models: list[str] | None = None
     model_info: dict[str, ModelInfo] | None = None
@@ -158,15 +175,15 @@ class Metadata(ServerMessageBase):
 class UtteranceEnd(ServerMessageBase):
     """A gap of at least ``utterance_end_ms`` followed the word ending at ``last_word_end``."""
 
-    channel: list[int]
-    last_word_end: float
+    channel: list[int] = msgspec.field(default_factory=no_items)
+    last_word_end: float = msgspec.field(default_factory=float)
 
 
 class SpeechStarted(ServerMessageBase):
     """Voice activity started (with ``vad_events=true``)."""
 
-    channel: list[int]
-    timestamp: float
+    channel: list[int] = msgspec.field(default_factory=no_items)
+    timestamp: float = msgspec.field(default_factory=float)
 
 
 class ConfigureSuccess(ServerMessageBase):
@@ -193,7 +210,7 @@ class Error(ServerMessageBase):
     echoed in ``message``); ``code`` only appears on legacy error frames.
     """
 
-    description: str
+    description: str = msgspec.field(default_factory=str)
     variant: str | None = None
     code: str | None = None
     message: str | None = None

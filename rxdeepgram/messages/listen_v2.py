@@ -15,11 +15,17 @@ Post-spec additions, documented by Deepgram or sent by its SDK 7.x after the spe
 ``FORCE_END_TURN_NO_ACTIVE_TURN``), and ``eot_threshold`` up to ``1.0`` (which disables
 confidence-based end of turn). ``ConfigureSuccess.profanity_filter`` has been seen from the live
 service.
+
+:func:`decode` is lenient about missing fields (see :mod:`rxdeepgram.messages`): the live
+service has sent a ``ConfigureFailure`` without ``request_id``, which decodes with
+``request_id == ""``; a missing ``sequence_id`` reads as ``0``, missing ``words`` as ``[]``.
 """
 
 from __future__ import annotations
 
 from typing import TypeAlias, get_args
+
+import msgspec
 
 from ._base import (
     ClientMessageBase,
@@ -29,6 +35,7 @@ from ._base import (
     Unknown,
     make_client_decoder,
     make_server_decoder,
+    no_items,
 )
 
 __all__ = [
@@ -62,8 +69,8 @@ class Word(ServerStruct):
     ``start`` / ``end`` (seconds) are optional: the server omits them on some words.
     """
 
-    word: str
-    confidence: float
+    word: str = msgspec.field(default_factory=str)
+    confidence: float = msgspec.field(default_factory=float)
     start: float | None = None
     end: float | None = None
 
@@ -95,8 +102,8 @@ class Thresholds(ClientStruct):
 class Connected(ServerMessageBase):
     """First message after the upgrade (``sequence_id`` 0)."""
 
-    request_id: str
-    sequence_id: int
+    request_id: str = msgspec.field(default_factory=str)
+    sequence_id: int = msgspec.field(default_factory=int)
 
 
 class TurnInfo(ServerMessageBase):
@@ -109,15 +116,15 @@ class TurnInfo(ServerMessageBase):
     ``languages`` / ``languages_hinted`` come with ``flux-general-multi``.
     """
 
-    request_id: str
-    sequence_id: int
-    event: str
-    turn_index: int
-    audio_window_start: float
-    audio_window_end: float
-    transcript: str
-    words: list[Word]
-    end_of_turn_confidence: float
+    request_id: str = msgspec.field(default_factory=str)
+    sequence_id: int = msgspec.field(default_factory=int)
+    event: str = msgspec.field(default_factory=str)
+    turn_index: int = msgspec.field(default_factory=int)
+    audio_window_start: float = msgspec.field(default_factory=float)
+    audio_window_end: float = msgspec.field(default_factory=float)
+    transcript: str = msgspec.field(default_factory=str)
+    words: list[Word] = msgspec.field(default_factory=no_items)
+    end_of_turn_confidence: float = msgspec.field(default_factory=float)
     trigger: str | None = None
     languages: list[str] | None = None
     languages_hinted: list[str] | None = None
@@ -129,10 +136,10 @@ class ConfigureSuccess(ServerMessageBase):
     ``keyterms`` is a list on the wire (the spec also allows a single string).
     """
 
-    request_id: str
-    thresholds: AppliedThresholds
-    keyterms: list[str] | str
-    sequence_id: int
+    request_id: str = msgspec.field(default_factory=str)
+    thresholds: AppliedThresholds = msgspec.field(default_factory=AppliedThresholds)
+    keyterms: list[str] | str = msgspec.field(default_factory=no_items)
+    sequence_id: int = msgspec.field(default_factory=int)
     language_hints: list[str] | None = None
     numerals: bool | None = None
     profanity_filter: bool | None = None
@@ -144,8 +151,8 @@ class ConfigureFailure(ServerMessageBase):
     ``code`` and ``description`` are post-spec and may be absent.
     """
 
-    request_id: str
-    sequence_id: int
+    request_id: str = msgspec.field(default_factory=str)
+    sequence_id: int = msgspec.field(default_factory=int)
     code: str | None = None
     description: str | None = None
 
@@ -153,16 +160,16 @@ class ConfigureFailure(ServerMessageBase):
 class Error(ServerMessageBase):
     """A fatal error (e.g. ``INTERNAL_SERVER_ERROR``); the server closes the connection next."""
 
-    sequence_id: int
-    code: str
-    description: str
+    sequence_id: int = msgspec.field(default_factory=int)
+    code: str = msgspec.field(default_factory=str)
+    description: str = msgspec.field(default_factory=str)
 
 
 class Warning(ServerMessageBase):
     """Post-spec: a non-fatal condition, e.g. ``FORCE_END_TURN_NO_ACTIVE_TURN``."""
 
-    code: str
-    description: str
+    code: str = msgspec.field(default_factory=str)
+    description: str = msgspec.field(default_factory=str)
     request_id: str | None = None
     sequence_id: int | None = None
 

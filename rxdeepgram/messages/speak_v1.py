@@ -9,11 +9,16 @@ is a protocol error (close 1003 ``MESSAGE-0000``).
 The spec gives ``Flushed`` and ``Cleared`` one shared ``type`` enum (likewise ``Flush`` /
 ``Clear`` / ``Close``); each is its own struct here, with a single tag, so a ``Cleared`` never
 decodes as a ``Flushed``.
+
+:func:`decode` is lenient about missing fields (see :mod:`rxdeepgram.messages`): a ``Flushed``
+without ``sequence_id`` reads as ``sequence_id == 0``, a ``Warning`` without ``code`` as ``""``.
 """
 
 from __future__ import annotations
 
 from typing import TypeAlias, get_args
+
+import msgspec
 
 from ._base import (
     ClientMessageBase,
@@ -50,30 +55,30 @@ class Metadata(ServerMessageBase):
     ``additional_model_uuids`` lists other models used to serve the request, when there are any.
     """
 
-    request_id: str
-    model_name: str
-    model_version: str
-    model_uuid: str
+    request_id: str = msgspec.field(default_factory=str)
+    model_name: str = msgspec.field(default_factory=str)
+    model_version: str = msgspec.field(default_factory=str)
+    model_uuid: str = msgspec.field(default_factory=str)
     additional_model_uuids: list[str] | None = None
 
 
 class Flushed(ServerMessageBase):
     """Acknowledges a ``Flush``; it follows the last audio frame of the flushed text."""
 
-    sequence_id: int
+    sequence_id: int = msgspec.field(default_factory=int)
 
 
 class Cleared(ServerMessageBase):
     """Acknowledges a ``Clear``: buffered text and unsent audio were dropped."""
 
-    sequence_id: int
+    sequence_id: int = msgspec.field(default_factory=int)
 
 
 class Warning(ServerMessageBase):
     """A non-fatal problem (e.g. too many ``Flush`` messages); synthesis continues."""
 
-    description: str
-    code: str
+    description: str = msgspec.field(default_factory=str)
+    code: str = msgspec.field(default_factory=str)
 
 
 # --- client -> server ----------------------------------------------------------------------
