@@ -1,0 +1,429 @@
+"""The picows transport (the ``fast`` extra): :mod:`picows` parses, masks and writes frames in C.
+
+picows hands over every frame as it is (fragments, pongs and close frames included) and leaves the
+WebSocket protocol above the frame to its user, so this module adds what websockets does on its
+own (see ``_transport.py`` for the contract): fragments joined into one message, the 1009 limit on
+the whole message, invalid UTF-8 failing with 1007, reserved bits and misplaced continuation
+frames failing with 1002, the peer's close frame echoed and reported, our own closing handshake
+with its ``close_timeout``, and our keepalive pings (1011 when one goes unanswered: picows' own
+auto-ping would close with 1001).
+
+Only picows' public API is used. This module is imported when the picows transport is chosen,
+never by ``import rxdeepgram``.
+
+Incoming path: picows calls :meth:`PicowsTransport.on_ws_frame` once per frame with a view of its
+read buffer; a whole text or binary message in one frame (nearly every message) costs one payload
+copy (``get_payload_as_utf8_text`` / ``get_payload_as_bytes``, which also checks the UTF-8) and
+one call of the driver's ``frame_received``: no other allocation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+
+from picows import (
+    WSCloseCode,
+    WSError,
+    WSFrame,
+    WSHandshakeError,
+    WSInvalidURL,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    ws_connect,
+)
+
+from .._config import redact
+from ..errors import (
+    ConfigurationError,
+    ConnectError,
+    DeepgramError,
+    DeepgramTimeoutError,
+    HandshakeError,
+)
+from ._transport import Opened, OpenParams, TransportEvents
+
+__all__ = ["PicowsTransport", "open_picows"]
+
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
+_CONTINUATION = WSMsgType.CONTINUATION
+_PONG = WSMsgType.PONG
+_CLOSE = WSMsgType.CLOSE
+
+_READ_BUFFER = 4096
+"""picows' initial read buffer (its default is 16 KB): it doubles when a read fills it, so a
+connection that only ever receives small JSON messages stays small."""
+
+_FRAME_LIMIT_FACTOR = 2
+"""picows' own frame limit, as a multiple of ``max_size``. picows fails a frame over its limit as
+soon as it reads the header, but also drops the frame before it when both came in one read; so
+frames up to twice ``max_size`` are read and failed here (1009 after every earlier message, as
+websockets does) and only larger ones are left to picows (never buffered whole)."""
+
+# States. Data frames are delivered while OPEN or CLOSING (our closing handshake started: the
+# server may still send what it had); never after a failure or after the peer's close frame.
+_OPEN = 0
+_CLOSING = 1  # we sent a close frame (close())
+_FAILED = 2  # we sent a close frame with an error code (1002, 1007, 1009, 1011)
+_PEER_CLOSED = 3  # the peer sent its close frame first; we echoed it
+
+
+class PicowsTransport(WSListener):
+    """One client WebSocket over picows: picows' listener and our ``Transport`` in one object."""
+
+    __slots__ = (
+        "_close_handle",
+        "_deliver",
+        "_events",
+        "_fast",
+        "_fragment_text",
+        "_fragments",
+        "_loop",
+        "_max_size",
+        "_params",
+        "_paused",
+        "_peer_close",
+        "_ping_handle",
+        "_ping_payload",
+        "_ping_sent_at",
+        "_pong_handle",
+        "_sent_close",
+        "_state",
+        "_ws",
+    )
+
+    def __init__(self, params: OpenParams, events: TransportEvents) -> None:
+        self._params = params
+        self._events = events
+        self._deliver: Callable[[str | bytes], None] = events.frame_received
+        self._loop = asyncio.get_running_loop()
+        self._max_size = params.max_size
+        self._ws: WSTransport | None = None
+        self._state = _OPEN
+        self._fast = True  # OPEN and no fragmented message under way
+        self._fragments: bytearray | None = None
+        self._fragment_text = False
+        self._paused = False
+        self._peer_close: tuple[int, str] | None = None
+        self._sent_close: tuple[int, str] | None = None
+        self._close_handle: asyncio.TimerHandle | None = None
+        self._ping_handle: asyncio.TimerHandle | None = None
+        self._pong_handle: asyncio.TimerHandle | None = None
+        self._ping_payload = b""
+        self._ping_sent_at = 0.0
+
+    # -- Transport ------------------------------------------------------------------------------
+
+    @property
+    def write_paused(self) -> bool:
+        return self._paused
+
+    @property
+    def is_open(self) -> bool:
+        ws = self._ws
+        return (
+            self._state == _OPEN
+            and ws is not None
+            and not ws.is_close_frame_sent
+            and not ws.is_disconnected
+        )
+
+    def send(self, data: bytes, text: bool) -> None:
+        ws = self._ws
+        if self._state == _OPEN and ws is not None:
+            ws.send(_TEXT if text else _BINARY, data)  # a no-op once picows has sent a close
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        ws = self._ws
+        if self._state != _OPEN or ws is None or ws.is_close_frame_sent or ws.is_disconnected:
+            return
+        self._state = _CLOSING
+        self._fast = False
+        self._stop_pings()
+        ws.send_close(WSCloseCode(code), reason.encode())
+        self._close_within_timeout()
+
+    def abort(self) -> None:
+        self._stop_pings()
+        ws = self._ws
+        if ws is not None and not ws.is_disconnected:
+            ws.disconnect(graceful=False)
+
+    # -- picows' listener -------------------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._ws = transport
+        if self._params.ping_interval is not None:
+            self._ping_handle = self._loop.call_later(self._params.ping_interval, self._ping)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        try:
+            # Fast path: a whole text or binary message within max_size while nothing else is
+            # going on. A close frame sent by picows itself (a bad opcode, a masked frame...)
+            # leaves our state OPEN: ``is_close_frame_sent`` stops the delivery then.
+            if (
+                self._fast
+                and frame.fin
+                and frame.payload_size <= self._max_size
+                and not transport.is_close_frame_sent
+            ):
+                msg_type = frame.msg_type
+                if msg_type is _TEXT:
+                    if frame.rsv1 or frame.rsv2 or frame.rsv3:
+                        self._fail(1002, "reserved bits must be 0")
+                        return
+                    try:
+                        text = frame.get_payload_as_utf8_text()
+                    except UnicodeDecodeError as exc:
+                        self._fail(1007, f"{exc.reason} at position {exc.start}")
+                        return
+                    self._deliver(text)
+                    return
+                if msg_type is _BINARY:
+                    if frame.rsv1 or frame.rsv2 or frame.rsv3:
+                        self._fail(1002, "reserved bits must be 0")
+                        return
+                    self._deliver(frame.get_payload_as_bytes())
+                    return
+            self._other_frame(transport, frame)
+        except Exception as exc:  # the driver's callback raised: never let picows see it
+            self._params.logger.error("frame handling failed: %s: %s", type(exc).__name__, exc)
+            self._fail(1011, "internal error")
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._stop_pings()
+        if self._close_handle is not None:
+            self._close_handle.cancel()
+            self._close_handle = None
+        self._fast = False
+        self._fragments = None
+        code: int | None = None
+        reason = ""
+        if self._peer_close is not None:
+            code, reason = self._peer_close
+        elif self._sent_close is not None:
+            code, reason = self._sent_close
+        elif self._state == _OPEN:
+            handshake = transport.close_handshake
+            if handshake is not None and handshake.sent is not None:
+                # picows failed the connection itself (protocol error, frame over max_size): it
+                # keeps that error for wait_disconnected(), which nobody else awaits.
+                code, reason = handshake.sent.code.value, handshake.sent.reason or ""
+                self._loop.create_task(_retrieve(transport))
+        self._state = _FAILED if self._state == _OPEN else self._state
+        self._events.transport_closed(code, reason)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._events.write_resumed()
+
+    # -- everything but a whole data message ------------------------------------------------------
+
+    def _other_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type is _CLOSE:
+            self._close_received(transport, frame)
+            return
+        state = self._state
+        if state in (_FAILED, _PEER_CLOSED) or transport.is_disconnected:
+            return
+        if state == _OPEN and transport.is_close_frame_sent:
+            return  # picows has failed the connection
+        if msg_type is _PONG:
+            if self._pong_handle is not None and frame.get_payload_as_bytes() == self._ping_payload:
+                self._pong_handle.cancel()
+                self._pong_handle = None
+                self._schedule_ping()
+            return
+        if msg_type is not _TEXT and msg_type is not _BINARY and msg_type is not _CONTINUATION:
+            return  # PING: picows answered it (enable_auto_pong)
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            self._fail(1002, "reserved bits must be 0")
+            return
+        fragments = self._fragments
+        if frame.payload_size > self._max_size:
+            size = frame.payload_size + (len(fragments) if fragments is not None else 0)
+            self._fail(1009, f"over size limit ({size} > {self._max_size} bytes)")
+            return
+        if msg_type is _CONTINUATION:
+            if fragments is None:
+                self._fail(1002, "unexpected continuation frame")
+                return
+            fragments += frame.get_payload_as_memoryview()
+            if len(fragments) > self._max_size:
+                self._fail(1009, f"over size limit ({len(fragments)} > {self._max_size} bytes)")
+                return
+            if frame.fin:
+                self._fragments = None
+                self._fast = state == _OPEN
+                self._deliver_whole(fragments, self._fragment_text)
+            return
+        if fragments is not None:
+            self._fail(1002, "expected a continuation frame")
+            return
+        if frame.fin:  # a whole message while closing
+            self._deliver_whole(frame.get_payload_as_memoryview(), msg_type is _TEXT)
+            return
+        self._fragments = bytearray(frame.get_payload_as_memoryview())
+        self._fragment_text = msg_type is _TEXT
+        self._fast = False
+
+    def _deliver_whole(self, payload: bytearray | memoryview, text: bool) -> None:
+        if not text:
+            self._deliver(bytes(payload))
+            return
+        try:
+            message = str(payload, "utf-8")
+        except UnicodeDecodeError as exc:
+            self._fail(1007, f"{exc.reason} at position {exc.start}")
+            return
+        self._deliver(message)
+
+    def _close_received(self, transport: WSTransport, frame: WSFrame) -> None:
+        if self._peer_close is not None:
+            return
+        if frame.payload_size >= 2:
+            self._peer_close = (frame.get_close_code().value, frame.get_close_reason() or "")
+        else:
+            self._peer_close = (1005, "")  # no status code: what websockets reports
+        self._fast = False
+        self._fragments = None
+        self._stop_pings()
+        if self._state == _OPEN and not transport.is_close_frame_sent:
+            # Echo the peer's close frame (as websockets does), then wait for the server to
+            # close the TCP connection.
+            self._state = _PEER_CLOSED
+            transport.send(_CLOSE, frame.get_payload_as_bytes())
+            self._close_within_timeout()
+        elif self._state == _OPEN:
+            self._state = _FAILED  # picows failed first; its close frame was answered
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection: send a close frame with ``code``; the peer has ``close_timeout``
+        to finish the closing handshake."""
+        ws = self._ws
+        self._fast = False
+        self._fragments = None
+        self._stop_pings()
+        state = self._state
+        if state == _CLOSING:
+            self._state = _FAILED  # our close frame is out: deliver nothing more
+        if state != _OPEN or ws is None:
+            return
+        self._state = _FAILED
+        if ws.is_close_frame_sent or ws.is_disconnected:
+            return
+        self._sent_close = (code, reason)
+        ws.send_close(WSCloseCode(code), reason.encode())
+        self._close_within_timeout()
+
+    def _close_within_timeout(self) -> None:
+        if self._close_handle is None:
+            self._close_handle = self._loop.call_later(self._params.close_timeout, self.abort)
+
+    # -- keepalive ----------------------------------------------------------------------------
+
+    def _ping(self) -> None:
+        self._ping_handle = None
+        ws = self._ws
+        if self._state != _OPEN or ws is None or ws.is_close_frame_sent:
+            return
+        self._ping_payload = os.urandom(4)
+        self._ping_sent_at = self._loop.time()
+        ws.send_ping(self._ping_payload)
+        if self._params.ping_timeout is not None:
+            self._pong_handle = self._loop.call_later(self._params.ping_timeout, self._no_pong)
+        else:
+            self._schedule_ping()
+
+    def _schedule_ping(self) -> None:
+        interval = self._params.ping_interval
+        if interval is not None and self._ping_handle is None and self._state == _OPEN:
+            self._ping_handle = self._loop.call_at(self._ping_sent_at + interval, self._ping)
+
+    def _no_pong(self) -> None:
+        self._pong_handle = None
+        self._params.logger.debug(
+            "no pong within %s s: failing the connection", self._params.ping_timeout
+        )
+        self._fail(1011, "keepalive ping timeout")
+
+    def _stop_pings(self) -> None:
+        if self._ping_handle is not None:
+            self._ping_handle.cancel()
+            self._ping_handle = None
+        if self._pong_handle is not None:
+            self._pong_handle.cancel()
+            self._pong_handle = None
+
+
+async def _retrieve(transport: WSTransport) -> None:
+    with contextlib.suppress(Exception):  # already reported through transport_closed
+        await transport.wait_disconnected()
+
+
+async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
+    """Open one connection with picows (the ``Opener`` of the picows transport)."""
+    listener = PicowsTransport(params, events)
+    headers = [(name, value) for name, value in params.headers.items()]
+    headers.append(("User-Agent", params.user_agent))
+    try:
+        async with asyncio.timeout(params.open_timeout):
+            ws, _ = await ws_connect(
+                lambda: listener,
+                params.url,
+                websocket_handshake_timeout=params.open_timeout,
+                logger_name=params.logger,
+                enable_auto_ping=False,
+                enable_auto_pong=True,
+                max_frame_size=_FRAME_LIMIT_FACTOR * params.max_size,
+                extra_headers=headers,
+                max_redirects=0,
+                read_buffer_init_size=_READ_BUFFER,
+            )
+    except BaseException as exc:
+        error = _open_error(exc, params)
+        if error is None:
+            raise
+        raise error from None
+    response = ws.response
+    return Opened(listener, list(response.headers.items()) if response is not None else [])
+
+
+def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
+    url = redact(params.url, params.secrets)
+    if isinstance(exc, DeepgramError):
+        return exc
+    if isinstance(exc, WSHandshakeError):
+        response = exc.response
+        if response is not None and response.status != 101:
+            headers = response.headers
+            raw = exc.raw_body or b""
+            length = headers.get("content-length")
+            if length is not None and length.isdigit():
+                raw = raw[: int(length)]
+            body = raw.decode("utf-8", "replace")
+            return HandshakeError.for_status(
+                int(response.status),
+                headers.get("dg-error"),
+                headers.get("dg-request-id"),
+                redact(body, params.secrets),
+            )
+        detail = redact(str(exc), params.secrets)
+        return ConnectError(f"WebSocket handshake with {url} failed: {detail}")
+    if isinstance(exc, (WSInvalidURL, ValueError)):
+        return ConfigurationError(f"invalid URL {url!r}: {redact(str(exc), params.secrets)}")
+    if isinstance(exc, TimeoutError):
+        return DeepgramTimeoutError(f"opening {url} timed out")
+    if isinstance(exc, OSError):
+        return ConnectError(f"could not connect to {url}: {redact(str(exc), params.secrets)}")
+    if isinstance(exc, WSError):
+        return ConnectError(f"could not connect to {url}: {redact(str(exc), params.secrets)}")
+    return None
