@@ -1,9 +1,15 @@
 """Listen V1 end to end over real sockets: receive throughput, and CPU per real-time stream.
 
-Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~70 s), ``--quick`` (a ~20 s smoke
-run) or add ``--json``. Progress goes to stderr. The servers run in subprocesses of this script;
+Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~3 min), ``--quick`` (under a minute)
+or add ``--json``. Progress goes to stderr. The servers run in subprocesses of this script;
 when the machine has two or more CPUs the server is pinned to one core and the client (this
 process) to another, so that the server never competes with the client it serves.
+
+rxdeepgram runs as several contenders in the same run: one per transport (``--transport
+websockets picows``, both by default: ``rx-websockets``, ``rx-picows``), each also with
+``connect(..., reconnect=True)`` (``rx-websockets+reconnect``...; ``--no-reconnect`` leaves
+those out). A contender that cannot run (a transport not installed, a keyword not supported) is
+reported as not run, and its targets as missed.
 
 1. **Throughput**: messages/s from the server into the client. A *blaster* server answers the
    client's first frame with ``--frames`` copies of a real Listen V1 ``Results`` frame (the
@@ -12,44 +18,54 @@ process) to another, so that the server never competes with the client it serves
    then closes with 1000. Each contender connects, sends one audio frame, counts messages until
    the stream ends; its rate is frames / (connect to end). Per client (asyncio, then sync):
 
-   - **raw floor**: a ``websockets`` recv loop (``async for`` / ``for``) decoding nothing;
-   - **fair floor**: the same loop calling ``msgspec.json.decode`` per frame (plain dicts);
-   - **rxdeepgram**: ``AsyncDeepgramClient`` / ``DeepgramClient``, ``listen.v1.connect(...)``
-     and one ``conn.messages`` subscriber counting the typed ``Results`` structs.
+   - **raw** (the raw websockets floor): a ``websockets`` recv loop (``async for`` / ``for``)
+     decoding nothing;
+   - **raw-picows** (asyncio only): a ``picows`` listener reading each text frame as ``str``
+     (what websockets' loop hands over), a second reference point;
+   - **fair**: the websockets loop calling ``msgspec.json.decode`` per frame (plain dicts);
+   - **rx-...**: ``AsyncDeepgramClient`` / ``DeepgramClient(transport=...)``,
+     ``listen.v1.connect(...)`` and one ``conn.messages`` subscriber counting the typed
+     ``Results`` structs.
 
    After a warm-up run each, the contenders run interleaved ``--repeat`` times, each round
-   starting from a different one; the table gives median rates and ratios of medians.
-   Target: rxdeepgram >= 0.8x the raw floor. The fair-floor ratio shows what decoding costs:
-   a typed decode of this frame alone takes ~40 % of the raw floor's time per frame.
+   starting from a different one; the tables give median rates and ratios of medians.
+   Targets: rx-websockets >= 0.8x raw, rx-picows >= 2.0x raw, and ``reconnect=True`` costs at
+   most 1.1x (rate without over rate with). A typed decode of this frame alone takes ~40 % of
+   the raw websockets loop's time per frame.
 
 2. **CPU per real-time stream**. N concurrent asyncio connections (100 and 500) each send
    16 kHz linear16 audio in 20 ms chunks (640 bytes) at real time for ``--seconds``, paced by
    one ticker on the event loop (an absolute 20 ms schedule; each tick sends one chunk on every
    stream). A stub server (a bare asyncio protocol, see ``RealtimeStub``) in its own process
-   answers like Deepgram: one interim ``Results``
-   (``examples/listen-v1/server/Results.interim.json``) per 0.5 s of audio per stream, then
-   ``Metadata`` and close 1000 on ``CloseStream``. (rxdeepgram's own server, scripted engine,
-   spends ~3 ms of CPU per stream-second on its VAD: it could not serve 500 streams on one
-   core, hence the stub.) The client process's CPU time (user + system, ``getrusage``) over
-   the window, divided by the stream-seconds of audio sent, is the CPU cost per stream per
-   second of audio; its inverse is how many real-time streams one core could carry.
-   Contenders, same N, same run, in rotating order:
+   answers like Deepgram: a ``Results`` (the words of
+   ``examples/listen-v1/server/Results.interim.json``) per 0.5 s of audio per stream, interim
+   and final in turn, ``start``/``duration`` advancing with the audio (so that a resumable
+   connection can drop the audio a final result covers), then ``Metadata`` and close 1000 on
+   ``CloseStream``. (rxdeepgram's own server, scripted engine, spends ~3 ms of CPU per
+   stream-second on its VAD: it could not serve 500 streams on one core, hence the stub.) The
+   client process's CPU time (user + system, ``getrusage``) over the window, divided by the
+   stream-seconds of audio sent, is the CPU cost per stream per second of audio; its inverse is
+   how many real-time streams one core could carry. Contenders, same N, same run, in rotating
+   order:
 
    - **floor**: plain ``websockets`` connections, but each chunk is a pre-built (masked) frame
      written straight to the socket's transport: a syscall per chunk and nothing else, the
      least any asyncio client can spend (reading included);
    - **baseline**: the same connections and ticker calling ``await ws.send(chunk)``, one reader
      task per connection decoding each message with ``msgspec.json.decode``: a hand-written
-     client without Rx;
-   - **rxdeepgram**: ``AsyncDeepgramClient`` connections, the ticker calling
+     websockets client without Rx;
+   - **baseline-picows**: a hand-written picows client (``transport.send(BINARY, chunk)``, a
+     listener decoding with ``msgspec.json.decode``), for reference;
+   - **rx-...**: ``AsyncDeepgramClient(transport=...)`` connections, the ticker calling
      ``conn.input.on_next(chunk)``, one ``conn.messages`` subscriber per connection.
 
-   Target: rxdeepgram carries >= 1,000 streams per core. The ratios to the baseline and to the
-   floor are reported beside it (the floor says whether the target is reachable at all on the
-   machine at hand).
+   Targets: rx-websockets carries >= 1,000 streams per core; rx-picows >= 1.8x the streams per
+   core of the baseline; ``reconnect=True`` costs at most 1.1x the CPU. The ratio to the floor
+   says whether a target is reachable at all on the machine at hand.
 
 The exit status is 1 if a measured target fails. On Linux the server's CPU use is read from
-``/proc`` and printed, to show that the server kept up.
+``/proc`` and printed, to show that the server kept up. ``benchmarks/transport.py`` measures
+the rest of the transport's targets (latency, memory, threads, import).
 """
 
 from __future__ import annotations
