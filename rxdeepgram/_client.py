@@ -1,9 +1,9 @@
 """``DeepgramClient`` / ``AsyncDeepgramClient``: one configuration, four channels, two I/O models.
 
 ``client.listen.v1.connect(**options)`` validates the options (before any I/O), builds the URL
-and the session, and returns a context manager that opens the socket with the client's driver:
-threads for :class:`DeepgramClient`, asyncio for :class:`AsyncDeepgramClient`. Everything
-else is shared.
+and the session, and returns a context manager that opens the socket. Both clients run the same
+asyncio driver: :class:`AsyncDeepgramClient` on the caller's loop, :class:`DeepgramClient` (a
+blocking facade) on one I/O thread shared by all its connections. Everything else is shared.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ class _Prepared:
             "ping_timeout": config.ping_timeout,
             "secrets": config.secrets(),
             "connection_kwargs": {"on_callback_error": config.on_callback_error},
+            "transport": config.transport,
         }
 
 
@@ -129,11 +130,23 @@ class ConnectContext(Generic[S, C]):
         self._conn: Connection[S, C] | None = None
 
     def open(self) -> Connection[S, C]:
-        """Open the connection without a ``with`` block (close it with ``conn.close()``)."""
-        from ._drivers._threaded import open_sync
+        """Open the connection without a ``with`` block (close it with ``conn.close()``).
+
+        The connection runs on rxdeepgram's one I/O thread, shared by every sync connection;
+        opening blocks the caller until the handshake is done (refused on the I/O thread)."""
+        from ._drivers._asyncio import open_sync
 
         args, kwargs = self._prepared.open_args(self._config)
         conn: Connection[S, C] = open_sync(*args, **kwargs)
+        self._conn = conn
+        return conn
+
+    async def _opening(self) -> Connection[S, C]:
+        """The open as a coroutine on the I/O loop (the cold operators schedule it there)."""
+        from ._drivers._asyncio import open_on_io_loop
+
+        args, kwargs = self._prepared.open_args(self._config)
+        conn: Connection[S, C] = await open_on_io_loop(*args, **kwargs)
         self._conn = conn
         return conn
 
@@ -150,13 +163,13 @@ class ConnectContext(Generic[S, C]):
         if conn is None:
             return
         _leave(conn, exc)
+        from ._drivers._loop import on_io_thread
+
+        if on_io_thread():  # in a subscriber: waiting here would block the messages' thread
+            return
         if not conn.wait(self._config.close_timeout + 2.0):
             conn._abort(None)
             conn.wait(2.0)
-        driver = conn._driver
-        join = getattr(driver, "join", None)
-        if join is not None:
-            join(2.0)
 
 
 class AsyncConnectContext(Generic[S, C]):
@@ -175,6 +188,8 @@ class AsyncConnectContext(Generic[S, C]):
         conn: AsyncConnection[S, C] = await open_async(*args, **kwargs)
         self._conn = conn
         return conn
+
+    _opening = open
 
     def __await__(self) -> Generator[Any, None, AsyncConnection[S, C]]:
         return self.open().__await__()
@@ -269,7 +284,7 @@ class ChannelClient(Generic[S, C]):
         is_async = isinstance(self, AsyncChannelClient)
         context = AsyncConnectContext if is_async else ConnectContext
         cold = cold_async if is_async else cold_sync
-        return cold(lambda: context(self._config, prepared).open(), first=first, gate=gate)
+        return cold(lambda: context(self._config, prepared)._opening(), first=first, gate=gate)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}>"

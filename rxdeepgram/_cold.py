@@ -13,6 +13,7 @@ option raises at the caller, not inside the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -87,24 +88,49 @@ def cold_sync(
     first: Any = None,
     gate: Callable[[ConnectionBase[Any, Any]], reactivex.Observable[Any]] | None = None,
 ) -> Operator:
-    """The sync client's cold form: the (blocking) open runs on a thread of its own."""
+    """The sync client's cold form: ``open_connection()`` is a coroutine scheduled on the I/O
+    loop shared by every sync connection (no thread per subscription; subscribing never
+    blocks, so it may happen on the I/O thread itself, as ``ops.retry()`` does)."""
 
     def operator(source: reactivex.Observable[Any]) -> reactivex.Observable[Any]:
         def subscribe(
             observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            link = _Link()
+            from ._drivers._loop import io_loop
 
-            def run() -> None:
+            link = _Link()
+            loop = io_loop.acquire()  # kept until the open is over (the connection keeps its own)
+            tasks: list[asyncio.Task[None]] = []
+
+            async def run() -> None:
                 try:
-                    conn = open_connection()
-                except DeepgramError as exc:
-                    observer.on_error(exc)
-                    return
+                    task = asyncio.current_task()
+                    assert task is not None
+                    tasks.append(task)
+                    if link.disposed:
+                        return
+                    try:
+                        conn = await open_connection()
+                    except DeepgramError as exc:
+                        observer.on_error(exc)
+                        return
+                finally:
+                    io_loop.release()
                 link.wire(conn, source, observer, first, gate)
 
-            threading.Thread(target=run, name="rxdeepgram-open", daemon=True).start()
-            return Disposable(link.dispose)
+            try:
+                asyncio.run_coroutine_threadsafe(run(), loop)
+            except BaseException:
+                io_loop.release()
+                raise
+
+            def dispose() -> None:
+                link.dispose()
+                if tasks:  # stop an open still under way
+                    with contextlib.suppress(RuntimeError):  # the loop stopped: nothing runs
+                        loop.call_soon_threadsafe(tasks[0].cancel)
+
+            return Disposable(dispose)
 
         return reactivex.create(subscribe)
 

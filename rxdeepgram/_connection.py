@@ -1,9 +1,11 @@
 """The connection users hold: ``messages`` (Observable), ``input`` (Observer), ``raw``, seed API.
 
 :class:`ConnectionBase` is I/O-agnostic: it wires a :class:`~rxdeepgram._session.Session` (the
-protocol rules) to two :class:`~rxdeepgram._hub.Hub` multicasts and to a driver (asyncio or
-threaded) that only moves frames. :class:`Connection` (sync) and :class:`AsyncConnection` add
-the few methods whose shape depends on the I/O model: waiting for the end.
+protocol rules) to two :class:`~rxdeepgram._hub.Hub` multicasts and to a driver that only moves
+frames. :class:`Connection` (sync) and :class:`AsyncConnection` add the few methods whose shape
+depends on the I/O model: waiting for the end. Both run on the same driver
+(``_drivers/_asyncio.py``): the async client's on the caller's loop, the sync client's on the
+one I/O thread shared by every sync connection (``_drivers/_loop.py``).
 """
 
 from __future__ import annotations
@@ -328,16 +330,30 @@ class Connection(ConnectionBase[S, C]):
     def start_listening(self) -> None:
         """Seed API: fire ``OPEN`` handlers, then block until the connection ends."""
         self._fire_open()
-        self._done.wait()
+        self.wait()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the stream ends; ``False`` on timeout."""
+        """Block until the stream ends; ``False`` on timeout.
+
+        Raises ``DeepgramError`` when called, before the end, from a subscriber or callback
+        (they run on the I/O thread, which this would block forever)."""
+        if self._done.is_set():
+            return True
+        from ._drivers._loop import refuse_on_io_thread
+
+        refuse_on_io_thread("conn.wait()")
         return self._done.wait(timeout)
 
     def close(self) -> None:
-        """Close gracefully and block until every remaining message has arrived."""
+        """Close gracefully and block until every remaining message has arrived.
+
+        Called from a subscriber or callback (on the I/O thread), it only starts the graceful
+        close and returns: waiting there would block the thread the messages arrive on."""
         self._close_gracefully()
-        self._done.wait()
+        from ._drivers._loop import on_io_thread
+
+        if not on_io_thread():
+            self._done.wait()
 
 
 class AsyncConnection(ConnectionBase[S, C]):

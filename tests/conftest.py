@@ -17,9 +17,20 @@ requires_shared = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(params=["sync", "async"])
+TRANSPORTS = ["websockets"]
+"""The transports every connection test runs on."""
+
+CLIENTS = [
+    pytest.param((kind, transport), id=f"{kind}-{transport}")
+    for transport in TRANSPORTS
+    for kind in ("sync", "async")
+]
+
+
+@pytest.fixture(params=CLIENTS)
 def h(request: pytest.FixtureRequest) -> Iterator[SyncHarness | AsyncHarness]:
-    """One connection scenario, run with each client (see ``harness.py``)."""
-    harness = SyncHarness() if request.param == "sync" else AsyncHarness()
+    """One connection scenario, run with each client on each transport (see ``harness.py``)."""
+    kind, transport = request.param
+    harness = SyncHarness(transport) if kind == "sync" else AsyncHarness(transport)
     yield harness
     harness.stop()

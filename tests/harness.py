@@ -1,9 +1,10 @@
 """Run one connection scenario with either client.
 
-Tests written once in plain (sync) style drive :class:`SyncHarness` (``DeepgramClient``, threads)
-or :class:`AsyncHarness` (``AsyncDeepgramClient`` on an event loop in a background thread, so
-the connection really runs on asyncio). ``conn.input`` and ``conn.messages`` are thread-safe, so
-the test thread may use them directly; only the waits differ.
+Tests written once in plain (sync) style drive :class:`SyncHarness` (``DeepgramClient``, on its
+shared I/O thread) or :class:`AsyncHarness` (``AsyncDeepgramClient`` on an event loop in a
+background thread, so the connection really runs on the caller's asyncio loop), each with the
+transport it is given. ``conn.input`` and ``conn.messages`` are thread-safe, so the test thread
+may use them directly; only the waits differ.
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ class Recorder:
 class SyncHarness:
     kind = "sync"
 
+    def __init__(self, transport: str | None = None) -> None:
+        self.transport = transport
+
     def client(self, **kwargs: Any) -> DeepgramClient:
+        kwargs.setdefault("transport", self.transport)
         return DeepgramClient(**kwargs)
 
     @contextlib.contextmanager
@@ -76,7 +81,8 @@ class SyncHarness:
 class AsyncHarness:
     kind = "async"
 
-    def __init__(self) -> None:
+    def __init__(self, transport: str | None = None) -> None:
+        self.transport = transport
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -85,6 +91,7 @@ class AsyncHarness:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def client(self, **kwargs: Any) -> AsyncDeepgramClient:
+        kwargs.setdefault("transport", self.transport)
         return AsyncDeepgramClient(**kwargs)
 
     @contextlib.contextmanager

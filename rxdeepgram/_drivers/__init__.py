@@ -1,7 +1,8 @@
-"""I/O drivers: they move frames between a socket and a connection, and nothing else.
+"""I/O: transports move WebSocket messages, one driver connects them to connections.
 
-Every protocol rule lives in :mod:`rxdeepgram._session`; a driver opens the socket, runs a reader
-(frames -> ``conn._on_frame``), a writer (queued frames -> socket, in order) and the keepalive
-timer, and reports how the socket closed. :mod:`._asyncio` does it with tasks on the running
-loop, :mod:`._threaded` with one reader and one writer thread per connection.
+Every protocol rule lives in :mod:`rxdeepgram._session`. A transport (``_transport.py``: the
+interface; ``_websockets.py`` and ``_picows.py``) opens the socket and runs the WebSocket
+protocol; the driver (``_asyncio.py``) hands incoming messages to the connection, sends what the
+connection queues, and runs the keepalive and close timers. Both clients use the same driver:
+the async client on its own loop, the sync client on the one I/O loop of ``_loop.py``.
 """

@@ -1,25 +1,40 @@
-"""The asyncio driver: incoming messages handed over in ``data_received`` (see ``_direct``), a
-writer task on the running loop, timers via ``call_later``."""
+"""The driver: one for both clients and both transports.
+
+It opens a :class:`~._transport.Transport` with the chosen ``Opener`` on the running loop and
+sits between it and the connection: incoming messages go straight to ``conn._on_frame`` (on the
+transport's callback: no queue, no task), outgoing frames are sent at once when ``put`` is
+called on the loop's thread with nothing queued, else queued in a deque that the loop flushes
+(in order; held while the socket's write buffer is full). The keepalive and close timers are
+``call_later`` handles.
+
+The async client runs it on the caller's loop; the sync client on the one I/O loop shared by
+every sync connection (``_loop.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
 from collections import deque
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
-
-from .._connection import AsyncConnection
+from .._config import USER_AGENT, RedactingLogger
+from .._connection import AsyncConnection, Connection, ConnectionBase
 from .._session import Frame, Session
 from ..errors import DeepgramTimeoutError
-from ._common import CLOSE, connect_kwargs, connection_for, map_open_error
-from ._direct import AsyncDirectConnection, close_status
+from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, opener_for
+from ._loop import io_loop, refuse_on_io_thread
+from ._transport import OpenParams, Transport
 
-__all__ = ["open_async"]
+__all__ = ["Driver", "open_async", "open_on_io_loop", "open_sync"]
+
+log = logging.getLogger("rxdeepgram")
+
+C = TypeVar("C", bound=ConnectionBase[Any, Any])
 
 
 async def open_async(
@@ -33,67 +48,139 @@ async def open_async(
     ping_timeout: float | None,
     secrets: tuple[str, ...],
     connection_kwargs: dict[str, Any],
-) -> AsyncConnection[Any, Any]:
-    """Open the socket and start the driver; raises a ``DeepgramError`` if that fails."""
-    try:
-        kwargs = connect_kwargs(headers, open_timeout, close_timeout, secrets)
-        kwargs.update(ping_interval=ping_interval, ping_timeout=ping_timeout)
-        ws = cast(
-            AsyncDirectConnection,
-            await connect(url, create_connection=AsyncDirectConnection, **kwargs),
-        )
-    except Exception as exc:
-        raise map_open_error(exc, url, secrets) from exc
-    conn = connection_for(
-        AsyncConnection, session, url, ws.response, close_timeout, connection_kwargs
+    transport: str | None = None,
+    connection_class: type[C] = AsyncConnection,  # type: ignore[assignment]
+    on_finished: Callable[[], None] | None = None,
+) -> C:
+    """Open the socket on the running loop and start the driver; raises a ``DeepgramError`` if
+    that fails. ``on_finished`` is called once the socket is closed (not if the open fails)."""
+    opener = opener_for(transport)
+    params = OpenParams(
+        url=url,
+        headers=headers,
+        user_agent=USER_AGENT,
+        open_timeout=open_timeout,
+        close_timeout=close_timeout,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        max_size=MAX_MESSAGE_BYTES,
+        logger=RedactingLogger(WIRE_LOG, secrets),
+        secrets=secrets,
     )
-    driver = AsyncioDriver(conn, ws, session)
+    driver = Driver(session)
+    opened = await opener(params, driver)
+    request_id = None
+    for name, value in opened.response_headers:
+        if name.lower() == "dg-request-id":
+            request_id = value
+            break
+    conn = connection_class(
+        session,
+        url=url,
+        request_id=request_id,
+        response_headers=dict(opened.response_headers),
+        close_timeout=close_timeout,
+        **connection_kwargs,
+    )
     conn._attach(driver)
-    driver.start()
+    driver.attach(conn, opened.transport, on_finished)
     return conn
 
 
-class AsyncioDriver:
-    """Moves frames between one ``ClientConnection`` and one ``AsyncConnection``."""
+class Driver:
+    """Moves frames between one ``Transport`` and one connection; the ``TransportEvents`` of
+    the former and the ``Driver`` (``_connection.py``) of the latter."""
 
-    def __init__(
-        self, conn: AsyncConnection[Any, Any], ws: AsyncDirectConnection, session: Session
-    ) -> None:
-        self._conn = conn
-        self._ws = ws
+    __slots__ = (
+        "_close_handle",
+        "_closed",
+        "_conn",
+        "_early",
+        "_flush_scheduled",
+        "_keepalive_handle",
+        "_loop",
+        "_on_finished",
+        "_pending",
+        "_session",
+        "_thread",
+        "_transport",
+    )
+
+    def __init__(self, session: Session) -> None:
         self._session = session
         self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
+        self._thread = threading.get_ident()
+        self._conn: ConnectionBase[Any, Any] | None = None
+        self._transport: Transport | None = None
+        self._early: list[str | bytes] = []  # messages before attach
+        self._closed: tuple[int | None, str] | None = None  # transport_closed before attach
         self._pending: deque[Any] = deque()
-        self._wakeup = asyncio.Event()
-        self._wake_scheduled = False
-        self._sending = False  # the writer task is inside ws.send()
+        self._flush_scheduled = False
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._close_handle: asyncio.TimerHandle | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self.finished = asyncio.Event()
+        self._on_finished: Callable[[], None] | None = None
 
-    def start(self) -> None:
-        self._writer = self._loop.create_task(self._write(), name="rxdeepgram-writer")
+    def attach(
+        self,
+        conn: ConnectionBase[Any, Any],
+        transport: Transport,
+        on_finished: Callable[[], None] | None = None,
+    ) -> None:
+        """Start delivering to ``conn`` (what arrived since the handshake first, in order)."""
+        self._transport = transport
+        self._on_finished = on_finished
+        early, self._early = self._early, []
+        for message in early:
+            self._deliver(conn, message)
+        self._conn = conn
+        if self._closed is not None:
+            self._ended(conn, *self._closed)
+            return
         self._keepalive()
-        self._ws.inbox.attach(self._conn._on_frame, self._ended)
+        if self._pending:
+            self._flush()
 
-    # -- Driver protocol (thread-safe) -------------------------------------------------------------
+    # -- TransportEvents (loop thread) ----------------------------------------------------------
+
+    def frame_received(self, data: str | bytes) -> None:
+        conn = self._conn
+        if conn is None:
+            self._early.append(data)
+            return
+        try:
+            conn._on_frame(data)
+        except Exception:  # a bug of ours: keep reading, never break the transport
+            log.exception("rxdeepgram: handling an incoming message failed")
+
+    def write_resumed(self) -> None:
+        if self._pending:
+            self._flush()
+
+    def transport_closed(self, code: int | None, reason: str) -> None:
+        for handle in (self._keepalive_handle, self._close_handle):
+            if handle is not None:
+                handle.cancel()
+        self._pending.clear()
+        conn = self._conn
+        if conn is None:
+            self._closed = (code, reason)
+        else:
+            self._ended(conn, code, reason)
+
+    # -- Driver protocol (any thread, never blocks) ------------------------------------------
 
     def put(self, frame: Frame) -> None:
-        if (
-            not self._pending
-            and not self._sending
-            and threading.get_ident() == self._loop_thread
-            and self._write_now(frame)
-        ):
-            return
+        if not self._pending and threading.get_ident() == self._thread:
+            transport = self._transport
+            if transport is not None and not transport.write_paused:
+                transport.send(frame.data, frame.text)
+                return
         self._pending.append(frame)
-        self._wake()
+        self._schedule_flush()
 
     def close_socket(self) -> None:
         self._pending.append(CLOSE)
-        self._wake()
+        self._schedule_flush()
 
     def abort_socket(self) -> None:
         self._in_loop(self._abort)
@@ -101,95 +188,105 @@ class AsyncioDriver:
     def start_close_timer(self, seconds: float) -> None:
         self._in_loop(self._start_close_timer, seconds)
 
-    # -- internals (loop thread) ----------------------------------------------------------------
+    # -- loop thread --------------------------------------------------------------------------
 
-    def _in_loop(self, fn: Any, *args: Any) -> None:
-        if threading.get_ident() == self._loop_thread:
+    def _in_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        if threading.get_ident() == self._thread:
             fn(*args)
         else:
-            self._loop.call_soon_threadsafe(fn, *args)
+            with contextlib.suppress(RuntimeError):  # loop closed: connection gone
+                self._loop.call_soon_threadsafe(fn, *args)
 
-    def _write_now(self, frame: Frame) -> bool:
-        """The fast path, on the loop thread with nothing queued: hand the frame to the
-        protocol and the transport at once, skipping the writer task's wake-up. Only while
-        writing is not paused by flow control and the connection is open; ``False`` leaves
-        the frame to the writer task (which then waits for the transport as usual)."""
-        ws = self._ws
-        if ws.paused or ws.protocol.state is not State.OPEN or ws.transport.is_closing():
-            return False
-        if frame.text:
-            ws.protocol.send_text(frame.data)
+    def _schedule_flush(self) -> None:
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        if threading.get_ident() == self._thread:
+            self._loop.call_soon(self._flush)
         else:
-            ws.protocol.send_binary(frame.data)
-        try:
-            ws.send_data()
-        except Exception:  # the transport failed: the reader sees the connection end
-            ws.transport.abort()
-        return True
+            with contextlib.suppress(RuntimeError):  # loop closed: connection gone
+                self._loop.call_soon_threadsafe(self._flush)
 
-    def _wake(self) -> None:
-        if threading.get_ident() == self._loop_thread:
-            self._wakeup.set()
-        elif not self._wake_scheduled:
-            self._wake_scheduled = True
-            self._loop.call_soon_threadsafe(self._wake_from_thread)
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        transport = self._transport
+        if transport is None:  # not attached yet: attach flushes
+            return
+        pending = self._pending
+        while pending and not transport.write_paused:
+            item = pending.popleft()
+            if item is CLOSE:
+                pending.clear()
+                transport.close(1000)
+                return
+            transport.send(item.data, item.text)
 
-    def _wake_from_thread(self) -> None:
-        self._wake_scheduled = False
-        self._wakeup.set()
+    def _abort(self) -> None:
+        self._pending.clear()
+        transport = self._transport
+        if transport is None:
+            return
+        if transport.is_open:
+            transport.close(1000, "aborted by client")
+        else:
+            transport.abort()
 
     def _keepalive(self) -> None:
+        self._keepalive_handle = None
         due = self._session.keepalive(time.monotonic(), self.put)
-        if due is not None:
+        if due is not None and self._closed is None:
             self._keepalive_handle = self._loop.call_later(
                 max(0.0, due - time.monotonic()), self._keepalive
             )
 
     def _start_close_timer(self, seconds: float) -> None:
-        if self._close_handle is None and not self.finished.is_set():
+        if self._close_handle is None and self._closed is None:
             self._close_handle = self._loop.call_later(seconds, self._close_timed_out, seconds)
 
     def _close_timed_out(self, seconds: float) -> None:
-        self._conn._abort(
-            DeepgramTimeoutError(
-                f"{self._session.spec.name}: the server did not close the connection within "
-                f"{seconds:g} s of the graceful close"
+        conn = self._conn
+        if conn is not None:
+            conn._abort(
+                DeepgramTimeoutError(
+                    f"{self._session.spec.name}: the server did not close the connection within "
+                    f"{seconds:g} s of the graceful close"
+                )
             )
-        )
 
-    def _abort(self) -> None:
-        self._pending.clear()
-        if self._writer is not None:
-            self._writer.cancel()
-        self._loop.create_task(self._ws.close(1000, "aborted by client"))
-
-    async def _write(self) -> None:
-        ws = self._ws
-        pending = self._pending
-        wakeup = self._wakeup
+    def _ended(self, conn: ConnectionBase[Any, Any], code: int | None, reason: str) -> None:
+        self._closed = (code, reason)
         try:
-            while True:
-                wakeup.clear()
-                while pending:
-                    item = pending.popleft()
-                    if item is CLOSE:
-                        await ws.close(1000)
-                        return
-                    self._sending = True
-                    try:
-                        await ws.send(item.data, text=item.text)
-                    finally:
-                        self._sending = False
-                await wakeup.wait()
-        except ConnectionClosed:
-            return
+            conn._on_closed(code, reason)
+        finally:
+            on_finished, self._on_finished = self._on_finished, None
+            if on_finished is not None:
+                on_finished()
 
-    def _ended(self) -> None:
-        """The socket has closed (from ``connection_lost``, after the last message)."""
-        for handle in (self._keepalive_handle, self._close_handle):
-            if handle is not None:
-                handle.cancel()
-        if self._writer is not None:
-            self._writer.cancel()
-        self._conn._on_closed(*close_status(self._ws.protocol))
-        self.finished.set()
+    @staticmethod
+    def _deliver(conn: ConnectionBase[Any, Any], message: str | bytes) -> None:
+        try:
+            conn._on_frame(message)
+        except Exception:
+            log.exception("rxdeepgram: handling an incoming message failed")
+
+
+def open_sync(*args: Any, **kwargs: Any) -> Connection[Any, Any]:
+    """Open a sync connection on the shared I/O loop and wait for it (``open_async``'s
+    arguments). Refused on the I/O thread itself, where it would wait for itself."""
+    refuse_on_io_thread("opening a sync connection")
+    return io_loop.run(open_on_io_loop(*args, **kwargs))
+
+
+async def open_on_io_loop(*args: Any, **kwargs: Any) -> Connection[Any, Any]:
+    """``open_async`` for a sync connection, on the I/O loop (which the connection keeps
+    running until its socket has closed)."""
+    loop = io_loop.acquire()
+    assert loop is asyncio.get_running_loop()
+    try:
+        conn: Connection[Any, Any] = await open_async(
+            *args, connection_class=Connection, on_finished=io_loop.release, **kwargs
+        )
+    except BaseException:
+        io_loop.release()
+        raise
+    return conn

@@ -1,16 +1,12 @@
-"""What both drivers share: connect arguments and the mapping of handshake failures."""
+"""What the driver and the transports share: limits, the choice of transport and the mapping of
+handshake failures to the error tree."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
-from typing import Any, TypeVar
 
-from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.http11 import Response
-
-from .._config import USER_AGENT, RedactingLogger, redact
-from .._connection import ConnectionBase
-from .._session import Session
+from .._config import redact
 from ..errors import (
     ConfigurationError,
     ConnectError,
@@ -18,60 +14,58 @@ from ..errors import (
     DeepgramTimeoutError,
     HandshakeError,
 )
+from ._transport import Opener
 
-__all__ = ["CLOSE", "MAX_MESSAGE_BYTES", "connect_kwargs", "connection_for", "map_open_error"]
+__all__ = ["CLOSE", "MAX_MESSAGE_BYTES", "WIRE_LOG", "map_open_error", "opener_for"]
 
-_wire_log = logging.getLogger("rxdeepgram.websockets")
+WIRE_LOG = logging.getLogger("rxdeepgram.websockets")
+"""The transports' own debug output (always through a ``RedactingLogger``)."""
 
 MAX_MESSAGE_BYTES = 2**24
-"""The largest message the client accepts (websockets' ``max_size``; the frame reader's limit)."""
+"""The largest message the client accepts; a larger one fails the connection with 1009."""
 
 CLOSE = object()
 """Queued after the last frame when the socket itself must be closed (channels without a
 closing message, and fatal errors)."""
 
 
-def connect_kwargs(
-    headers: dict[str, str], open_timeout: float, close_timeout: float, secrets: tuple[str, ...]
-) -> dict[str, Any]:
-    return {
-        "additional_headers": headers,
-        "user_agent_header": USER_AGENT,
-        "open_timeout": open_timeout,
-        "close_timeout": close_timeout,
-        "compression": None,
-        "max_size": MAX_MESSAGE_BYTES,
-        "logger": RedactingLogger(_wire_log, secrets),
-    }
+def picows_available() -> bool:
+    """Whether picows and our transport for it are installed (nothing is imported)."""
+    return (
+        importlib.util.find_spec("picows") is not None
+        and importlib.util.find_spec(f"{__package__}._picows") is not None
+    )
 
 
-C = TypeVar("C", bound=ConnectionBase[Any, Any])
+def opener_for(transport: str | None) -> Opener:
+    """The ``Opener`` of ``ClientConfig.transport``: ``None`` is picows when it is installed,
+    else websockets. Imports the chosen transport (and only it) on first use."""
+    if transport is None:
+        transport = "picows" if picows_available() else "websockets"
+    if transport == "picows":
+        if importlib.util.find_spec("picows") is None:
+            raise ConfigurationError(
+                "transport='picows' needs picows: pip install 'rxdeepgram[fast]'"
+            )
+        from ._picows import open_picows
 
+        return open_picows
+    if transport == "websockets":
+        from ._websockets import open_websockets
 
-def connection_for(
-    cls: type[C],
-    session: Session,
-    url: str,
-    response: Response | None,
-    close_timeout: float,
-    connection_kwargs: dict[str, Any],
-) -> C:
-    """Build the user-facing connection for a socket that just opened."""
-    assert response is not None
-    return cls(
-        session,
-        url=url,
-        request_id=response.headers.get("dg-request-id"),
-        response_headers=dict(response.headers.raw_items()),
-        close_timeout=close_timeout,
-        **connection_kwargs,
+        return open_websockets
+    raise ConfigurationError(
+        f"transport must be 'websockets', 'picows' or None (automatic), got {transport!r}"
     )
 
 
 def map_open_error(exc: BaseException, url: str, secrets: tuple[str, ...]) -> DeepgramError:
-    """Turn whatever opening the socket raised into the library's error tree."""
+    """Turn whatever opening the socket raised into the library's error tree (websockets'
+    exceptions are only looked at if websockets raised them)."""
     if isinstance(exc, DeepgramError):
         return exc
+    from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
     if isinstance(exc, InvalidStatus):
         response = exc.response
         headers = response.headers
@@ -81,6 +75,7 @@ def map_open_error(exc: BaseException, url: str, secrets: tuple[str, ...]) -> De
             headers.get("dg-error"),
             headers.get("dg-request-id"),
             redact(body, secrets),
+            headers.get("retry-after"),
         )
     if isinstance(exc, InvalidURI):
         return ConfigurationError(f"invalid URL {url!r}: {exc}")
@@ -89,5 +84,5 @@ def map_open_error(exc: BaseException, url: str, secrets: tuple[str, ...]) -> De
     if isinstance(exc, InvalidHandshake):
         return ConnectError(f"WebSocket handshake with {url} failed: {redact(str(exc), secrets)}")
     if isinstance(exc, OSError):
-        return ConnectError(f"could not connect to {url}: {exc}")
+        return ConnectError(f"could not connect to {url}: {redact(str(exc), secrets)}")
     return ConnectError(f"could not connect to {url}: {type(exc).__name__}: {exc}")

@@ -9,11 +9,12 @@ with 1011 when none is answered within ``ping_timeout``), the closing handshake 
 connection when the peer does not finish it within ``close_timeout``), limits (1009) and invalid
 UTF-8 (1007).
 
-Two implementations, each chosen by ``ClientConfig.transport``:
+Two implementations, each chosen by ``ClientConfig.transport`` (``_common.opener_for``), each
+exporting its ``Opener``:
 
-* ``_websockets.py``: websockets' Sans-I/O ``ClientProtocol`` driven by an ``asyncio.Protocol``
-  of ours, through websockets' public API only;
-* ``_picows.py``: picows (Cython, the ``fast`` extra).
+* ``_websockets.py``: ``open_websockets``, websockets' Sans-I/O ``ClientProtocol`` driven by an
+  ``asyncio.Protocol`` of ours, through websockets' public API only;
+* ``_picows.py``: ``open_picows``, picows (Cython, the ``fast`` extra).
 
 Everything here runs on the event loop's thread; the driver (``_asyncio.py``) does the thread
 hops, the queueing while writing is paused, the keepalive and close timers of the session.

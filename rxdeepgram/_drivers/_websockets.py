@@ -1,0 +1,322 @@
+"""The websockets transport: websockets' Sans-I/O ``ClientProtocol`` driven by an
+``asyncio.Protocol`` of ours, through websockets' public API only.
+
+websockets parses and builds the frames and runs the protocol (the handshake, pongs, the
+closing handshake, limits); this module does the I/O and the rest of what the transport
+interface (``_transport.py``) asks: joining fragments, decoding text (1007 on invalid UTF-8),
+pings every ``ping_interval`` (1011 when one is not answered within ``ping_timeout``), the
+close timeout, flow control.
+
+Incoming messages take the shortest path there is: ``data_received`` feeds the protocol, takes
+its events and hands every complete message to ``TransportEvents.frame_received`` at once, on
+the loop's own callback. No queue, no task, no future per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+from typing import Any
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidURI
+from websockets.frames import CloseCode, Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from ..errors import ConfigurationError, DeepgramError
+from ._common import map_open_error
+from ._transport import Opened, OpenParams, TransportEvents
+
+__all__ = ["WebSocketsTransport", "open_websockets"]
+
+_TEXT, _BINARY, _CONT, _PONG = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.PONG
+_OPEN = State.OPEN
+
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _default_ssl() -> ssl.SSLContext:
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = ssl.create_default_context()
+    return _ssl_context
+
+
+async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened:
+    """The websockets ``Opener`` (see ``_transport.py``)."""
+    try:
+        uri = parse_uri(params.url)
+    except InvalidURI as exc:
+        raise ConfigurationError(f"invalid URL {params.url!r}: {exc}") from exc
+    loop = asyncio.get_running_loop()
+    protocol = ClientProtocol(uri, max_size=params.max_size, logger=params.logger)
+    transport = WebSocketsTransport(params, events, protocol)
+    try:
+        async with asyncio.timeout(params.open_timeout):
+            await loop.create_connection(
+                lambda: transport,
+                uri.host,
+                uri.port,
+                ssl=_default_ssl() if uri.secure else None,
+                server_hostname=uri.host if uri.secure else None,
+            )
+            response = await transport.handshake
+    except asyncio.CancelledError:
+        transport.abort()
+        raise
+    except Exception as exc:
+        transport.abort()
+        if isinstance(exc, DeepgramError):
+            raise
+        raise map_open_error(exc, params.url, params.secrets) from exc
+    return Opened(transport, list(response.headers.raw_items()))
+
+
+class WebSocketsTransport(asyncio.Protocol):
+    """One client WebSocket: an ``asyncio.Protocol`` for the socket, a ``Transport`` for the
+    driver."""
+
+    def __init__(
+        self, params: OpenParams, events: TransportEvents, protocol: ClientProtocol
+    ) -> None:
+        self._protocol = protocol
+        self._params = params
+        self._events = events
+        self._deliver = events.frame_received
+        self._loop = asyncio.get_running_loop()
+        self._socket: asyncio.Transport | None = None
+        self.handshake: asyncio.Future[Response] = self._loop.create_future()
+        self._open = False  # the handshake succeeded (events go to the driver)
+        self._lost = False
+        self._paused = False
+        self._fragments: list[bytes] | None = None
+        self._fragments_text = False
+        self._close_handle: asyncio.TimerHandle | None = None
+        self._ping_handle: asyncio.TimerHandle | None = None
+        self._pong_handle: asyncio.TimerHandle | None = None
+        self._ping_data: bytes | None = None
+
+    # -- Transport ------------------------------------------------------------------------------
+
+    @property
+    def write_paused(self) -> bool:
+        return self._paused
+
+    @property
+    def is_open(self) -> bool:
+        return self._protocol.state is _OPEN and not self._lost
+
+    def send(self, data: bytes, text: bool) -> None:
+        protocol = self._protocol
+        if protocol.state is not _OPEN or self._lost:
+            return
+        if text:
+            protocol.send_text(data)
+        else:
+            protocol.send_binary(data)
+        self._write(protocol.data_to_send())
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        protocol = self._protocol
+        if protocol.state is _OPEN and not self._lost:
+            protocol.send_close(code, reason)
+            self._write(protocol.data_to_send())
+        self._closing()
+
+    def abort(self) -> None:
+        if self._socket is not None and not self._lost:
+            self._socket.abort()
+
+    # -- asyncio.Protocol -------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._socket = transport
+        protocol = self._protocol
+        request = protocol.connect()
+        request.headers.update(self._params.headers)
+        request.headers.setdefault("User-Agent", self._params.user_agent)
+        protocol.send_request(request)
+        self._write(protocol.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        protocol = self._protocol
+        protocol.receive_data(data)
+        events: list[Any] = protocol.events_received()
+        writes = protocol.data_to_send()
+        if writes:
+            self._write(writes)
+        if not self._open:
+            events = self._handshake_events(events)
+        deliver = self._deliver
+        for frame in events:
+            opcode = frame.opcode
+            if opcode is _TEXT or opcode is _BINARY:
+                if frame.fin:
+                    if opcode is _TEXT:
+                        try:
+                            deliver(str(frame.data, "utf-8"))
+                        except UnicodeDecodeError as exc:
+                            self._fail(CloseCode.INVALID_DATA, _utf8_reason(exc))
+                            return
+                    else:
+                        body = frame.data
+                        deliver(body if type(body) is bytes else bytes(body))
+                else:
+                    self._fragments = [bytes(frame.data)]
+                    self._fragments_text = opcode is _TEXT
+            elif opcode is _CONT:
+                if not self._join(frame):
+                    return
+            elif opcode is _PONG:
+                self._pong(frame)
+        if protocol.state is not _OPEN:
+            self._closing()
+
+    def eof_received(self) -> bool | None:
+        protocol = self._protocol
+        protocol.receive_eof()
+        self._write(protocol.data_to_send())
+        return None  # let asyncio close the socket
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        protocol = self._protocol
+        protocol.receive_eof()  # idempotent: the state becomes CLOSED
+        protocol.data_to_send()
+        for handle in (self._close_handle, self._ping_handle, self._pong_handle):
+            if handle is not None:
+                handle.cancel()
+        if not self.handshake.done():
+            error = protocol.handshake_exc or exc
+            self.handshake.set_exception(
+                error
+                if error is not None
+                else ConnectionError("the server closed the connection during the handshake")
+            )
+        if self._open:
+            self._events.transport_closed(*self._close_status())
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._open:
+            self._events.write_resumed()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _handshake_events(self, events: list[Any]) -> list[Any]:
+        """Before the handshake completed: the response first, then frames."""
+        protocol = self._protocol
+        if protocol.handshake_exc is not None:
+            if not self.handshake.done():
+                self.handshake.set_exception(protocol.handshake_exc)
+            return []
+        if not events:
+            return events
+        response = events[0]
+        assert isinstance(response, Response)
+        self._open = True
+        if not self.handshake.done():
+            self.handshake.set_result(response)
+        interval = self._params.ping_interval
+        if interval is not None:
+            self._ping_handle = self._loop.call_later(interval, self._ping)
+        return events[1:]
+
+    def _join(self, frame: Frame) -> bool:
+        """A continuation frame; ``False`` once the connection failed (stop reading)."""
+        parts = self._fragments
+        if parts is None:  # websockets' protocol rejects this before it gets here
+            return True
+        parts.append(bytes(frame.data))
+        if not frame.fin:
+            return True
+        self._fragments = None
+        body = b"".join(parts)
+        if self._fragments_text:
+            try:
+                text = str(body, "utf-8")
+            except UnicodeDecodeError as exc:
+                self._fail(CloseCode.INVALID_DATA, _utf8_reason(exc))
+                return False
+            self._deliver(text)
+        else:
+            self._deliver(body)
+        return True
+
+    def _write(self, writes: list[bytes]) -> None:
+        socket = self._socket
+        if socket is None or self._lost:
+            return
+        for data in writes:
+            if data:
+                socket.write(data)
+            elif socket.can_write_eof():  # half-close (not possible over TLS)
+                with contextlib.suppress(Exception):  # the socket is going anyway
+                    socket.write_eof()
+            else:
+                socket.close()
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection: close frame out, then wait at most ``close_timeout`` for the
+        server to close the TCP connection (as websockets' own clients do)."""
+        protocol = self._protocol
+        protocol.fail(code, reason)
+        self._write(protocol.data_to_send())
+        self._closing()
+
+    def _closing(self) -> None:
+        """The closing handshake is under way: cut the connection off if the server has not
+        closed it within ``close_timeout``."""
+        if self._close_handle is None and not self._lost and self._protocol.close_expected():
+            self._close_handle = self._loop.call_later(self._params.close_timeout, self.abort)
+
+    def _ping(self) -> None:
+        self._ping_handle = None
+        protocol = self._protocol
+        if protocol.state is not _OPEN or self._lost:
+            return
+        interval = self._params.ping_interval
+        assert interval is not None
+        if self._ping_data is None:  # else: the last one is still unanswered; keep waiting
+            data = os.urandom(4)
+            self._ping_data = data
+            protocol.send_ping(data)
+            self._write(protocol.data_to_send())
+            timeout = self._params.ping_timeout
+            if timeout is not None:
+                self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
+        self._ping_handle = self._loop.call_later(interval, self._ping)
+
+    def _pong(self, frame: Frame) -> None:
+        if self._ping_data is not None and frame.data == self._ping_data:
+            self._ping_data = None
+            if self._pong_handle is not None:
+                self._pong_handle.cancel()
+                self._pong_handle = None
+
+    def _ping_timed_out(self) -> None:
+        self._pong_handle = None
+        if self._protocol.state is _OPEN and not self._lost:
+            self._params.logger.debug("! timed out waiting for keepalive pong")
+            self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+
+    def _close_status(self) -> tuple[int | None, str]:
+        protocol = self._protocol
+        received, sent = protocol.close_rcvd, protocol.close_sent
+        if received is not None:
+            return received.code, received.reason
+        if sent is not None and sent.code != CloseCode.NORMAL_CLOSURE:
+            return sent.code, sent.reason
+        return None, ""
+
+
+def _utf8_reason(exc: UnicodeDecodeError) -> str:
+    return f"{exc.reason} at position {exc.start}"
