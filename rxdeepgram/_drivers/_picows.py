@@ -78,6 +78,7 @@ class PicowsTransport(WSListener):
     __slots__ = (
         "_close_handle",
         "_deliver",
+        "_disconnected",
         "_events",
         "_fast",
         "_fragment_text",
@@ -103,6 +104,7 @@ class PicowsTransport(WSListener):
         self._loop = asyncio.get_running_loop()
         self._max_size = params.max_size
         self._ws: WSTransport | None = None
+        self._disconnected = False
         self._state = _OPEN
         self._fast = True  # OPEN and no fragmented message under way
         self._fragments: bytearray | None = None
@@ -129,7 +131,7 @@ class PicowsTransport(WSListener):
             self._state == _OPEN
             and ws is not None
             and not ws.is_close_frame_sent
-            and not ws.is_disconnected
+            and not self._disconnected
         )
 
     def send(self, data: bytes, text: bool) -> None:
@@ -139,7 +141,7 @@ class PicowsTransport(WSListener):
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         ws = self._ws
-        if self._state != _OPEN or ws is None or ws.is_close_frame_sent or ws.is_disconnected:
+        if self._state != _OPEN or ws is None or ws.is_close_frame_sent or self._disconnected:
             return
         self._state = _CLOSING
         self._fast = False
@@ -150,7 +152,7 @@ class PicowsTransport(WSListener):
     def abort(self) -> None:
         self._stop_pings()
         ws = self._ws
-        if ws is not None and not ws.is_disconnected:
+        if ws is not None and not self._disconnected:
             ws.disconnect(graceful=False)
 
     # -- picows' listener -------------------------------------------------------------------------
@@ -195,6 +197,7 @@ class PicowsTransport(WSListener):
             self._fail(1011, "internal error")
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._disconnected = True
         self._stop_pings()
         if self._close_handle is not None:
             self._close_handle.cancel()
@@ -232,7 +235,7 @@ class PicowsTransport(WSListener):
             self._close_received(transport, frame)
             return
         state = self._state
-        if state in (_FAILED, _PEER_CLOSED) or transport.is_disconnected:
+        if state in (_FAILED, _PEER_CLOSED) or self._disconnected:
             return
         if state == _OPEN and transport.is_close_frame_sent:
             return  # picows has failed the connection
@@ -318,7 +321,7 @@ class PicowsTransport(WSListener):
         if state != _OPEN or ws is None:
             return
         self._state = _FAILED
-        if ws.is_close_frame_sent or ws.is_disconnected:
+        if ws.is_close_frame_sent or self._disconnected:
             return
         self._sent_close = (code, reason)
         ws.send_close(WSCloseCode(code), reason.encode())
