@@ -10,11 +10,13 @@ from __future__ import annotations
 from ._auth import GrantedToken
 from ._client import AsyncDeepgramClient, DeepgramClient
 from ._connection import AsyncConnection, Connection, EventType
+from ._resume import ConnectionState, Reconnect, ResumeStats
 from ._version import __version__
 from .errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
+    BufferOverflowError,
     CallbackError,
     ConfigurationError,
     ConnectError,
@@ -39,6 +41,7 @@ __all__ = [
     "AsyncDeepgramClient",
     "AuthenticationError",
     "BadRequestError",
+    "BufferOverflowError",
     "CallbackError",
     "ConfigurationError",
     "ConnectError",
@@ -46,6 +49,7 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionClosedError",
     "ConnectionClosedOK",
+    "ConnectionState",
     "DeepgramClient",
     "DeepgramError",
     "DeepgramTimeoutError",
@@ -56,6 +60,8 @@ __all__ = [
     "InvalidMessageError",
     "InvalidOptionError",
     "RateLimitError",
+    "Reconnect",
+    "ResumeStats",
     "ServerError",
     "ServiceUnavailableError",
     "Unknown",

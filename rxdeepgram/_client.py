@@ -31,6 +31,7 @@ V1 = TypeVar("V1")
 V2 = TypeVar("V2")
 
 if TYPE_CHECKING:
+    from ._resume import Reconnect
     from .messages import Unknown, agent_v1, listen_v1, listen_v2, speak_v1
 
     L1S: TypeAlias = listen_v1.ServerMessage | Unknown | bytes
@@ -256,6 +257,7 @@ class ChannelClient(Generic[S, C]):
         keepalive: bool | float | None = True,
         authorization: str | None = None,
         request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
         **options: Any,
     ) -> ConnectContext[S, C]:
         """Validate ``options`` (the channel's query parameters) and return a context manager
@@ -264,10 +266,18 @@ class ChannelClient(Generic[S, C]):
         ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
         seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
         off. ``authorization`` overrides the Authorization header (seed API).
+        ``reconnect``: ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection
+        resumable (README "Reliability"): a dropped connection is reopened, what it had not
+        finished is sent again, and ``messages`` carries on with continuous times.
         """
-        return ConnectContext(
-            self._config, self._prepare(keepalive, authorization, request_options, options)
-        )
+        prepared = self._prepare(keepalive, authorization, request_options, options)
+        resumable = _resumable(self._name, options, reconnect)
+        if resumable is not None:
+            from ._resume._connection import ResumableConnectContext
+
+            ctx = ResumableConnectContext[S, C](self._config, prepared, *resumable)
+            return ctx  # type: ignore[return-value]
+        return ConnectContext(self._config, prepared)
 
     @property
     def with_raw_response(self) -> ChannelClient[S, C]:
@@ -280,14 +290,36 @@ class ChannelClient(Generic[S, C]):
         from ._cold import cold_async, cold_sync
 
         keepalive = options.pop("keepalive", True)
+        reconnect = options.pop("reconnect", None)
         prepared = self._prepare(keepalive, None, None, options)
         is_async = isinstance(self, AsyncChannelClient)
-        context = AsyncConnectContext if is_async else ConnectContext
+        context: Any = AsyncConnectContext if is_async else ConnectContext
+        resumable = _resumable(self._name, options, reconnect)
+        if resumable is not None:
+            from ._resume import _connection as rc
+
+            resumable_context: Any = (
+                rc.AsyncResumableConnectContext if is_async else rc.ResumableConnectContext
+            )
+
+            def context(config: ClientConfig, prepared: _Prepared) -> Any:
+                return resumable_context(config, prepared, *resumable)
+
         cold = cold_async if is_async else cold_sync
         return cold(lambda: context(self._config, prepared)._opening(), first=first, gate=gate)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}>"
+
+
+def _resumable(name: str, options: dict[str, Any], reconnect: object) -> tuple[Any, Any] | None:
+    """``(policy factory, Reconnect)`` when ``reconnect`` asks for a resumable connection."""
+    from ._resume import Reconnect, policy_factory
+
+    config = Reconnect.coerce(reconnect)
+    if config is None:
+        return None
+    return policy_factory(name, options, config), config
 
 
 class AsyncChannelClient(ChannelClient[S, C]):
@@ -299,12 +331,18 @@ class AsyncChannelClient(ChannelClient[S, C]):
         keepalive: bool | float | None = True,
         authorization: str | None = None,
         request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
         **options: Any,
     ) -> AsyncConnectContext[S, C]:
         """As :meth:`ChannelClient.connect`, for ``async with`` / ``await``."""
-        return AsyncConnectContext(
-            self._config, self._prepare(keepalive, authorization, request_options, options)
-        )
+        prepared = self._prepare(keepalive, authorization, request_options, options)
+        resumable = _resumable(self._name, options, reconnect)
+        if resumable is not None:
+            from ._resume._connection import AsyncResumableConnectContext
+
+            ctx = AsyncResumableConnectContext[S, C](self._config, prepared, *resumable)
+            return ctx  # type: ignore[return-value]
+        return AsyncConnectContext(self._config, prepared)
 
     @property
     def with_raw_response(self) -> AsyncChannelClient[S, C]:

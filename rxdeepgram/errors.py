@@ -13,7 +13,8 @@ One tree, rooted at :class:`DeepgramError`::
      │    ├── AuthenticationError    401 / 403: bad or missing credentials
      │    ├── RateLimitError         429: too many concurrent connections
      │    └── ServiceUnavailableError  5xx
-     ├── ConnectionClosed            the socket is closed (raised on send after close)
+     ├── BufferOverflowError         a resumable connection's replay buffer is full
+ ├── ConnectionClosed            the socket is closed (raised on send after close)
      │    ├── ConnectionClosedOK     closed with 1000 (or 1005 where the channel does so)
      │    └── ConnectionClosedError  closed with an error code and reason (e.g. 1011 NET-0001)
      ├── ServerError                 a fatal in-band ``Error`` message (Listen V2, Agent V1)
@@ -34,6 +35,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
+    "BufferOverflowError",
     "CallbackError",
     "ConfigurationError",
     "ConnectError",
@@ -112,6 +114,7 @@ class HandshakeError(DeepgramError):
 
     ``status`` is the HTTP status, ``dg_error`` the ``dg-error`` header (Deepgram's explanation),
     ``request_id`` the ``dg-request-id`` header and ``body`` the response body as text.
+    ``retry_after`` is the ``Retry-After`` header in seconds (429 / 503), when given.
     """
 
     def __init__(
@@ -120,11 +123,13 @@ class HandshakeError(DeepgramError):
         dg_error: str | None = None,
         request_id: str | None = None,
         body: str = "",
+        retry_after: str | float | None = None,
     ) -> None:
         self.status = status
         self.dg_error = dg_error
         self.request_id = request_id
         self.body = body
+        self.retry_after = _seconds(retry_after)
         detail = dg_error or body.strip() or "no detail given"
         rid = f" [request {request_id}]" if request_id else ""
         super().__init__(f"handshake rejected with HTTP {status}: {detail}{rid}")
@@ -135,6 +140,7 @@ class HandshakeError(DeepgramError):
         dg_error: str | None = None,
         request_id: str | None = None,
         body: str = "",
+        retry_after: str | float | None = None,
     ) -> HandshakeError:
         """Build the most specific subclass for ``status``."""
         cls: type[HandshakeError]
@@ -148,7 +154,18 @@ class HandshakeError(DeepgramError):
             cls = ServiceUnavailableError
         else:
             cls = HandshakeError
-        return cls(status, dg_error, request_id, body)
+        return cls(status, dg_error, request_id, body, retry_after)
+
+
+def _seconds(value: str | float | None) -> float | None:
+    """``Retry-After`` as seconds: a number (an HTTP date is not honoured: ``None``)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 class BadRequestError(HandshakeError):
@@ -165,6 +182,12 @@ class RateLimitError(HandshakeError):
 
 class ServiceUnavailableError(HandshakeError):
     """HTTP 5xx: the service could not take the connection."""
+
+
+class BufferOverflowError(DeepgramError):
+    """A resumable connection (``reconnect=...``) was reconnecting and its replay buffer already
+    held ``Reconnect.max_buffer_s`` of audio, with ``on_overflow="error"``. Raised at the caller
+    of ``input.on_next``; the audio was not kept."""
 
 
 class ConnectionClosed(DeepgramError):

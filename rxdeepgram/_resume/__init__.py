@@ -1,0 +1,23 @@
+"""Resumable streams (``connect(..., reconnect=True)``): reconnect with replay and continuous
+timestamps. ``_config`` holds the user's knobs and the retry rules, ``_policy`` and the channel
+modules the Sans-I/O resume rules, ``_connection`` the connection layer and its two runners."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._config import ConnectionState, Reconnect, ResumeStats
+from ._policy import Policy
+
+__all__ = ["ConnectionState", "Reconnect", "ResumeStats", "policy_factory"]
+
+
+def policy_factory(name: str, options: dict[str, Any], config: Reconnect) -> Callable[[], Policy]:
+    """A maker of fresh policies for channel ``name`` (validates what it can now)."""
+    if name == "listen.v1":
+        from .listen_v1 import ListenV1Policy
+
+        ListenV1Policy(config, options)  # raises now for audio it could not replay
+        return lambda: ListenV1Policy(config, options)
+    return lambda: Policy(config)

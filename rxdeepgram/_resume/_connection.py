@@ -1,0 +1,583 @@
+"""Resumable connections: one user-facing connection over a sequence of inner connections.
+
+:class:`ResumableBase` is a :class:`~rxdeepgram._connection.ConnectionBase` (same ``messages``,
+``input``, ``raw``, seed API) with no driver of its own: what the application sends is validated
+by its own :class:`~rxdeepgram._session.Session` (so bad input raises at the caller, before
+anything is kept), recorded by the channel's :class:`~._policy.Policy` and forwarded to the
+current inner connection; what an inner connection receives goes through the policy (time shift,
+suppression) into this connection's ``messages``. When an inner connection drops with a
+retryable cause, the stream stays open, a new inner connection is opened after a backoff, and
+the policy's replay is sent on it first.
+
+The two runners differ only in how they wait and open: :class:`ResumableConnection` (sync) waits
+with a ``threading.Timer`` and opens on that short-lived thread; :class:`AsyncResumableConnection`
+uses ``call_later`` and a task on the connection's loop. No thread lives for the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import reactivex
+from reactivex import abc
+from reactivex.disposable import Disposable
+
+from .._connection import AsyncConnection, Connection, ConnectionBase
+from .._session import Frame, Session
+from ..errors import CallbackError, ConnectionClosed, DeepgramError, DeepgramTimeoutError
+from ._config import ConnectionState, Reconnect, ResumeStats, is_retryable, retry_delay
+from ._policy import Policy
+
+if TYPE_CHECKING:
+    from .._client import _Prepared
+    from .._config import ClientConfig
+
+__all__ = [
+    "AsyncResumableConnectContext",
+    "AsyncResumableConnection",
+    "ResumableBase",
+    "ResumableConnectContext",
+    "ResumableConnection",
+]
+
+log = logging.getLogger("rxdeepgram")
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+
+def _discard(frame: Frame) -> None:
+    pass
+
+
+class _StateHub:
+    """``conn.state``: the current :class:`ConnectionState` to each new subscriber, then every
+    change; completes after ``closed``. Subscriber errors are reported, never propagated."""
+
+    def __init__(self, initial: ConnectionState, report: Callable[[CallbackError], None]) -> None:
+        self._lock = threading.Lock()
+        self._current = initial
+        self._observers: tuple[abc.ObserverBase[ConnectionState], ...] = ()
+        self._report = report
+        self.observable: reactivex.Observable[ConnectionState] = reactivex.create(self._subscribe)
+
+    def _subscribe(
+        self, observer: abc.ObserverBase[ConnectionState], scheduler: Any = None
+    ) -> abc.DisposableBase:
+        with self._lock:
+            current = self._current
+            live = current.kind != "closed"
+            if live:
+                self._observers = (*self._observers, observer)
+        self._call(observer.on_next, current)
+        if not live:
+            self._call(observer.on_completed)
+            return Disposable()
+
+        def dispose() -> None:
+            with self._lock:
+                self._observers = tuple(o for o in self._observers if o is not observer)
+
+        return Disposable(dispose)
+
+    @property
+    def current(self) -> ConnectionState:
+        return self._current
+
+    def set(self, state: ConnectionState) -> None:
+        with self._lock:
+            if self._current.kind == "closed":
+                return
+            self._current = state
+            observers = self._observers
+            if state.kind == "closed":
+                self._observers = ()
+        for observer in observers:
+            self._call(observer.on_next, state)
+            if state.kind == "closed":
+                self._call(observer.on_completed)
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            self._report(CallbackError("state subscriber", exc))
+
+
+class ResumableBase(ConnectionBase[S, C]):
+    """What the sync and async resumable connections share (everything but waiting/opening)."""
+
+    def __init__(
+        self,
+        first: ConnectionBase[Any, Any],
+        *,
+        config: ClientConfig,
+        prepared: _Prepared,
+        policy: Policy,
+        reconnect: Reconnect,
+    ) -> None:
+        session = Session(prepared.spec, keepalive_interval=None, clock=time.monotonic)
+        super().__init__(
+            session,
+            url=first.url,
+            request_id=first.request_id,
+            response_headers=first.response_headers,
+            close_timeout=config.close_timeout,
+            on_callback_error=config.on_callback_error,
+        )
+        self._config = config
+        self._prepared = prepared
+        self._policy = policy
+        self._reconnect = reconnect
+        self._lock = threading.RLock()
+        self._inner: ConnectionBase[Any, Any] | None = None
+        self._generation = 0
+        self._attempt = 0
+        self._closing = False
+        self._aborted = False
+        self._finishing = False
+        self._connections = 0
+        self._reconnects = 0
+        self._failed_attempts = 0
+        self._state = _StateHub(ConnectionState("open", request_id=first.request_id), self._report)
+        self.state: reactivex.Observable[ConnectionState] = self._state.observable
+        """Observable of :class:`~rxdeepgram.ConnectionState`: the current state at once, then
+        ``reconnecting`` (attempt, cause) / ``open`` changes; completes after ``closed``."""
+        self._adopt(first, first=True)
+
+    # -- observing ----------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> ResumeStats:
+        """A snapshot of the reconnect counters."""
+        p = self._policy
+        return ResumeStats(
+            connections=self._connections,
+            reconnects=self._reconnects,
+            failed_attempts=self._failed_attempts,
+            replayed_audio_s=round(p.replayed_audio_s, 6),
+            dropped_audio_s=round(p.dropped_audio_s, 6),
+            replayed_messages=p.replayed_messages,
+            suppressed=p.suppressed,
+        )
+
+    @property
+    def current_state(self) -> ConnectionState:
+        """The latest :class:`~rxdeepgram.ConnectionState`."""
+        return self._state.current
+
+    # -- inner connections --------------------------------------------------------------------
+
+    def _adopt(self, conn: ConnectionBase[Any, Any], *, first: bool = False) -> None:
+        policy = self._policy
+        with self._lock:
+            if self._aborted or self._finishing:
+                conn._abort(None)
+                return
+            self._generation += 1
+            generation = self._generation
+            self._inner = conn
+            self._attempt = 0
+            self._connections += 1
+            if not first:
+                self._reconnects += 1
+            replay = policy.begin(first)
+            self.url = conn.url
+            self.request_id = conn.request_id
+            self.response_headers = dict(conn.response_headers)
+            conn.messages.subscribe(
+                lambda m: self._on_inner_message(generation, m),
+                lambda e: self._on_inner_end(generation, e),
+                lambda: self._on_inner_end(generation, None),
+            )
+            conn.raw.subscribe(lambda f: self._on_inner_raw(generation, f), lambda _: None)
+            try:
+                for item in replay:
+                    conn.input.on_next(item)
+                if self._closing and not policy.holding:
+                    conn._close_gracefully()
+            except ConnectionClosed:
+                pass  # dropped again at once: its end is on its way
+        if not first:
+            self._state.set(ConnectionState("open", request_id=conn.request_id))
+
+    def _on_inner_raw(self, generation: int, frame: str | bytes) -> None:
+        if generation == self._generation:
+            self._raw_hub.emit(frame)
+
+    def _on_inner_message(self, generation: int, message: Any) -> None:
+        if generation != self._generation:
+            return
+        policy = self._policy
+        with self._lock:
+            out = policy.on_message(message)
+            if policy.outbox:
+                self._flush_outbox()
+        if out is not None:
+            self._messages_hub.emit(out)
+
+    def _flush_outbox(self) -> None:
+        """Send what the policy released (called under the lock)."""
+        policy = self._policy
+        items, policy.outbox = policy.outbox, []
+        inner = self._inner
+        if inner is None:
+            return
+        try:
+            for item in items:
+                inner.input.on_next(item)
+            if self._closing and not policy.holding:
+                inner._close_gracefully()
+        except ConnectionClosed:
+            pass
+
+    def _on_inner_end(self, generation: int, error: BaseException | None) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._inner = None
+            self._generation += 1
+            if self._aborted:
+                end = self._session_end()
+            elif error is None or not (
+                is_retryable(error, opening=False)
+                # the close timed out: as stalled as a connection gets
+                or (self._closing and isinstance(error, DeepgramTimeoutError))
+            ):
+                end = error
+            elif self._retry(error):
+                return
+            else:
+                end = error
+        self._end_with(end)
+
+    def _retry(self, error: BaseException) -> bool:
+        """Schedule the next attempt after ``error`` (under the lock); ``False`` when the
+        attempts have run out."""
+        self._attempt += 1
+        if self._attempt > self._reconnect.max_attempts:
+            return False
+        attempt = self._attempt
+        delay = retry_delay(self._reconnect, attempt, error)
+        log.info(
+            "%s: reconnecting in %.2f s (attempt %d) after %s",
+            self._prepared.spec.name,
+            delay,
+            attempt,
+            error,
+        )
+        self._state.set(ConnectionState("reconnecting", attempt=attempt, cause=error))
+        self._schedule(delay)
+        return True
+
+    def _open_failed(self, error: BaseException) -> None:
+        with self._lock:
+            if self._aborted or self._finishing:
+                end: BaseException | None = self._session_end()
+            else:
+                self._failed_attempts += 1
+                if is_retryable(error, opening=True) and self._retry(error):
+                    return
+                end = error
+        self._end_with(end)
+
+    def _session_end(self) -> BaseException | None:
+        return self._session._end
+
+    def _end_with(self, end: BaseException | None) -> None:
+        with self._lock:
+            if self._finishing:
+                return
+            self._finishing = True
+            self._cancel_timer()
+        self._session.abort(end)
+        self._finish(end)
+        self._state.set(ConnectionState("closed", cause=end))
+
+    # -- what the runners provide --------------------------------------------------------------
+
+    def _schedule(self, delay: float) -> None:
+        raise NotImplementedError
+
+    def _cancel_timer(self) -> None:
+        raise NotImplementedError
+
+    # -- the application's side -----------------------------------------------------------------
+
+    def _send(self, item: object) -> None:
+        spec = self._session.spec
+        cls = type(item)
+        if cls is not bytes and cls not in spec._allowed:
+            item = _native(item, spec)
+        policy = self._policy
+        with self._lock:
+            closing = self._session.send(item, _discard)
+            if type(item) is bytes and not item:
+                return
+            inner = self._inner
+            if not closing:
+                policy.on_send(item, inner is not None)
+            else:
+                self._closing = True
+                policy.on_close()
+            if inner is not None and not policy.holding:
+                # if it dropped, the policy kept what must be replayed
+                with contextlib.suppress(ConnectionClosed):
+                    inner.input.on_next(item)
+        self._messages_hub.close_window()
+        self._raw_hub.close_window()
+
+    def _close_gracefully(self) -> None:
+        with self._lock:
+            if not self._session.close_gracefully(_discard):
+                return
+            self._closing = True
+            self._policy.on_close()
+            inner = self._inner
+            if inner is not None and not self._policy.holding:
+                inner._close_gracefully()
+        self._messages_hub.close_window()
+        self._raw_hub.close_window()
+
+    def _abort(self, error: BaseException | None) -> None:
+        if not self._session.abort(error):
+            return
+        with self._lock:
+            self._aborted = True
+            inner = self._inner
+        if inner is not None:
+            inner._abort(error)  # its end comes back through _on_inner_end
+        else:
+            self._end_with(self._session_end())
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else self._state.current.kind
+        name = self._session.spec.name
+        return f"<{type(self).__name__} {name} {state} request_id={self.request_id}>"
+
+
+def _native(item: object, spec: Any) -> object:
+    """What the policy sees: ``bytes`` or the channel's struct (the session validates it)."""
+    if isinstance(item, (bytearray, memoryview)):
+        return bytes(item)
+    if isinstance(item, str) and spec.text_message is not None and item:
+        return spec.text_message(item)
+    native = getattr(item, "_rxdeepgram_native_", None)
+    if native is not None and callable(native):
+        return _native(native(), spec)
+    return item
+
+
+class ResumableConnection(ResumableBase[S, C], Connection[S, C]):
+    """A resumable connection of the sync client (``connect(..., reconnect=True)``)."""
+
+    _timer: threading.Timer | None = None
+
+    def _schedule(self, delay: float) -> None:
+        timer = threading.Timer(delay, self._attempt_open)
+        timer.daemon = True
+        timer.name = "rxdeepgram-reconnect"
+        self._timer = timer
+        timer.start()
+
+    def _cancel_timer(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+
+    def _attempt_open(self) -> None:
+        from .._client import ConnectContext
+
+        if self._aborted or self._finishing:
+            return
+        try:
+            conn = ConnectContext[Any, Any](self._config, self._prepared).open()
+        except DeepgramError as exc:
+            self._open_failed(exc)
+            return
+        self._adopt(conn)
+
+
+class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
+    """A resumable connection of the async client (``connect(..., reconnect=True)``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        super().__init__(*args, **kwargs)
+
+    def _on_loop(self, fn: Callable[[], Any]) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            fn()
+        else:
+            self._loop.call_soon_threadsafe(fn)
+
+    def _schedule(self, delay: float) -> None:
+        def arm() -> None:
+            self._handle = self._loop.call_later(delay, self._start_attempt)
+
+        self._on_loop(arm)
+
+    def _start_attempt(self) -> None:
+        self._task = self._loop.create_task(self._attempt_open())
+
+    def _cancel_timer(self) -> None:
+        def cancel() -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+            if self._task is not None and not self._task.done():
+                self._task.cancel()
+
+        self._on_loop(cancel)
+
+    async def _attempt_open(self) -> None:
+        from .._client import AsyncConnectContext
+
+        if self._aborted or self._finishing:
+            return
+        try:
+            conn = await AsyncConnectContext[Any, Any](self._config, self._prepared).open()
+        except DeepgramError as exc:
+            self._open_failed(exc)
+            return
+        self._adopt(conn)
+
+    def _set_done(self) -> None:
+        self._on_loop(super()._set_done)
+
+
+# -- contexts ----------------------------------------------------------------------------------
+
+
+class ResumableConnectContext(Generic[S, C]):
+    """What the sync client's ``connect(..., reconnect=...)`` returns."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        prepared: _Prepared,
+        policy: Callable[[], Policy],
+        reconnect: Reconnect,
+    ) -> None:
+        self._config = config
+        self._prepared = prepared
+        self._policy = policy
+        self._reconnect = reconnect
+        self._conn: ResumableConnection[S, C] | None = None
+
+    def open(self) -> ResumableConnection[S, C]:
+        """Open the first connection (its failure raises at once: nothing to resume yet)."""
+        from .._client import ConnectContext
+
+        first: Connection[Any, Any] = ConnectContext[Any, Any](self._config, self._prepared).open()
+        return self._wrap(first)
+
+    async def _opening(self) -> ResumableConnection[S, C]:
+        """The open as a coroutine on the client's I/O loop (the cold operators use it)."""
+        from .._client import ConnectContext
+
+        first: Connection[Any, Any] = await ConnectContext[Any, Any](
+            self._config, self._prepared
+        )._opening()
+        return self._wrap(first)
+
+    def _wrap(self, first: Connection[Any, Any]) -> ResumableConnection[S, C]:
+        conn = ResumableConnection[S, C](
+            first,
+            config=self._config,
+            prepared=self._prepared,
+            policy=self._policy(),
+            reconnect=self._reconnect,
+        )
+        self._conn = conn
+        return conn
+
+    def __enter__(self) -> ResumableConnection[S, C]:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        if exc is not None:
+            conn._abort(exc)
+        else:
+            conn._close_gracefully()
+        if not conn.wait(self._config.close_timeout + 2.0):
+            conn._abort(None)
+            conn.wait(2.0)
+
+
+class AsyncResumableConnectContext(Generic[S, C]):
+    """What the async client's ``connect(..., reconnect=...)`` returns."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        prepared: _Prepared,
+        policy: Callable[[], Policy],
+        reconnect: Reconnect,
+    ) -> None:
+        self._config = config
+        self._prepared = prepared
+        self._policy = policy
+        self._reconnect = reconnect
+        self._conn: AsyncResumableConnection[S, C] | None = None
+
+    async def open(self) -> AsyncResumableConnection[S, C]:
+        from .._client import AsyncConnectContext
+
+        first = await AsyncConnectContext[Any, Any](self._config, self._prepared).open()
+        conn = AsyncResumableConnection[S, C](
+            first,
+            config=self._config,
+            prepared=self._prepared,
+            policy=self._policy(),
+            reconnect=self._reconnect,
+        )
+        self._conn = conn
+        return conn
+
+    _opening = open
+
+    def __await__(self) -> Generator[Any, None, AsyncResumableConnection[S, C]]:
+        return self.open().__await__()
+
+    async def __aenter__(self) -> AsyncResumableConnection[S, C]:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        if exc is not None:
+            conn._abort(exc)
+        else:
+            conn._close_gracefully()
+        try:
+            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 2.0)
+        except TimeoutError:
+            conn._abort(None)
+            await asyncio.wait_for(conn.wait(), 2.0)

@@ -1,0 +1,150 @@
+"""The Sans-I/O side of resuming: one :class:`Policy` per channel decides what to keep of what the
+application sends, what to send again on a new connection, and how to rewrite (time shift) or
+suppress what the new connection sends back. No sockets, threads or clocks: the connection
+(``_connection.py``) calls it under its lock and does the I/O.
+
+A policy sees what the application sends already validated and in its native form (``bytes``
+audio or the channel's client-message struct) and every server message of the current inner
+connection, in order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from ..errors import BufferOverflowError
+from ._config import Reconnect
+
+__all__ = ["AudioLog", "Policy"]
+
+
+class Policy:
+    """The default rules (a channel with nothing to resume): nothing kept, nothing rewritten."""
+
+    def __init__(self, config: Reconnect) -> None:
+        self.config = config
+        self.replayed_audio_s = 0.0
+        self.replayed_messages = 0
+        self.suppressed = 0
+        self.outbox: list[Any] = []
+        """Items to send on the current connection now (drained by the connection after each
+        :meth:`on_message`)."""
+        self.holding = False
+        """While ``True``, what the application sends is kept, not forwarded (the new connection
+        is not ready for it yet, e.g. the agent before ``SettingsApplied``)."""
+
+    @property
+    def dropped_audio_s(self) -> float:
+        return 0.0
+
+    def on_send(self, item: Any, connected: bool) -> None:
+        """The application sends ``item`` (``connected``: a connection is up to take it).
+        Raise :class:`BufferOverflowError` to refuse it."""
+
+    def on_close(self) -> None:
+        """The application asked for the graceful close."""
+
+    def begin(self, first: bool) -> list[Any]:
+        """A new connection is open (``first``: the very first). Returns what to send on it
+        before anything else, in order."""
+        return []
+
+    def on_message(self, message: Any) -> Any:
+        """A message of the current connection: returns it (possibly rewritten) or ``None`` to
+        suppress it."""
+        return message
+
+
+class AudioLog:
+    """Audio and in-band control messages sent since a boundary, by audio byte position.
+
+    ``confirm(position)`` moves the boundary (the server's final results cover everything
+    before it) and forgets what lies before; :meth:`replay` gives what a new connection needs to
+    hear again, starting exactly at the boundary. At most ``max_bytes`` of audio are kept: past
+    that, the oldest is forgotten (``overflow="drop_oldest"``) or, while ``holding`` is true,
+    :class:`BufferOverflowError` is raised (``overflow="error"``).
+    """
+
+    __slots__ = (
+        "base",
+        "bytes_per_s",
+        "dropped",
+        "entries",
+        "frame_bytes",
+        "max_bytes",
+        "overflow",
+        "total",
+    )
+
+    def __init__(self, bytes_per_s: int, frame_bytes: int, max_s: float, overflow: str) -> None:
+        self.bytes_per_s = bytes_per_s
+        self.frame_bytes = max(1, frame_bytes)
+        self.max_bytes = self._align(int(max_s * bytes_per_s))
+        self.overflow = overflow
+        self.entries: deque[tuple[int, Any]] = deque()
+        self.total = 0  # audio bytes ever sent
+        self.base = 0  # audio before this position needs no replay
+        self.dropped = 0  # audio bytes forgotten because the log was full
+
+    def _align(self, position: int) -> int:
+        return position - position % self.frame_bytes
+
+    def position(self, seconds: float) -> int:
+        """The byte position of ``seconds`` of audio (frame aligned)."""
+        return self._align(round(seconds * self.bytes_per_s / self.frame_bytes) * self.frame_bytes)
+
+    def seconds(self, position: int) -> float:
+        return position / self.bytes_per_s
+
+    def add_audio(self, data: bytes, connected: bool) -> None:
+        over = self.total + len(data) - self.base - self.max_bytes
+        if over > 0:
+            if not connected and self.overflow == "error":
+                raise BufferOverflowError(
+                    f"the reconnect buffer is full ({self.max_bytes / self.bytes_per_s:.1f} s of "
+                    "audio): raise Reconnect(max_buffer_s=...) or use on_overflow='drop_oldest'"
+                )
+            new_base = self._align(self.base + over + self.frame_bytes - 1)
+            self.dropped += min(new_base, self.total) - self.base
+            self.base = new_base
+            self._trim()
+        self.entries.append((self.total, data))
+        self.total += len(data)
+
+    def add_control(self, message: Any) -> None:
+        self.entries.append((self.total, message))
+
+    def confirm(self, position: int) -> None:
+        """Everything before ``position`` is covered by the server's final results."""
+        if position > self.total:
+            position = self.total
+        if position > self.base:
+            self.base = position
+            self._trim()
+
+    def _trim(self) -> None:
+        entries = self.entries
+        base = self.base
+        while entries:
+            pos, item = entries[0]
+            if type(item) is bytes:
+                if pos + len(item) > base:
+                    break
+            elif pos > base:
+                break
+            entries.popleft()
+
+    def replay(self) -> tuple[int, list[Any]]:
+        """``(start, items)``: the byte position the new connection's time 0 stands for, and
+        the audio (cut to start exactly there) and controls to send again, in order."""
+        start = self.base
+        items: list[Any] = []
+        for pos, item in self.entries:
+            if type(item) is bytes:
+                if pos < start:
+                    item = item[start - pos :]
+                items.append(item)
+            else:
+                items.append(item)
+        return start, items

@@ -1,0 +1,139 @@
+"""Resuming Listen V1: replay the audio since the last final result, shift every time.
+
+* Kept: the audio sent since the end of the last final ``Results`` (``start + duration`` of a
+  result with ``is_final``), bounded by ``max_buffer_s``, with the ``Finalize`` messages sent in
+  between at their place in the audio. The last ``Configure`` is kept and sent first.
+* On a new connection the kept audio is sent again, cut to start exactly at that end, so the
+  new connection's time 0 is that point of the stream: every time it sends (``Results.start``,
+  word ``start`` / ``end``, ``UtteranceEnd.last_word_end``, ``SpeechStarted.timestamp``,
+  ``Metadata.duration``) is shifted by it. No struct is rebuilt while the shift is 0 (before
+  the first drop).
+* Suppressed: a ``SpeechStarted`` or ``UtteranceEnd`` the application already had (the replayed
+  audio yields them again), the acknowledgement of the re-sent ``Configure``.
+* A final result cannot come twice (the replay starts after the last one) nor go missing (the
+  audio of any final not received is still kept).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec.structs import replace
+
+from ..messages import listen_v1 as m
+from ._config import Reconnect
+from ._policy import AudioLog, Policy
+
+__all__ = ["ListenV1Policy", "audio_rate"]
+
+_SAMPLE_BYTES = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
+_TOLERANCE = 0.05  # seconds: the same audio framed from another start point
+
+
+def audio_rate(options: dict[str, Any], channel_name: str) -> tuple[int, int]:
+    """``(bytes per second, bytes per sample frame)`` of the raw audio the options describe."""
+    from ..errors import ConfigurationError
+
+    encoding = options.get("encoding")
+    rate = options.get("sample_rate")
+    size = _SAMPLE_BYTES.get(str(encoding)) if encoding is not None else None
+    if size is None or not isinstance(rate, int):
+        raise ConfigurationError(
+            f"reconnect on {channel_name} replays audio, so it needs raw audio described by "
+            "encoding= (linear16, linear32, mulaw or alaw) and sample_rate=; "
+            f"got encoding={encoding!r}"
+        )
+    channels = options.get("channels") or 1
+    frame = size * int(channels)
+    return frame * rate, frame
+
+
+def _r(x: float) -> float:
+    return round(x, 6)
+
+
+def shift_words(words: list[Any], shift: float) -> list[Any]:
+    return [
+        replace(w, start=_r(w.start + shift), end=_r(w.end + shift))
+        if w.start is not None and w.end is not None
+        else w
+        for w in words
+    ]
+
+
+class ListenV1Policy(Policy):
+    def __init__(self, config: Reconnect, options: dict[str, Any]) -> None:
+        super().__init__(config)
+        bytes_per_s, frame = audio_rate(options, "Listen V1")
+        self.log = AudioLog(bytes_per_s, frame, config.max_buffer_s, config.on_overflow)
+        self.shift = 0.0
+        self.resumed = False
+        self._configure: m.Configure | None = None
+        self._acks_to_skip = 0
+        self._speech_started = -1.0
+        self._utterance_end = -1.0
+
+    @property
+    def dropped_audio_s(self) -> float:
+        return self.log.seconds(self.log.dropped)
+
+    def on_send(self, item: Any, connected: bool) -> None:
+        if type(item) is bytes:
+            self.log.add_audio(item, connected)
+        elif type(item) is m.Finalize:
+            self.log.add_control(item)
+        elif type(item) is m.Configure:
+            self._configure = item
+
+    def begin(self, first: bool) -> list[Any]:
+        if first:
+            return []
+        start, items = self.log.replay()
+        self.shift = self.log.seconds(start)
+        self.resumed = True
+        self.replayed_audio_s += self.log.seconds(self.log.total - start)
+        self.replayed_messages += sum(1 for i in items if type(i) is not bytes)
+        if self._configure is not None:
+            self._acks_to_skip += 1
+            self.replayed_messages += 1
+            items.insert(0, self._configure)
+        return items
+
+    def on_message(self, message: Any) -> Any:
+        cls = type(message)
+        shift = self.shift
+        if cls is m.Results:
+            if message.is_final:
+                self.log.confirm(self.log.position(shift + message.start + message.duration))
+            if not shift:
+                return message
+            channel = message.channel
+            alternatives = [
+                replace(a, words=shift_words(a.words, shift)) for a in channel.alternatives
+            ]
+            return replace(
+                message,
+                start=_r(message.start + shift),
+                channel=replace(channel, alternatives=alternatives),
+            )
+        if cls is m.SpeechStarted:
+            at = _r(message.timestamp + shift)
+            if self.resumed and at <= self._speech_started + _TOLERANCE:
+                self.suppressed += 1
+                return None
+            self._speech_started = at
+            return replace(message, timestamp=at) if shift else message
+        if cls is m.UtteranceEnd:
+            at = _r(message.last_word_end + shift)
+            if self.resumed and at <= self._utterance_end + _TOLERANCE:
+                self.suppressed += 1
+                return None
+            self._utterance_end = at
+            return replace(message, last_word_end=at) if shift else message
+        if cls is m.Metadata:
+            return replace(message, duration=_r(message.duration + shift)) if shift else message
+        if (cls is m.ConfigureSuccess or cls is m.ConfigureFailure) and self._acks_to_skip:
+            self._acks_to_skip -= 1
+            self.suppressed += 1
+            return None
+        return message

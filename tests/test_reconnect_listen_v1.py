@@ -1,0 +1,358 @@
+"""Listen V1 resumable connections against the local server through a fault-injecting proxy.
+
+The server's engine reads each word from the audio itself (a tone per word, see
+``resume_util.py``), so audio replayed on a new connection gives the same words: the final
+transcript of a stream cut ten times must equal the uncut one, word for word, with continuous
+times. Every test runs with the sync and the async client.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from faultproxy import FaultProxy
+from harness import Recorder
+from reactivex import operators as ops
+from resume_util import WORDS, ToneWordEngine, read_wav, stream, wav_bytes, word_audio
+
+from rxdeepgram import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionState,
+    InvalidInputError,
+    RateLimitError,
+    Reconnect,
+)
+from rxdeepgram.audio import AudioFormat, from_bytes
+from rxdeepgram.messages import listen_v1 as m
+from rxdeepgram.server import DeepgramServer
+
+RAW = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
+FAST = Reconnect(backoff=0.02, max_backoff=0.2)
+LONG = [i % len(WORDS) for i in range(50)]  # 32.45 s of audio
+SHORT = [3, 1, 4, 1, 5, 9, 2, 6]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DeepgramServer]:
+    with DeepgramServer(engine=ToneWordEngine()) as srv:
+        yield srv
+
+
+@pytest.fixture
+def proxy(server: DeepgramServer) -> Iterator[FaultProxy]:
+    with FaultProxy("127.0.0.1", server.port) as px:
+        yield px
+
+
+def final_words(rec: Recorder) -> list[m.Word]:
+    return [
+        w
+        for r in rec.items
+        if isinstance(r, m.Results) and r.is_final
+        for w in r.channel.alternatives[0].words
+    ]
+
+
+def when_open(conn: Any, fault: Callable[[], Any]) -> Callable[[], None]:
+    """``fault`` once ``conn`` has a live inner connection (so each fault drops one)."""
+
+    def run() -> None:
+        deadline = time.monotonic() + 10
+        while conn.current_state.kind != "open":
+            assert time.monotonic() < deadline, "never reconnected"
+            time.sleep(0.002)
+        fault()
+
+    return run
+
+
+def cut(proxy: FaultProxy) -> Callable[[], None]:
+    def run() -> None:
+        deadline = time.monotonic() + 10
+        while proxy.cut() == 0:
+            assert time.monotonic() < deadline, "no live connection to cut"
+            time.sleep(0.002)
+
+    return run
+
+
+def transcribe(
+    h: Any, url: str, audio: bytes, faults: Callable[[Any], dict[int, Any]] | None = None, **kw: Any
+) -> tuple[Any, Recorder, list[ConnectionState]]:
+    client = h.client(base_url=url, **kw.pop("client", {}))
+    rec = Recorder()
+    states: list[ConnectionState] = []
+    with h.connect(client, "listen.v1", reconnect=kw.pop("reconnect", FAST), **RAW, **kw) as conn:
+        conn.messages.subscribe(rec)
+        conn.state.subscribe(states.append)
+        stream(conn, audio, faults=faults(conn) if faults else None)
+    rec.wait(30)
+    return conn, rec, states
+
+
+def test_ten_drops_in_a_30s_stream_lose_and_repeat_nothing(
+    h: Any, server: DeepgramServer, proxy: FaultProxy
+) -> None:
+    audio = read_wav(wav_bytes(word_audio(LONG)))
+    seconds = len(audio) / 32000
+    assert seconds > 30
+    _, clean, _ = transcribe(h, server.url, audio)
+    rng = random.Random(9)
+    drops = sorted(rng.sample(range(5, len(audio) // 3200 - 3), 10))
+    conn, rec, states = transcribe(
+        h, proxy.url, audio, lambda c: {i: when_open(c, cut(proxy)) for i in drops}
+    )
+    assert rec.completed and rec.error is None
+    expected = [WORDS[i] for i in LONG]
+    assert [w.word for w in final_words(clean)] == expected
+    words = final_words(rec)
+    assert [w.word for w in words] == expected  # 0 lost, 0 duplicated
+    assert [t for w in words for t in (w.start, w.end)] == pytest.approx(
+        [t for w in final_words(clean) for t in (w.start, w.end)], abs=0.011
+    )
+    times = [t for w in words for t in (w.start, w.end)]
+    assert times == sorted(times)
+    assert abs(words[-1].end - seconds) <= 0.5
+    results = [r for r in rec.items if isinstance(r, m.Results) and r.is_final]
+    starts = [r.start for r in results]
+    assert starts == sorted(starts)
+    assert conn.stats.reconnects == 10
+    assert conn.stats.connections == 11
+    assert conn.stats.replayed_audio_s > 0
+    kinds = [s.kind for s in states]
+    assert kinds == ["open"] + ["reconnecting", "open"] * 10 + ["closed"]
+    causes = [s.cause for s in states if s.kind == "reconnecting"]
+    assert all(isinstance(c, ConnectionClosedError) for c in causes)
+    assert states[-1].cause is None
+    meta = [x for x in rec.items if isinstance(x, m.Metadata)]
+    assert len(meta) == 1
+    assert meta[0].duration == pytest.approx(seconds, abs=0.01)
+
+
+def test_a_stalled_peer_is_dropped_by_ping_timeout_and_resumed(h: Any, proxy: FaultProxy) -> None:
+    audio = word_audio(SHORT)
+    client = {"ping_interval": 0.1, "ping_timeout": 0.2, "close_timeout": 1.0}
+
+    def stall(conn: Any) -> dict[int, Any]:
+        def run() -> None:
+            proxy.stall()  # forwards nothing, closes nothing: only the pings can tell
+            deadline = time.monotonic() + 10
+            while conn.stats.reconnects == 0:
+                assert time.monotonic() < deadline, "the stall was never detected"
+                time.sleep(0.01)
+
+        return {20: when_open(conn, run)}
+
+    conn, rec, states = transcribe(h, proxy.url, audio, stall, client=client)
+    assert rec.completed and rec.error is None
+    assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
+    causes = [s.cause for s in states if s.kind == "reconnecting"]
+    assert len(causes) == 1
+    assert isinstance(causes[0], ConnectionClosedError)
+    assert causes[0].code == 1011
+    assert conn.stats.reconnects == 1
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, AuthenticationError), (400, BadRequestError)])
+def test_a_4xx_handshake_during_reconnect_ends_the_stream_at_once(
+    h: Any, proxy: FaultProxy, status: int, error: type[Exception]
+) -> None:
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    states: list[ConnectionState] = []
+    conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
+    conn.messages.subscribe(rec)
+    conn.state.subscribe(states.append)
+    audio = word_audio(SHORT)
+    proxy.refuse(status, count=5)
+    stream(conn, audio[: 3200 * 10], faults={5: cut(proxy)})
+    rec.wait(10)
+    assert isinstance(rec.error, error)
+    assert rec.error.status == status  # type: ignore[attr-defined]
+    assert proxy.refused == 1  # no further attempt
+    assert conn.stats.failed_attempts == 1
+    assert [s.kind for s in states] == ["open", "reconnecting", "closed"]
+    assert states[-1].cause is rec.error
+    with pytest.raises(ConnectionClosed):
+        conn.input.on_next(b"\x00\x00")
+
+
+def test_429_with_retry_after_waits_then_resumes(h: Any, proxy: FaultProxy) -> None:
+    audio = word_audio(SHORT)
+    stamps: list[tuple[str, float]] = []
+
+    def fault(conn: Any) -> dict[int, Any]:
+        conn.state.subscribe(lambda s: stamps.append((s.kind, time.monotonic())))
+
+        def refuse_then_cut() -> None:
+            proxy.refuse(429, headers={"Retry-After": "1"})
+            cut(proxy)()
+
+        return {8: when_open(conn, refuse_then_cut)}
+
+    conn, rec, states = transcribe(h, proxy.url, audio, fault)
+    assert rec.completed and rec.error is None
+    assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
+    assert proxy.refused == 1
+    reconnecting = [s for s in states if s.kind == "reconnecting"]
+    assert [s.attempt for s in reconnecting] == [1, 2]
+    limited = reconnecting[1].cause
+    assert isinstance(limited, RateLimitError)
+    assert limited.retry_after == 1.0
+    # Retry-After honoured: the attempt after the 429 came no sooner than a second later.
+    times = [t for kind, t in stamps if kind in ("reconnecting", "open")]
+    assert times[-1] - times[-2] >= 0.95
+    assert conn.stats.failed_attempts == 1
+    assert conn.stats.reconnects == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "resumed"),
+    [(1012, "service restart", True), (1011, "NET-0001 idle", True), (1008, "DATA-0000", False)],
+)
+def test_close_codes_retried_or_not(
+    h: Any, proxy: FaultProxy, code: int, reason: str, resumed: bool
+) -> None:
+    audio = word_audio(SHORT)
+    conn, rec, states = transcribe(
+        h, proxy.url, audio, lambda c: {12: when_open(c, lambda: proxy.close(code, reason))}
+    )
+    if resumed:
+        assert rec.completed and rec.error is None
+        assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
+        assert conn.stats.reconnects == 1
+    else:
+        assert isinstance(rec.error, ConnectionClosedError)
+        assert rec.error.code == code
+        assert conn.stats.reconnects == 0
+        assert [s.kind for s in states] == ["open", "closed"]
+
+
+def test_attempts_run_out_with_the_last_cause(h: Any, proxy: FaultProxy) -> None:
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    conn = h.open(client, "listen.v1", reconnect=Reconnect(max_attempts=2, backoff=0.01), **RAW)
+    conn.messages.subscribe(rec)
+    proxy.refuse(503, count=3)
+    conn.input.on_next(word_audio([1])[:3200])
+    cut(proxy)()
+    rec.wait(10)
+    assert rec.error is not None
+    assert getattr(rec.error, "status", None) == 503
+    assert proxy.refused == 2
+    assert conn.stats.failed_attempts == 2
+
+
+def test_a_pending_finalize_and_closestream_are_sent_again(
+    h: Any, server: DeepgramServer, proxy: FaultProxy
+) -> None:
+    # Speech with no silence after it: nothing is final until Finalize / CloseStream.
+    audio = word_audio([7])[: 3200 * 3]
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    proxy.delay_s = 0.3  # the server's answers are late: the cut comes first
+    conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
+    conn.messages.subscribe(rec)
+    for chunk in (audio[i : i + 3200] for i in range(0, len(audio), 3200)):
+        conn.input.on_next(chunk)
+    conn.input.on_next(m.Finalize())
+    time.sleep(0.05)
+    proxy.delay_s = 0.0
+    cut(proxy)()
+    when_open(conn, lambda: None)()
+    proxy.delay_s = 0.3
+    conn.input.on_next(word_audio([8]))
+    conn.input.on_completed()
+    time.sleep(0.05)
+    proxy.delay_s = 0.0
+    cut(proxy)()  # the CloseStream's answer is lost: it is sent again
+    rec.wait(10)
+    assert rec.completed and rec.error is None
+    finals = [r for r in rec.items if isinstance(r, m.Results) and r.is_final]
+    assert [w.word for r in finals for w in r.channel.alternatives[0].words] == [
+        WORDS[7],
+        WORDS[8],
+    ]
+    assert finals[0].from_finalize is True
+    assert [type(x).__name__ for x in rec.items].count("Metadata") == 1
+    assert conn.stats.reconnects == 2
+
+
+def test_bad_input_raises_at_the_caller_and_is_not_kept(h: Any, proxy: FaultProxy) -> None:
+    client = h.client(base_url=proxy.url)
+    conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
+    with pytest.raises(InvalidInputError, match="Listen V1"):
+        conn.input.on_next("not audio")
+    with pytest.raises(InvalidInputError):
+        conn.input.on_next(m.Results)
+    conn.input.on_next(bytearray(word_audio([2])))
+    h.close(conn)
+    assert conn.closed and conn.end is None
+    assert conn.stats.replayed_messages == 0
+
+
+def test_reconnect_needs_raw_audio_and_a_valid_config(h: Any, server: DeepgramServer) -> None:
+    client = h.client(base_url=server.url)
+    with pytest.raises(ConfigurationError, match="encoding"):
+        client.listen.v1.connect(model="nova-3", reconnect=True)
+    with pytest.raises(ConfigurationError, match="reconnect"):
+        client.listen.v1.connect(reconnect="yes", **RAW)
+    with pytest.raises(ConfigurationError, match="max_attempts"):
+        Reconnect(max_attempts=0)
+    with pytest.raises(ConfigurationError, match="on_overflow"):
+        Reconnect(on_overflow="block")  # type: ignore[arg-type]
+
+
+def test_off_by_default_a_drop_ends_the_stream(h: Any, proxy: FaultProxy) -> None:
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    conn = h.open(client, "listen.v1", **RAW)
+    conn.messages.subscribe(rec)
+    conn.input.on_next(word_audio([1])[:3200])
+    cut(proxy)()
+    rec.wait(10)
+    assert isinstance(rec.error, ConnectionClosedError)
+    assert not hasattr(conn, "state")
+
+
+def test_the_cold_operator_resumes(h: Any, proxy: FaultProxy) -> None:
+    audio = word_audio(SHORT)
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    done = threading.Event()
+
+    def subscribe() -> Any:
+        return (
+            from_bytes(audio, AudioFormat("linear16", 16000), chunk_ms=100, realtime=False)
+            .pipe(
+                ops.do_action(on_next=lambda _: time.sleep(0.004)),
+                client.listen.v1.transcribe(reconnect=FAST, **RAW),
+                ops.finally_action(done.set),
+            )
+            .subscribe(rec)
+        )
+
+    cutter = threading.Timer(0.1, cut(proxy))
+    if h.kind == "async":
+        h.run(_call_async(subscribe))
+    else:
+        subscribe()
+    cutter.start()
+    rec.wait(20)
+    cutter.join()
+    assert rec.completed and rec.error is None
+    assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
+    assert proxy.connections >= 2
+
+
+async def _call_async(fn: Callable[[], Any]) -> Any:
+    return fn()
