@@ -8,6 +8,13 @@ one of the channel's server structs or :class:`Unknown` (text), or come back as 
 
 Text frames are drawn from valid Unicode scalar values, which is all a WebSocket text frame
 (UTF-8 by RFC 6455) can carry; a ``str`` holding a lone surrogate is covered separately.
+
+Volume: over 10,000 fuzzed server frames per run (truncated, mutated, byte-flipped, values of
+the wrong type, fields dropped, known types with garbage fields, huge and deeply nested frames,
+random bytes and text, valid JSON of other shapes) each go through all four channels' ``decode``.
+Over the wire: the same kinds of frames, sent by a raw websockets server, reach ``messages`` of
+a real connection of each client, one struct / ``Unknown`` / ``bytes`` per frame, and the stream
+ends cleanly.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import random
 from types import ModuleType
 from typing import Any
 
@@ -58,19 +66,33 @@ def fixture_frames(channel: str) -> list[str]:
     ]
 
 
-def check_decoded(module: ModuleType, frame: str | bytes) -> None:
+def check_decoded(module: ModuleType, frame: str | bytes) -> object:
     """The one property: ``decode`` returns a struct, ``Unknown`` or the same bytes."""
     result = module.decode(frame)
     if isinstance(frame, bytes):
         assert result is frame
-        return
+        return result
     assert isinstance(result, (Unknown, *module.SERVER_MESSAGES)), repr(result)
     if isinstance(result, Unknown):
         assert result.raw is frame
         assert isinstance(result.type, str)
         assert result.error
     else:
-        assert result.type == json.loads(frame)["type"]
+        assert result.type == _tag_of(frame)
+    return result
+
+
+class _Tagged(msgspec.Struct):
+    type: str
+
+
+_tag_decoder = msgspec.json.Decoder(_Tagged)
+
+
+def _tag_of(frame: str) -> str:
+    """The ``type`` of a frame that decoded (``json.loads`` refuses some valid JSON: integers
+    of more than 4,300 digits)."""
+    return _tag_decoder.decode(frame).type
 
 
 def check_decoded_client(module: ModuleType, frame: str) -> None:
@@ -234,3 +256,240 @@ def test_lone_surrogate_text(channel: str) -> None:
     """A ``str`` that is not valid Unicode cannot come from a WebSocket text frame, but a
     caller may still pass one to ``decode``."""
     check_decoded(channel_module(channel), '{"type": "\ud800"}')
+
+
+# --- 10,000 fuzzed server frames per run ---------------------------------------------------
+#
+# Hypothesis draws, per example, a seed and the kinds of a batch of frames; a seeded
+# ``random.Random`` then builds the frames. Drawing every character through hypothesis costs
+# about a millisecond a frame; this way 10,000 frames take a couple of seconds, and a failure
+# still shrinks to (and replays from) one seed and a short list of kinds.
+
+MODULES = {
+    channel: importlib.import_module(f"rxdeepgram.messages.{name}")
+    for channel, name in CHANNELS.items()
+}
+
+
+@functools.cache
+def server_fields() -> list[tuple[str, list[str]]]:
+    """``(tag, field names)`` of every server message of every channel."""
+    return [
+        (str(cls.__struct_config__.tag), [f.encode_name for f in msgspec.structs.fields(cls)])
+        for module in MODULES.values()
+        for cls in module.SERVER_MESSAGES
+    ]
+
+
+@functools.cache
+def all_fixture_frames() -> tuple[str, ...]:
+    """Every fixture of every channel, pretty-printed as stored and compact as sent."""
+    frames = [frame for channel in CHANNELS for frame in fixture_frames(channel)]
+    return tuple(frames + [json.dumps(json.loads(f), separators=(",", ":")) for f in frames])
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> Any:
+    """The value at ``path`` in ``data``, or None when a step no longer exists."""
+    for step in path:
+        in_dict = isinstance(data, dict) and step in data
+        if in_dict or (isinstance(data, list) and isinstance(step, int) and step < len(data)):
+            data = data[step]
+        else:
+            return None
+    return data
+
+
+_JSON_PUNCTUATION = '{}[]",:-+.0123456789eE \\'
+_UNICODE_RANGES = ((0x00, 0x20), (0x80, 0xD800), (0xE000, 0x110000))  # no surrogates
+
+
+class Fuzzer:
+    """Builds fuzzed server frames of each kind from a seeded ``random.Random``."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def char(self) -> str:
+        """A JSON punctuation character, printable ASCII, or any Unicode scalar value."""
+        rng = self.rng
+        pick = rng.randrange(6)
+        if pick < 2:
+            return _JSON_PUNCTUATION[rng.randrange(len(_JSON_PUNCTUATION))]
+        if pick < 4:
+            return chr(rng.randrange(0x20, 0x7F))
+        low, high = _UNICODE_RANGES[rng.randrange(len(_UNICODE_RANGES))]
+        return chr(rng.randrange(low, high))
+
+    def text(self, size: int) -> str:
+        return "".join(self.char() for _ in range(self.rng.randrange(size + 1)))
+
+    def value(self, depth: int = 0) -> Any:
+        """A random JSON value: scalars of every type (huge integers too), lists, objects."""
+        rng = self.rng
+        pick = rng.randrange(9 if depth < 3 else 7)
+        if pick == 0:
+            return None
+        if pick == 1:
+            return rng.random() < 0.5
+        if pick == 2:
+            return rng.randrange(-(2**70), 2**70)
+        if pick == 3:
+            return rng.choice([0, -1, 1, 2**63, -(2**63) - 1, 2**64])
+        if pick == 4:
+            return rng.uniform(-1e9, 1e9)
+        if pick in (5, 6):
+            return self.text(10)
+        if pick == 7:
+            return [self.value(depth + 1) for _ in range(rng.randrange(4))]
+        return {self.text(6): self.value(depth + 1) for _ in range(rng.randrange(4))}
+
+    def fixture(self) -> str:
+        return self.rng.choice(all_fixture_frames())
+
+    # -- the kinds --
+
+    def truncated(self) -> str:
+        frame = self.fixture()
+        return frame[: self.rng.randrange(len(frame) + 1)]
+
+    def mutated(self) -> str:
+        chars = list(self.fixture())
+        for _ in range(self.rng.randrange(1, 6)):
+            index = self.rng.randrange(len(chars))
+            op = self.rng.randrange(3)
+            if op == 0:
+                chars[index] = self.char()
+            elif op == 1:
+                del chars[index]
+            else:
+                chars.insert(index, self.char())
+        return "".join(chars)
+
+    def byte_flipped(self) -> str | bytes:
+        data = bytearray(self.fixture().encode())
+        for _ in range(self.rng.randrange(1, 6)):
+            data[self.rng.randrange(len(data))] ^= self.rng.randrange(1, 256)
+        return bytes(data) if self.rng.random() < 0.5 else data.decode("utf-8", errors="replace")
+
+    def wrong_value(self) -> str:
+        """A fixture with values anywhere replaced by random ones (mostly the wrong type)."""
+        data = json.loads(self.fixture())
+        paths = json_paths(data)[1:]
+        for _ in range(self.rng.randrange(1, 4)):
+            path = self.rng.choice(paths)
+            parent = _at(data, path[:-1])
+            if isinstance(parent, dict) or (isinstance(parent, list) and path[-1] < len(parent)):
+                parent[path[-1]] = self.value()
+        return json.dumps(data)
+
+    def dropped_fields(self) -> str:
+        """A fixture with keys removed at any depth (``type`` too, now and then)."""
+        data = json.loads(self.fixture())
+        paths = [p for p in json_paths(data) if isinstance(_at(data, p), dict)]
+        for _ in range(self.rng.randrange(1, 5)):
+            target = _at(data, self.rng.choice(paths))
+            if isinstance(target, dict) and target:
+                del target[self.rng.choice(sorted(target))]
+        return json.dumps(data)
+
+    def garbage_fields(self) -> str:
+        """A known ``type`` (any channel's) whose own field names carry random values."""
+        tag, names = self.rng.choice(server_fields())
+        data: dict[str, Any] = {"type": tag}
+        for name in self.rng.sample(names, self.rng.randrange(len(names) + 1)):
+            data[name] = self.value()
+        return json.dumps(data)
+
+    def huge(self) -> str:
+        """Big frames: long strings, long word lists, deep nesting, very long numbers."""
+        rng = self.rng
+        n = rng.randrange(1, 2_000)
+        kind = rng.randrange(4)
+        if kind == 0:
+            data = json.loads(self.fixture())
+            data[rng.choice(["zz_pad", "transcript", "description", "content"])] = "x" * (n * 100)
+            return json.dumps(data)
+        if kind == 1:
+            word = {"word": "w", "start": 0.5, "end": 0.75, "confidence": 0.9}
+            if rng.random() < 0.5:
+                return json.dumps({"type": "TurnInfo", "transcript": "w " * n, "words": [word] * n})
+            alternative = {"transcript": "w " * n, "confidence": 0.9, "words": [word] * n}
+            return json.dumps({"type": "Results", "channel": {"alternatives": [alternative]}})
+        if kind == 2:
+            depth = n * 3  # past the interpreter's recursion limit from about 1,000
+            opening, closing = rng.choice([("[", "]"), ('{"a":', "}")])
+            tag = rng.choice(["Results", "TurnInfo", "History", "Metadata", "Error"])
+            field = rng.choice(["channel", "zz", "words", "metadata", "code"])
+            return f'{{"type": "{tag}", "{field}": {opening * depth}1{closing * depth}}}'
+        tag = rng.choice(["Results", "Metadata", "Flushed", "Connected"])
+        field = rng.choice(["start", "sequence_id", "duration", "channels"])
+        return f'{{"type": "{tag}", "{field}": {"9" * (n * 10)}}}'
+
+    def random_bytes(self) -> bytes:
+        return self.rng.randbytes(self.rng.randrange(600))
+
+    def random_text(self) -> str:
+        return self.text(300)
+
+    def other_json(self) -> str:
+        """Valid JSON of other shapes: scalars, arrays, objects without a string ``type``."""
+        value = self.value()
+        if isinstance(value, dict) and self.rng.random() < 0.5:
+            value["type"] = self.value()
+        return json.dumps(value)
+
+
+FUZZ_KINDS = (
+    "byte_flipped",
+    "dropped_fields",
+    "garbage_fields",
+    "huge",
+    "mutated",
+    "other_json",
+    "random_bytes",
+    "random_text",
+    "truncated",
+    "wrong_value",
+)
+BATCH = 25
+FUZZ_EXAMPLES = 410
+"""410 examples of 25 frames: 10,250 frames per run."""
+
+
+def fuzzed_frames(seed: int, kinds: list[str]) -> list[tuple[str, str | bytes]]:
+    fuzzer = Fuzzer(seed)
+    return [(kind, getattr(fuzzer, kind)()) for kind in kinds]
+
+
+FUZZ_BATCH = st.tuples(
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.lists(st.sampled_from(FUZZ_KINDS), min_size=BATCH, max_size=BATCH),
+)
+
+
+@requires_shared
+def test_ten_thousand_fuzzed_server_frames_through_every_channel() -> None:
+    """10,000+ fuzzed frames of every kind, each through all four ``decode``s: no exception, and
+    each result is a struct of that channel, ``Unknown`` or the very same ``bytes``. (A hang would
+    trip pytest-timeout.)"""
+    seen: dict[str, int] = dict.fromkeys(FUZZ_KINDS, 0)
+    outcomes = {"struct": 0, "unknown": 0, "bytes": 0}
+
+    @settings(
+        max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(batch=FUZZ_BATCH)
+    def run(batch: tuple[int, list[str]]) -> None:
+        for kind, frame in fuzzed_frames(*batch):
+            seen[kind] += 1
+            for module in MODULES.values():
+                result = check_decoded(module, frame)
+                if isinstance(frame, bytes):
+                    outcomes["bytes"] += 1
+                else:
+                    outcomes["unknown" if isinstance(result, Unknown) else "struct"] += 1
+
+    run()
+    assert sum(seen.values()) >= 10_000, seen
+    assert min(seen.values()) >= 200, seen  # every kind well represented
+    assert min(outcomes.values()) > 0, outcomes  # structs, Unknown and bytes all came out
