@@ -20,4 +20,9 @@ def policy_factory(name: str, options: dict[str, Any], config: Reconnect) -> Cal
 
         ListenV1Policy(config, options)  # raises now for audio it could not replay
         return lambda: ListenV1Policy(config, options)
+    if name == "listen.v2":
+        from .listen_v2 import ListenV2Policy
+
+        ListenV2Policy(config, options)
+        return lambda: ListenV2Policy(config, options)
     return lambda: Policy(config)
