@@ -26,6 +26,7 @@ from rxdeepgram import (
     ConfigurationError,
     ConnectError,
     DeepgramTimeoutError,
+    RateLimitError,
 )
 from rxdeepgram._config import USER_AGENT, RedactingLogger
 from rxdeepgram._drivers._transport import Opened, OpenParams
@@ -329,6 +330,17 @@ async def test_a_handshake_error_body_is_redacted() -> None:
         assert caught.value.status == 403
         assert caught.value.dg_error == "no" and caught.value.request_id == "r-1"
         assert KEY not in caught.value.body and "***" in caught.value.body
+    finally:
+        await peer.stop()
+
+
+async def test_a_429_carries_retry_after() -> None:
+    answer = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n"
+    peer = await Peer(handshake=answer).start()
+    try:
+        with pytest.raises(RateLimitError) as caught:
+            await open_picows(params(peer.url), Events())
+        assert caught.value.status == 429 and caught.value.retry_after == 7
     finally:
         await peer.stop()
 

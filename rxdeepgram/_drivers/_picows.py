@@ -424,6 +424,7 @@ def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
                 headers.get("dg-error"),
                 headers.get("dg-request-id"),
                 redact(body, params.secrets),
+                headers.get("retry-after"),
             )
         detail = redact(str(exc), params.secrets)
         return ConnectError(f"WebSocket handshake with {url} failed: {detail}")
