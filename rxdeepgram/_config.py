@@ -75,7 +75,8 @@ class ClientConfig:
     ``ping_timeout`` is dropped with 1011 (a stalled connection is detected, not waited on)."""
     ping_timeout: float | None = 20.0
     transport: str | None = None
-    """``"websockets"``, ``"picows"`` or ``None`` (picows when it is installed)."""
+    """``"websockets"``, ``"picows"`` or ``None`` (picows when it is installed, else
+    websockets). ``"picows"`` without picows installed raises ``ConfigurationError``."""
 
     @classmethod
     def build(
@@ -122,6 +123,13 @@ class ClientConfig:
             raise ConfigurationError(
                 f"transport must be 'websockets', 'picows' or None (automatic), got {transport!r}"
             )
+        if transport == "picows":
+            import importlib.util
+
+            if importlib.util.find_spec("picows") is None:
+                raise ConfigurationError(
+                    "transport='picows' needs picows: pip install 'rxdeepgram[fast]'"
+                )
         for name, secret in (("api_key", api_key), ("access_token", access_token)):
             if secret is not None and (not isinstance(secret, str) or not secret.strip()):
                 raise ConfigurationError(f"{name} must be a non-empty string")

@@ -37,9 +37,19 @@ def picows_available() -> bool:
     )
 
 
+_openers: dict[str | None, Opener] = {}
+
+
 def opener_for(transport: str | None) -> Opener:
     """The ``Opener`` of ``ClientConfig.transport``: ``None`` is picows when it is installed,
     else websockets. Imports the chosen transport (and only it) on first use."""
+    opener = _openers.get(transport)
+    if opener is None:
+        opener = _openers[transport] = _load(transport)
+    return opener
+
+
+def _load(transport: str | None) -> Opener:
     if transport is None:
         transport = "picows" if picows_available() else "websockets"
     if transport == "picows":
