@@ -3,13 +3,15 @@
 ::
 
     rxdeepgram demo [--json] [--sentences N] [--speed X]   # offline tour, well under a minute
-    rxdeepgram serve [server options]                     # the local server, best engines
-    rxdeepgram transcribe FILE.wav [--local | --url URL] [--interim] [--realtime] [--json]
+    rxdeepgram serve [server options]          # = python -m rxdeepgram.server, best engines
+    rxdeepgram transcribe FILE|DIR|GLOB|- ... [--out DIR --format txt,json,srt,vtt]
+                          [--concurrency N] [--shard K/N] [--json] [--local | --url URL]
     rxdeepgram speak TEXT -o FILE.wav [--local | --url URL] [--json]
 
 Exit status: 0 on success; 2 for a usage error or a :class:`~rxdeepgram.errors.DeepgramError`
 (no API key, a refused connection, a rejected option...), printed as one line on standard
-error, never with a traceback or a secret; 1 when a demo step fails; 130 on Ctrl-C.
+error, never with a traceback or a secret; 1 when a demo step fails or when some inputs of
+``transcribe`` failed (each reported on standard error, the others done); 130 on Ctrl-C.
 """
 
 from __future__ import annotations
