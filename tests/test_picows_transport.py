@@ -373,6 +373,25 @@ async def test_no_secret_reaches_the_log(caplog: pytest.LogCaptureFixture) -> No
         await peer.stop()
 
 
+async def test_a_normal_connection_logs_nothing_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    async def script(peer: Peer) -> None:
+        peer.send(close_frame(1000))
+        await peer.receive(Opcode.CLOSE)
+        peer.close_tcp()
+
+    peer = await Peer(script).start()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="rxdeepgram.websockets"):
+            _, events = await connect(peer)
+            await events.wait_closed()
+        records = [r for r in caplog.records if r.name == "rxdeepgram.websockets"]
+        assert any("WS connection established" in r.getMessage() for r in records)
+        assert any(r.getMessage() == "> Authorization: ***" for r in records)
+        assert {r.levelno for r in records} == {logging.DEBUG}  # picows' INFO lines demoted
+    finally:
+        await peer.stop()
+
+
 # -- messages ----------------------------------------------------------------------------------
 
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from picows import (
     WSCloseCode,
@@ -382,13 +384,19 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
     listener = PicowsTransport(params, events)
     headers = [(name, value) for name, value in params.headers.items()]
     headers.append(("User-Agent", params.user_agent))
+    log = params.logger
+    debug = log.isEnabledFor(logging.DEBUG)
+    if debug:  # the handshake, as websockets logs it (picows only does at its level 9)
+        log.debug("> GET %s HTTP/1.1", params.url)
+        for name, value in headers:
+            log.debug("> %s: %s", name, value)  # the RedactingLogger masks credentials
     try:
         async with asyncio.timeout(params.open_timeout):
             ws, _ = await ws_connect(
                 lambda: listener,
                 params.url,
                 websocket_handshake_timeout=params.open_timeout,
-                logger_name=params.logger,
+                logger_name=_Quieter(log),
                 enable_auto_ping=False,
                 enable_auto_pong=True,
                 max_frame_size=_FRAME_LIMIT_FACTOR * params.max_size,
@@ -403,7 +411,23 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
             raise
         raise error from None
     response = ws.response
-    return Opened(listener, list(response.headers.items()) if response is not None else [])
+    response_headers = list(response.headers.items()) if response is not None else []
+    if debug:
+        log.debug("< HTTP/1.1 101 Switching Protocols")
+        for name, value in response_headers:
+            log.debug("< %s: %s", name, value)
+    return Opened(listener, response_headers)
+
+
+class _Quieter(logging.LoggerAdapter[Any]):
+    """picows' logger: its INFO lines (one when a connection opens, one when it ends) go out
+    as DEBUG, where websockets puts such lines; everything goes through the redacting logger."""
+
+    def __init__(self, logger: logging.LoggerAdapter[logging.Logger]) -> None:
+        super().__init__(logger, {})
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        self.logger.log(logging.DEBUG if level == logging.INFO else level, msg, *args, **kwargs)
 
 
 def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
