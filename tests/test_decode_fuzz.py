@@ -23,14 +23,17 @@ import functools
 import importlib
 import json
 import random
+import threading
 from types import ModuleType
 from typing import Any
 
 import msgspec
 import pytest
 from conftest import EXAMPLES, requires_shared
+from harness import Recorder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.sync.server import ServerConnection, serve
 
 from rxdeepgram.messages import Unknown
 
@@ -377,9 +380,10 @@ class Fuzzer:
         paths = json_paths(data)[1:]
         for _ in range(self.rng.randrange(1, 4)):
             path = self.rng.choice(paths)
-            parent = _at(data, path[:-1])
-            if isinstance(parent, dict) or (isinstance(parent, list) and path[-1] < len(parent)):
-                parent[path[-1]] = self.value()
+            parent, step = _at(data, path[:-1]), path[-1]
+            in_list = isinstance(parent, list) and isinstance(step, int) and step < len(parent)
+            if in_list or (isinstance(parent, dict) and isinstance(step, str)):
+                parent[step] = self.value()
         return json.dumps(data)
 
     def dropped_fields(self) -> str:
@@ -493,3 +497,94 @@ def test_ten_thousand_fuzzed_server_frames_through_every_channel() -> None:
     assert sum(seen.values()) >= 10_000, seen
     assert min(seen.values()) >= 200, seen  # every kind well represented
     assert min(outcomes.values()) > 0, outcomes  # structs, Unknown and bytes all came out
+
+
+# --- over the wire: a raw server sends fuzzed frames to a real connection ------------------
+
+CONNECT_OPTIONS: dict[str, dict[str, Any]] = {
+    "listen.v1": {"model": "nova-3", "keepalive": False},
+    "listen.v2": {"model": "flux-general-en", "encoding": "linear16", "sample_rate": 16000},
+    "speak.v1": {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": 24000},
+    "agent.v1": {},
+}
+WIRE_BATCH = 150
+WIRE_EXAMPLES = 2
+"""Two connections of 150 frames per channel and client."""
+
+
+class FrameServer:
+    """A plain websockets server on 127.0.0.1:0 that sends ``frames`` on every connection, then
+    closes with 1000."""
+
+    def __init__(self, frames: list[str | bytes]) -> None:
+        self.frames = frames
+        self.server = serve(self._handle, "127.0.0.1", 0, compression=None, max_size=None)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}"
+
+    def _handle(self, ws: ServerConnection) -> None:
+        for frame in self.frames:
+            ws.send(frame)
+        ws.close(1000)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def fatal_types(channel: str) -> tuple[type, ...]:
+    """Messages that end a session on purpose (Listen V2 / Agent ``Error``): left out here."""
+    module = MODULES[channel.replace(".", "-")]
+    return (module.Error,) if channel in ("listen.v2", "agent.v1") else ()
+
+
+@requires_shared
+@pytest.mark.parametrize("channel", list(CONNECT_OPTIONS))
+def test_fuzzed_frames_over_a_real_connection(h: Any, channel: str) -> None:
+    """Every frame reaches ``messages`` as its decoded struct, ``Unknown`` or ``bytes``, in
+    order, and the stream completes at the server's close: no frame kills it."""
+    module = MODULES[channel.replace(".", "-")]
+    fatal = fatal_types(channel)
+    sent = 0
+
+    @settings(
+        max_examples=WIRE_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+    def run(seed: int) -> None:
+        nonlocal sent
+        rng = random.Random(seed)
+        kinds = [rng.choice(FUZZ_KINDS) for _ in range(WIRE_BATCH * 2)]
+        frames = [
+            frame
+            for _, frame in fuzzed_frames(seed, kinds)
+            if not isinstance(module.decode(frame), fatal)
+        ][:WIRE_BATCH]
+        server = FrameServer(frames)
+        try:
+            client = h.client(api_key="k", base_url=server.url)
+            messages, raw = Recorder(), Recorder()
+            with h.connect(client, channel, **CONNECT_OPTIONS[channel]) as conn:
+                conn.messages.subscribe(messages)
+                conn.raw.subscribe(raw)
+                messages.wait(30)
+                raw.wait(30)
+        finally:
+            server.stop()
+        assert messages.error is None, messages.error
+        assert messages.completed
+        assert raw.items == frames
+        assert messages.items == [module.decode(frame) for frame in frames]
+        for frame, item in zip(frames, messages.items, strict=True):
+            if isinstance(frame, bytes):
+                assert type(item) is bytes
+            else:
+                assert isinstance(item, (Unknown, *module.SERVER_MESSAGES)), repr(item)
+        sent += len(frames)
+
+    run()
+    assert sent == WIRE_BATCH * WIRE_EXAMPLES
