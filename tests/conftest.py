@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +18,19 @@ requires_shared = pytest.mark.skipif(
 )
 
 
-TRANSPORTS = ["websockets"]
-"""The transports every connection test runs on."""
+HAVE_PICOWS = importlib.util.find_spec("picows") is not None
+
+TRANSPORTS = ["websockets", "picows"]
+"""The transports every connection test runs on (picows ones skipped without picows)."""
 
 CLIENTS = [
-    pytest.param((kind, transport), id=f"{kind}-{transport}")
+    pytest.param(
+        (kind, transport),
+        id=f"{kind}-{transport}",
+        marks=pytest.mark.skipif(
+            transport == "picows" and not HAVE_PICOWS, reason="picows is not installed"
+        ),
+    )
     for transport in TRANSPORTS
     for kind in ("sync", "async")
 ]

@@ -346,9 +346,10 @@ def test_the_key_is_in_no_log_record(h: Any, caplog: pytest.LogCaptureFixture) -
             pass
         assert KEY not in repr(client) and KEY not in str(client.config)
         assert KEY not in repr(conn)
-    assert any("Authorization" in r.getMessage() for r in caplog.records), (
-        "the test must see websockets' header logging to prove it is redacted"
-    )
+    if h.transport == "websockets":  # picows logs no headers
+        assert any("Authorization" in r.getMessage() for r in caplog.records), (
+            "the test must see websockets' header logging to prove it is redacted"
+        )
     for record in caplog.records:
         text = record.getMessage() + repr(record.args)
         assert KEY not in text, f"key leaked in {record.name}: {text}"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import reactivex
 from audio_util import chunks, concat, pcm16, silence, tone
+from conftest import HAVE_PICOWS, TRANSPORTS
 from harness import Recorder
 from reactivex import operators as ops
 
@@ -33,8 +34,10 @@ def server() -> Iterator[DeepgramServer]:
         yield srv
 
 
-@pytest.fixture(params=["websockets"])
+@pytest.fixture(params=TRANSPORTS)
 def client(request: pytest.FixtureRequest, server: DeepgramServer) -> DeepgramClient:
+    if request.param == "picows" and not HAVE_PICOWS:
+        pytest.skip("picows is not installed")
     return DeepgramClient(base_url=server.url, transport=request.param)
 
 
