@@ -414,6 +414,19 @@ def test_progress_on_a_terminal_redraws_one_line() -> None:
     assert all(len(f.rstrip("\b ")) <= 90 for f in frames)
 
 
+def test_output_on_the_same_terminal_clears_the_bar_first() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, interactive=True, width=90, clock=lambda: 0.0)
+    progress.counts.total = 3
+    progress.tick(force=True)
+    bar = stream.getvalue()
+    progress.above(lambda: stream.write("hello world\n"))
+    assert stream.getvalue() == bar + "\r" + " " * (len(bar) - 1) + "\r" + "hello world\n" + bar
+    plain = io.StringIO()
+    Progress(plain).above(lambda: plain.write("hello world\n"))
+    assert plain.getvalue() == "hello world\n"
+
+
 def test_summary_lines() -> None:
     counts = Counts(total=10, done=7, skipped=2, failed=1, audio_seconds=600.0, elapsed=4.0)
     assert summary(counts) == (

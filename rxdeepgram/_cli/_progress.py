@@ -157,6 +157,18 @@ class Progress:
             self.stream.flush()
         self.tick(force=True)
 
+    def above(self, write: Callable[[], None]) -> None:
+        """Run ``write`` (which prints elsewhere, e.g. a transcript on standard output) with
+        the bar cleared first and redrawn after, so that a terminal showing both stays tidy."""
+        if not (self.enabled and self.interactive):
+            write()
+            return
+        with self._lock:
+            self._clear()
+            self.stream.flush()
+        write()
+        self.tick(force=True)
+
     def event(self, text: str) -> None:
         """A finished or skipped input: a plain line off a terminal; on one the bar says it."""
         if self.interactive:

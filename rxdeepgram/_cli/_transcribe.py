@@ -449,13 +449,13 @@ class Batch:
                 document = {"file": stream.item.label, "is_final": final}
                 document["speech_final"] = bool(message.speech_final)
                 document.update(segment.as_json())
-                self.console.emit_json(document)
+                self.progress.above(functools.partial(self.console.emit_json, document))
             return
         prefix = f"{stream.item.label}: " if self.prefix else ""
         if text and final:
-            self.console.line(prefix + text)
+            self.progress.above(functools.partial(self.console.line, prefix + text))
         elif text and self.args.interim:
-            self.console.line(f"~ {prefix}{text}")
+            self.progress.above(functools.partial(self.console.line, f"~ {prefix}{text}"))
 
 
 def _save_stdin(path: str) -> None:
