@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from audio_util import concat, pcm16, silence, tone
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from rxdeepgram._wer import word_error_rate
@@ -296,3 +296,52 @@ def test_speed_on_an_engine_without_it_is_a_400(h: Any) -> None:
             pass
         with connect(f"{srv.url}/v1/speak?speed=1") as ws:
             assert json.loads(ws.recv())["type"] == "Metadata"
+
+
+def _agent_settings(listen: dict[str, Any], voice: str) -> str:
+    return json.dumps(
+        {
+            "type": "Settings",
+            "audio": {"input": {"encoding": "linear16", "sample_rate": 16000}},
+            "agent": {
+                "listen": {"provider": listen},
+                "think": {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}},
+                "speak": {"provider": {"type": "deepgram", "model": voice}},
+            },
+        }
+    )
+
+
+def _agent_answer(url: str, settings: str) -> tuple[dict[str, Any], int | None]:
+    with connect(f"{url}/v1/agent/converse") as ws:
+        assert json.loads(ws.recv())["type"] == "Welcome"
+        ws.send(settings)
+        answer = json.loads(ws.recv())
+        if answer["type"] == "Error":
+            with pytest.raises(ConnectionClosed):
+                ws.recv()
+        code = ws.close_code
+    return answer, code
+
+
+@pytest.mark.skipif(not (LOCAL_STT and LOCAL_TTS), reason="needs the local extra")
+def test_the_agent_refuses_languages_its_engines_cannot_honour() -> None:
+    v1 = {"type": "deepgram", "version": "v1", "model": "nova-3"}
+    with DeepgramServer(engine="local", tts="local") as srv:
+        answer, code = _agent_answer(
+            srv.url, _agent_settings({**v1, "language": "fr"}, "aura-2-thalia-en")
+        )
+        assert answer["type"] == "Error" and answer["code"] == "INVALID_SETTINGS"
+        assert "agent.listen.provider.language='fr'" in answer["description"]
+        assert code == 1008
+        answer, code = _agent_answer(srv.url, _agent_settings(v1, "aura-2-celeste-es"))
+        assert answer["type"] == "Error" and "aura-2-celeste-es" in answer["description"]
+        answer, _ = _agent_answer(
+            srv.url, _agent_settings({**v1, "language": "en-US"}, "aura-2-thalia-en")
+        )
+        assert answer["type"] == "SettingsApplied"
+    with DeepgramServer() as srv:  # the deterministic engines take any language
+        answer, _ = _agent_answer(
+            srv.url, _agent_settings({**v1, "language": "fr"}, "aura-2-celeste-es")
+        )
+        assert answer["type"] == "SettingsApplied"

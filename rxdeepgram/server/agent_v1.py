@@ -108,6 +108,7 @@ from ..messages.agent_v1 import (
     AgentStartedSpeaking,
     AgentThinking,
     ConversationText,
+    DeepgramSpeakProvider,
     Error,
     ForceEndTurn,
     FunctionCall,
@@ -126,6 +127,7 @@ from ..messages.agent_v1 import (
     PromptUpdated,
     Settings,
     SettingsApplied,
+    SpeakSettings,
     SpeakUpdated,
     ThinkSettings,
     ThinkUpdated,
@@ -141,6 +143,7 @@ from ..messages.agent_v1 import (
     validate_settings,
 )
 from ._audio import PcmDecoder, SampleFormat
+from ._capabilities import check_languages, voice_language
 from ._pcm import OUTPUT_ENCODINGS, encode_pcm16
 from ._stt import (
     DataError,
@@ -538,6 +541,7 @@ class _Agent:
         self.out_rate = (out.sample_rate if out is not None else None) or DEFAULT_SAMPLE_RATE
         self.out_wav = container == "wav"
         agent = settings.agent if isinstance(settings.agent, Agent) else Agent()
+        self._check_engines(agent)
         self.history_on = settings.flags is None or settings.flags.history is not False
         self.listen = agent.listen.provider if agent.listen is not None else None
         too_long = self._set_think(_first(agent.think))
@@ -552,6 +556,34 @@ class _Agent:
             await self._prompt_warning()
         if agent.greeting:
             self._enqueue(_Job("agent", agent.greeting, time.perf_counter()))
+
+    def _check_engines(self, agent: Agent) -> None:
+        """Refuse (``Error`` ``INVALID_SETTINGS``, close 1008) a language the server's engines
+        cannot honour: the listen provider's ``language`` / ``language_hints`` (or the
+        deprecated ``agent.language``) for the STT engine, a Deepgram voice's language (the
+        model's last part) for the TTS engine. See :mod:`._capabilities`."""
+        server = self.server
+        provider = agent.listen.provider if agent.listen is not None else None
+        speak = _first(agent.speak)
+        voice = speak.provider if isinstance(speak, SpeakSettings) else None
+        try:
+            if isinstance(provider, ListenProviderV2):
+                if provider.language_hints:
+                    option = "agent.listen.provider.language_hints"
+                    check_languages(option, provider.language_hints, server.engine)
+            elif provider is not None and provider.language:
+                check_languages(
+                    "agent.listen.provider.language", [provider.language], server.engine
+                )
+            elif agent.language:
+                check_languages("agent.language", [agent.language], server.engine)
+            if isinstance(voice, DeepgramSpeakProvider):
+                language = voice_language(voice.model)
+                if language is not None:
+                    option = "agent.speak.provider.model"
+                    check_languages(option, [language], server.tts, "text-to-speech", voice.model)
+        except InvalidOptionError as exc:
+            raise _Fatal("INVALID_SETTINGS", str(exc)) from None
 
     async def _start_listening(self, fmt: SampleFormat) -> None:
         engine = self.server.engine
