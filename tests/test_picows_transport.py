@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -670,6 +671,30 @@ async def test_protocol_errors_fail_with_1002(bad: bytes) -> None:
         assert code == 1002
         assert events.frames == ["first"]
         assert [received_close(f)[0] for f in peer.sent(Opcode.CLOSE)] == [1002]
+    finally:
+        await peer.stop()
+
+
+async def test_an_error_found_by_picows_leaves_no_unretrieved_exception(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # picows keeps the protocol error it failed the connection with for wait_disconnected(); the
+    # transport retrieves it, else asyncio logs "Future exception was never retrieved".
+    async def script(peer: Peer) -> None:
+        peer.send(Frame(Opcode.TEXT, b"{}").serialize(mask=True))
+        close = await peer.receive(Opcode.CLOSE)
+        peer.send(frame(Opcode.CLOSE, bytes(close.data)))
+        await asyncio.sleep(0.05)
+        peer.close_tcp()
+
+    peer = await Peer(script).start()
+    try:
+        opened, events = await connect(peer)
+        assert (await events.wait_closed())[0] == 1002
+        del opened, events
+        await asyncio.sleep(0.05)
+        gc.collect()
+        assert "never retrieved" not in caplog.text
     finally:
         await peer.stop()
 

@@ -84,6 +84,7 @@ class PicowsTransport(WSListener):
 
     __slots__ = (
         "_close_handle",
+        "_close_sent",
         "_deliver",
         "_disconnected",
         "_events",
@@ -120,6 +121,7 @@ class PicowsTransport(WSListener):
         self._peer_close: tuple[int, str] | None = None
         self._sent_close: tuple[int, str] | None = None
         self._close_handle: asyncio.TimerHandle | None = None
+        self._close_sent = False  # by close() or _fail(), not by picows
         self._ping_handle: asyncio.TimerHandle | None = None
         self._pong_handle: asyncio.TimerHandle | None = None
         self._ping_payload = b""
@@ -152,6 +154,7 @@ class PicowsTransport(WSListener):
             return
         self._state = _CLOSING
         self._fast = False
+        self._close_sent = True
         self._stop_pings()
         ws.send_close(WSCloseCode(code), reason.encode())
         self._close_within_timeout()
@@ -213,17 +216,20 @@ class PicowsTransport(WSListener):
         self._fragments = None
         code: int | None = None
         reason = ""
+        handshake = transport.close_handshake
+        sent = handshake.sent if handshake is not None else None
+        if sent is not None and not self._close_sent:
+            # picows failed the connection itself (a protocol error its parser found): it keeps
+            # that error for wait_disconnected(), which nobody else awaits.
+            task = self._loop.create_task(_retrieve(transport))
+            _RETRIEVING.add(task)
+            task.add_done_callback(_RETRIEVING.discard)
         if self._peer_close is not None:
             code, reason = self._peer_close
         elif self._sent_close is not None:
             code, reason = self._sent_close
-        elif self._state == _OPEN:
-            handshake = transport.close_handshake
-            if handshake is not None and handshake.sent is not None:
-                # picows failed the connection itself (protocol error, frame over max_size): it
-                # keeps that error for wait_disconnected(), which nobody else awaits.
-                code, reason = handshake.sent.code.value, handshake.sent.reason or ""
-                self._loop.create_task(_retrieve(transport))
+        elif sent is not None and not self._close_sent:
+            code, reason = sent.code.value, sent.reason or ""
         self._state = _FAILED if self._state == _OPEN else self._state
         self._events.transport_closed(code, reason)
 
@@ -331,6 +337,7 @@ class PicowsTransport(WSListener):
         if ws.is_close_frame_sent or self._disconnected:
             return
         self._sent_close = (code, reason)
+        self._close_sent = True
         ws.send_close(WSCloseCode(code), reason.encode())
         self._close_within_timeout()
 
@@ -372,6 +379,9 @@ class PicowsTransport(WSListener):
         if self._pong_handle is not None:
             self._pong_handle.cancel()
             self._pong_handle = None
+
+
+_RETRIEVING: set[asyncio.Task[None]] = set()
 
 
 async def _retrieve(transport: WSTransport) -> None:
