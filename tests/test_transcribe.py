@@ -599,10 +599,13 @@ def test_shards_are_disjoint_complete_and_stable() -> None:
 def test_usage_errors(tmp_path: Path) -> None:
     wav = tmp_path / "a.wav"
     wav.write_bytes(speech_wav())
+    (tmp_path / "empty-dir").mkdir()
+    empty = str(tmp_path / "empty-dir")
     for args, needle in [
-        (["--format", "docx"], "--format"),
-        (["--concurrency", "0"], "--concurrency"),
-        (["--out", str(wav)], "not a directory"),
+        ([str(wav), "--format", "docx"], "--format"),
+        ([str(wav), "--concurrency", "0"], "--concurrency"),
+        ([str(wav), "--out", str(wav)], "not a directory"),
+        ([empty], f"no audio files in {empty}"),
     ]:
-        done = transcribe(str(wav), "--url", "ws://127.0.0.1:9", *args)
+        done = transcribe(*args, "--url", "ws://127.0.0.1:9")
         assert done.returncode == 2 and needle in done.stderr, (args, done.stderr)

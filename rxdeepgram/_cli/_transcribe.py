@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import os
 import shutil
@@ -175,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
         raise CommandError(f"--out {args.out}: not a directory", status=2)
     inputs = expand(args.inputs)
+    if not inputs:
+        raise CommandError(f"no audio files in {' '.join(args.inputs)}", status=2)
     assign_outputs(inputs)  # before sharding: every shard names outputs alike
     if args.shard is not None:
         try:
@@ -337,9 +340,10 @@ class Batch:
     # -- one stream ----------------------------------------------------------------------------
 
     async def _transcribe(self, item: Input) -> _Stream:
-        with tempfile.TemporaryDirectory(prefix="rxdeepgram-") as scratch:
+        with contextlib.ExitStack() as stack:
             path = item.path
-            if path == STDIN:
+            if path == STDIN:  # spooled to a file: WAV parsing and FFmpeg want one
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="rxdeepgram-"))
                 path = os.path.join(scratch, "stdin")
                 await asyncio.to_thread(_save_stdin, path)
             media = await asyncio.to_thread(open_media, path, item.label, decode=self.decode)
