@@ -105,8 +105,10 @@ class _Pipe:
     moved: int = 0
     boundary: _FrameBoundary = field(default_factory=_FrameBoundary)
     armed: tuple[str, tuple[Any, ...], int | None] | None = None
+    dead: bool = False
 
     def abort(self) -> None:
+        self.dead = True
         for writer in (self.client, self.server):
             if writer is not None:
                 writer.transport.abort()
@@ -173,7 +175,7 @@ class FaultProxy:
         """Abort every live connection; returns how many there were."""
 
         async def cut() -> int:
-            pipes = list(self._pipes)
+            pipes = [p for p in self._pipes if not p.dead]
             for pipe in pipes:
                 pipe.abort()
             return len(pipes)

@@ -63,16 +63,25 @@ def final_words(rec: Recorder) -> list[m.Word]:
 
 
 def when_open(conn: Any, fault: Callable[[], Any]) -> Callable[[], None]:
-    """``fault`` once ``conn`` has a live inner connection (so each fault drops one)."""
+    """``fault`` once ``conn`` has a live inner connection (so each fault drops one): the
+    reconnects after the earlier faults have all happened."""
+    faults = [0]
 
     def run() -> None:
         deadline = time.monotonic() + 10
-        while conn.current_state.kind != "open":
+        while conn.stats.reconnects < faults[0] or conn.current_state.kind != "open":
             assert time.monotonic() < deadline, "never reconnected"
             time.sleep(0.002)
+        faults[0] += 1
         fault()
 
     return run
+
+
+def drops_at(conn: Any, proxy: FaultProxy, points: list[int]) -> dict[int, Any]:
+    """Faults for ``stream``: a drop of an established connection after each frame index."""
+    drop = when_open(conn, cut(proxy))
+    return dict.fromkeys(points, drop)
 
 
 def cut(proxy: FaultProxy) -> Callable[[], None]:
@@ -108,9 +117,7 @@ def test_ten_drops_in_a_30s_stream_lose_and_repeat_nothing(
     _, clean, _ = transcribe(h, server.url, audio)
     rng = random.Random(9)
     drops = sorted(rng.sample(range(5, len(audio) // 3200 - 3), 10))
-    conn, rec, states = transcribe(
-        h, proxy.url, audio, lambda c: {i: when_open(c, cut(proxy)) for i in drops}
-    )
+    conn, rec, states = transcribe(h, proxy.url, audio, lambda c: drops_at(c, proxy, drops))
     assert rec.completed and rec.error is None
     expected = [WORDS[i] for i in LONG]
     assert [w.word for w in final_words(clean)] == expected
@@ -267,14 +274,14 @@ def test_a_pending_finalize_and_closestream_are_sent_again(
     conn.input.on_next(m.Finalize())
     time.sleep(0.05)
     proxy.delay_s = 0.0
-    cut(proxy)()
-    when_open(conn, lambda: None)()
+    drop = when_open(conn, cut(proxy))
+    drop()
     proxy.delay_s = 0.3
     conn.input.on_next(word_audio([8]))
     conn.input.on_completed()
     time.sleep(0.05)
     proxy.delay_s = 0.0
-    cut(proxy)()  # the CloseStream's answer is lost: it is sent again
+    drop()  # the CloseStream's answer is lost: it is sent again
     rec.wait(10)
     assert rec.completed and rec.error is None
     finals = [r for r in rec.items if isinstance(r, m.Results) and r.is_final]

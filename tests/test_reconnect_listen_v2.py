@@ -15,7 +15,7 @@ import pytest
 from faultproxy import FaultProxy
 from harness import Recorder
 from resume_util import WORDS, ToneWordEngine, stream, word_audio
-from test_reconnect_listen_v1 import FAST, cut, when_open
+from test_reconnect_listen_v1 import FAST, drops_at
 
 from rxdeepgram.messages import listen_v2 as m
 from rxdeepgram.server import DeepgramServer
@@ -72,7 +72,7 @@ def test_ten_drops_give_the_same_turns_each_once(
     _, clean = run(h, server.url, audio)
     rng = random.Random(11)
     drops = sorted(rng.sample(range(5, len(audio) // 3200 - 3), 10))
-    conn, rec = run(h, proxy.url, audio, lambda c: {i: when_open(c, cut(proxy)) for i in drops})
+    conn, rec = run(h, proxy.url, audio, lambda c: drops_at(c, proxy, drops))
     assert rec.completed and rec.error is None
     assert conn.stats.reconnects == 10
 

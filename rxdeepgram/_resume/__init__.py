@@ -25,4 +25,8 @@ def policy_factory(name: str, options: dict[str, Any], config: Reconnect) -> Cal
 
         ListenV2Policy(config, options)
         return lambda: ListenV2Policy(config, options)
+    if name == "speak.v1":
+        from .speak_v1 import SpeakV1Policy
+
+        return lambda: SpeakV1Policy(config)
     return lambda: Policy(config)
