@@ -427,6 +427,24 @@ async def test_text_and_binary_messages_arrive_in_order_then_the_peer_closes() -
         await peer.stop()
 
 
+async def test_nothing_is_sent_after_the_echoed_close_frame() -> None:
+    async def script(peer: Peer) -> None:
+        peer.send(close_frame(1001, "going") + frame(Opcode.PING, b"too late"))
+        await peer.receive(Opcode.CLOSE)
+        await asyncio.sleep(0.1)
+        peer.close_tcp()
+
+    peer = await Peer(script).start()
+    try:
+        opened, events = await connect(peer)
+        assert await events.wait_closed() == (1001, "going")
+        opened.transport.send(b"{}", text=True)
+        assert [f.opcode for f in peer.client_frames] == [Opcode.CLOSE]
+        assert received_close(peer.client_frames[0]) == (1001, "going")
+    finally:
+        await peer.stop()
+
+
 async def test_a_close_frame_without_a_code_is_1005_and_echoed_empty() -> None:
     async def script(peer: Peer) -> None:
         peer.send(frame(Opcode.CLOSE, b""))

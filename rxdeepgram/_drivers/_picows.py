@@ -316,7 +316,11 @@ class PicowsTransport(WSListener):
             # Echo the peer's close frame (as websockets does), then wait for the server to
             # close the TCP connection.
             self._state = _PEER_CLOSED
-            transport.send(_CLOSE, frame.get_payload_as_bytes())
+            self._close_sent = True
+            if frame.payload_size >= 2:  # send_close: picows then sends nothing more (pongs)
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+            else:  # send_close always writes a code: echo the empty close frame as it came
+                transport.send(_CLOSE, b"")
             self._close_within_timeout()
         elif self._state == _OPEN:
             self._state = _FAILED  # picows failed first; its close frame was answered
