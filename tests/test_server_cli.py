@@ -290,6 +290,9 @@ def test_speed_on_an_engine_without_it_is_a_400(h: Any) -> None:
     with DeepgramServer(tts=_SilentTts()) as srv:  # type: ignore[arg-type]
         status, dg_error, _ = _refused(f"{srv.url}/v1/speak?speed=1.3")
         assert status == 400 and "speed" in dg_error and "cannot change the speed" in dg_error
+        for encoding in ("mp3", "opus", "flac", "aac"):  # no TTS engine here produces these
+            status, dg_error, body = _refused(f"{srv.url}/v1/speak?encoding={encoding}")
+            assert status == 400 and "encoding" in dg_error and body["err_msg"] == dg_error
         client = h.client(api_key="k", base_url=srv.url)
         refused = pytest.raises(BadRequestError, match="cannot change the speed")
         with refused, h.connect(client, "speak.v1", model="aura-2-thalia-en", speed=1.3):
