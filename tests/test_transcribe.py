@@ -263,6 +263,9 @@ def test_compressed_audio_is_decoded_for_the_local_server_and_sent_untouched_oth
     done = transcribe(str(path), "--url", server.url)
     assert done.returncode == 1
     assert "DATA-0000" in done.stderr and "is not supported by the local server" in done.stderr
+    assert f"(to decode the {detect_container(path.read_bytes()[:16])} file here first" in (
+        done.stderr
+    )
 
 
 def test_without_the_decoder_compressed_audio_is_refused_with_a_clear_message(
@@ -306,8 +309,9 @@ def test_containers_are_recognised_by_their_first_bytes() -> None:
 # -- Ctrl-C --------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_stops_cleanly_keeps_finished_outputs_and_the_next_run_resumes(
-    server: DeepgramServer, tmp_path: Path
+    server: DeepgramServer, tmp_path: Path, sig: signal.Signals, status: int
 ) -> None:
     folder = tmp_path / "long"
     folder.mkdir()
@@ -338,13 +342,13 @@ def test_ctrl_c_stops_cleanly_keeps_finished_outputs_and_the_next_run_resumes(
         while not list(out.glob("*.json")) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert list(out.glob("*.json")), "no output before the deadline"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert "Traceback" not in err
     assert "interrupted after" in err
     written = sorted(out.glob("*.json"))

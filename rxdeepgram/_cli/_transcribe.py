@@ -26,8 +26,9 @@ is reported there and skipped; the run goes on.
 
 Exit status: 0 when every input was transcribed (or already done); 1 when some failed;
 2 for a usage error or a refusal that would fail every input (no API key, bad credentials, an
-option the server rejects with 400; the run stops at the first); 130 on Ctrl-C, which stops the
-streams at once and keeps every output already written (no partial file is left).
+option the server rejects with 400; the run stops at the first); 130 on Ctrl-C (143 on
+SIGTERM), which stops the streams at once and keeps every output already written (no partial
+file is left).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import contextlib
 import functools
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ from ..errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    ConnectionClosedError,
     DeepgramError,
     InvalidOptionError,
     RateLimitError,
@@ -196,7 +199,10 @@ def run(args: argparse.Namespace) -> int:
             decode=bool(args.decode or endpoint.local),
             concurrency=concurrency,
         )
-        return asyncio.run(batch.run())
+        try:
+            return asyncio.run(batch.run())
+        except asyncio.CancelledError:  # SIGTERM (see Batch.run)
+            return 128 + signal.SIGTERM
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -259,9 +265,14 @@ class Batch:
             for _ in range(min(self.concurrency, len(self.inputs)))
         ]
         self.progress.tick(force=True)
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            if task is not None:  # SIGTERM stops the run as Ctrl-C does (exit status 143)
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
             await asyncio.gather(*workers)
-        except asyncio.CancelledError:  # Ctrl-C (asyncio.run cancels this task)
+        except asyncio.CancelledError:  # Ctrl-C (asyncio.run cancels this task) or SIGTERM
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -349,6 +360,13 @@ class Batch:
             media = await asyncio.to_thread(open_media, path, item.label, decode=self.decode)
             try:
                 return await self._stream(item, media)
+            except ConnectionClosedError as exc:
+                if media.kind == "wav" or media.options or "DATA-0000" not in str(exc):
+                    raise
+                raise MediaError(  # a container sent as it is to a server that cannot read it
+                    f"{item.label}: {type(exc).__name__}: {exc} (to decode the {media.kind} "
+                    "file here first, pass --decode)"
+                ) from None
             finally:
                 media.close()
 
