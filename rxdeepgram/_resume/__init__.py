@@ -29,4 +29,8 @@ def policy_factory(name: str, options: dict[str, Any], config: Reconnect) -> Cal
         from .speak_v1 import SpeakV1Policy
 
         return lambda: SpeakV1Policy(config)
+    if name == "agent.v1":
+        from .agent_v1 import AgentV1Policy
+
+        return lambda: AgentV1Policy(config)
     return lambda: Policy(config)

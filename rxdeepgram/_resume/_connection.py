@@ -323,11 +323,11 @@ class ResumableBase(ConnectionBase[S, C]):
                 return
             inner = self._inner
             if not closing:
-                policy.on_send(item, inner is not None)
+                item = policy.on_send(item, inner is not None)
             else:
                 self._closing = True
                 policy.on_close()
-            if inner is not None and not policy.holding:
+            if inner is not None and item is not None:
                 # if it dropped, the policy kept what must be replayed
                 with contextlib.suppress(ConnectionClosed):
                     inner.input.on_next(item)

@@ -31,16 +31,18 @@ class Policy:
         """Items to send on the current connection now (drained by the connection after each
         :meth:`on_message`)."""
         self.holding = False
-        """While ``True``, what the application sends is kept, not forwarded (the new connection
-        is not ready for it yet, e.g. the agent before ``SettingsApplied``)."""
+        """While ``True`` the new connection is not ready (the agent before ``SettingsApplied``):
+        the connection's graceful close waits."""
 
     @property
     def dropped_audio_s(self) -> float:
         return 0.0
 
-    def on_send(self, item: Any, connected: bool) -> None:
+    def on_send(self, item: Any, connected: bool) -> Any:
         """The application sends ``item`` (``connected``: a connection is up to take it).
-        Raise :class:`BufferOverflowError` to refuse it."""
+        Returns what to send on the current connection now (``item`` itself, usually) or
+        ``None`` (nothing now). Raise :class:`BufferOverflowError` to refuse it."""
+        return item
 
     def on_close(self) -> None:
         """The application asked for the graceful close."""

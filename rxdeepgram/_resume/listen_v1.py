@@ -77,13 +77,14 @@ class ListenV1Policy(Policy):
     def dropped_audio_s(self) -> float:
         return self.log.seconds(self.log.dropped)
 
-    def on_send(self, item: Any, connected: bool) -> None:
+    def on_send(self, item: Any, connected: bool) -> Any:
         if type(item) is bytes:
             self.log.add_audio(item, connected)
         elif type(item) is m.Finalize:
             self.log.add_control(item)
         elif type(item) is m.Configure:
             self._configure = item
+        return item
 
     def begin(self, first: bool) -> list[Any]:
         if first:

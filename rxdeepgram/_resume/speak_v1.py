@@ -43,7 +43,7 @@ class SpeakV1Policy(Policy):
         self._flushed_base = 0
         self._cleared_base = 0
 
-    def on_send(self, item: Any, connected: bool) -> None:
+    def on_send(self, item: Any, connected: bool) -> Any:
         cls = type(item)
         if cls is m.Speak or cls is m.Flush:
             self.kept.append(item)
@@ -52,6 +52,7 @@ class SpeakV1Policy(Policy):
             self.kept = [*flushes, item]
             self.clearing += 1
             self.delivered = 0
+        return item
 
     def on_close(self) -> None:
         self.kept.append(_CLOSE_FLUSH)

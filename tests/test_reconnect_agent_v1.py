@@ -1,0 +1,150 @@
+"""Agent V1 resumable connections through the fault-injecting proxy, both clients: after a drop
+the agent still knows the conversation, and a client-side function call in flight is asked and
+answered once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from faultproxy import FaultProxy
+from harness import Frames
+from test_connection_agent_v1 import CharTts, Inbox
+from test_reconnect_listen_v1 import FAST, cut, when_open
+
+from rxdeepgram.messages import agent_v1 as a
+from rxdeepgram.server import DeepgramServer, ScriptedEngine
+from rxdeepgram.server.agent_v1 import AgentV1Handler
+from rxdeepgram.server.think import Call, ThinkReply, ThinkRequest
+
+PATH = "/v1/agent/converse"
+
+
+def remembering(request: ThinkRequest) -> ThinkReply:
+    """Answers with everything the user said in the conversation it was given; "look up"
+    calls the client-side ``lookup`` function first."""
+    heard = " | ".join(m.content for m in request.messages if m.role == "user")
+    if "look up" in request.user_text and not request.results:
+        return ThinkReply(calls=(Call("lookup", {"what": request.user_text}),))
+    found = f"found {request.results[0].content}; " if request.results else ""
+    return ThinkReply(text=f"{found}heard: {heard}")
+
+
+remembering.blocking = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def frames() -> Frames:
+    return Frames()
+
+
+@pytest.fixture
+def server(frames: Frames) -> Iterator[DeepgramServer]:
+    handler = AgentV1Handler(realtime=False, on_client_frame=frames.record)
+    with DeepgramServer(
+        engine=ScriptedEngine([""]), tts=CharTts(), think=remembering, routes={PATH: handler}
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture
+def proxy(server: DeepgramServer) -> Iterator[FaultProxy]:
+    with FaultProxy("127.0.0.1", server.port) as px:
+        yield px
+
+
+SETTINGS = a.Settings(
+    audio=a.Audio(
+        input=a.AudioInput(encoding="linear16", sample_rate=16000),
+        output=a.AudioOutput(encoding="linear16", sample_rate=16000),
+    ),
+    agent=a.Agent(
+        listen=a.ListenSettings(provider=a.ListenProviderV1(model="nova-3")),
+        think=a.ThinkSettings(
+            provider=a.OpenAiThinkProvider(model="gpt-4o-mini"),
+            functions=[a.Function(name="lookup", description="Look something up.")],
+        ),
+        speak=a.SpeakSettings(provider=a.DeepgramSpeakProvider(model="aura-2-thalia-en")),
+        greeting="Hello there.",
+    ),
+)
+
+
+def answers(inbox: Inbox) -> list[str]:
+    return [m.content for m in inbox.of(a.ConversationText) if m.role == "assistant"]
+
+
+def test_after_a_drop_the_next_answer_knows_the_earlier_turns(
+    h: Any, proxy: FaultProxy, frames: Frames
+) -> None:
+    client = h.client(base_url=proxy.url)
+    inbox = Inbox()
+    conn = h.open(client, "agent.v1", reconnect=FAST)
+    conn.messages.subscribe(inbox)
+    conn.input.on_next(SETTINGS)
+    inbox.wait_for(a.SettingsApplied)
+    conn.input.on_next(a.InjectUserMessage(content="my name is Ada"))
+    inbox.wait_for(a.AgentAudioDone, 2)  # the greeting, then the answer
+    when_open(conn, cut(proxy))()
+    conn.input.on_next(a.InjectUserMessage(content="what is my name"))
+    inbox.wait_for(a.AgentAudioDone, 3)
+    assert answers(inbox) == [
+        "Hello there.",
+        "heard: my name is Ada",
+        "heard: my name is Ada | what is my name",
+    ]
+    assert conn.stats.reconnects == 1
+    types = inbox.types()
+    assert types.count("Welcome") == types.count("SettingsApplied") == 1
+    # the new session got the conversation as context, and no second greeting
+    sent = [json.loads(f) for f in frames.text if '"Settings"' in f]
+    assert len(sent) == 2
+    context = sent[1]["agent"]["context"]["messages"]
+    assert [(c["role"], c["content"]) for c in context] == [
+        ("assistant", "Hello there."),
+        ("user", "my name is Ada"),
+        ("assistant", "heard: my name is Ada"),
+    ]
+    assert "greeting" not in sent[1]["agent"]
+    h.close(conn)
+    assert conn.end is None
+
+
+@pytest.mark.parametrize("answer_after_drop", [True, False])
+def test_a_function_call_in_flight_is_asked_and_answered_once(
+    h: Any, proxy: FaultProxy, frames: Frames, answer_after_drop: bool
+) -> None:
+    client = h.client(base_url=proxy.url)
+    inbox = Inbox()
+    conn = h.open(client, "agent.v1", reconnect=FAST)
+    conn.messages.subscribe(inbox)
+    conn.input.on_next(SETTINGS)
+    inbox.wait_for(a.AgentAudioDone)  # the greeting
+    proxy.delay_s = 0.0
+    conn.input.on_next(a.InjectUserMessage(content="please look up the weather"))
+    [request] = inbox.wait_for(a.FunctionCallRequest)
+    [call] = request.functions
+    response = a.FunctionCallResponse(id=call.id, name=call.name, content="sunny")
+    if answer_after_drop:
+        when_open(conn, cut(proxy))()
+        conn.input.on_next(response)
+    else:
+        proxy.delay_s = 0.3  # the answer's reply is late: the drop comes first
+        conn.input.on_next(response)
+        threading.Event().wait(0.05)
+        proxy.delay_s = 0.0
+        when_open(conn, cut(proxy))()
+    inbox.wait_for(a.AgentAudioDone, 2)
+    assert answers(inbox)[-1] == "found sunny; heard: please look up the weather"
+    assert len(inbox.of(a.FunctionCallRequest)) == 1  # asked once
+    users = [m.content for m in inbox.of(a.ConversationText) if m.role == "user"]
+    assert users == ["please look up the weather"]
+    responses = [json.loads(f) for f in frames.text if '"FunctionCallResponse"' in f]
+    new_session = [r for r in responses if r["id"] != call.id]
+    assert len(new_session) == 1  # the new session got exactly one answer, under its own id
+    assert new_session[0]["content"] == "sunny"
+    assert conn.stats.reconnects == 1
+    h.close(conn)
