@@ -23,7 +23,6 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from ._connection import ConnectionBase
-from .errors import DeepgramError
 
 __all__ = ["cold_async", "cold_sync"]
 
@@ -111,7 +110,7 @@ def cold_sync(
                         return
                     try:
                         conn = await open_connection()
-                    except DeepgramError as exc:
+                    except Exception as exc:  # a DeepgramError (else a bug: told too)
                         observer.on_error(exc)
                         return
                 finally:
@@ -155,7 +154,7 @@ def cold_async(
             async def run() -> None:
                 try:
                     conn = await open_connection()
-                except DeepgramError as exc:
+                except Exception as exc:  # a DeepgramError (else a bug: told too)
                     observer.on_error(exc)
                     return
                 link.wire(conn, source, observer, first, gate)
