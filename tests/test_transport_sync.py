@@ -9,6 +9,7 @@ deadlock; the thread ends once the last connection has closed.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,17 +63,32 @@ def test_fifty_open_sync_connections_cost_one_thread(client: DeepgramClient) -> 
     assert all(c.end is None for c in conns)
 
 
+def settle(users: int) -> None:
+    """Wait until the I/O loop has ``users`` users again; if none, its thread has ended."""
+    thread = io_loop.thread
+    for _ in range(500):
+        if io_loop.users == users:
+            break
+        time.sleep(0.02)
+    assert io_loop.users == users
+    if users == 0 and thread is not None:
+        thread.join(10)
+        assert not thread.is_alive() and io_loop.thread is None
+
+
 def test_the_io_thread_ends_with_the_last_connection(client: DeepgramClient) -> None:
+    users = io_loop.users  # another test's connection may still be closing
     conn = client.listen.v1.connect(**RAW).open()
     thread = io_loop.thread
     assert thread is not None and thread.is_alive()
+    assert io_loop.users == users + 1
     conn.close()
-    thread.join(5)
-    assert not thread.is_alive()
-    again = client.listen.v1.connect(**RAW).open()  # and a new one starts on demand
-    assert io_loop.thread is not None and io_loop.thread is not thread
-    again.close()
-    assert again.end is None
+    settle(users)
+    if users == 0:  # and a new one starts on demand
+        again = client.listen.v1.connect(**RAW).open()
+        assert io_loop.thread is not None and io_loop.thread is not thread
+        again.close()
+        assert again.end is None
 
 
 def test_cold_operators_start_no_thread_per_subscription(client: DeepgramClient) -> None:
@@ -169,3 +185,23 @@ def test_close_and_context_exit_in_a_subscriber_start_the_close(
         rec.wait()
         assert returned.is_set()
         assert rec.completed and isinstance(rec.items[-1], listen_v1.Metadata)
+
+
+def test_disposing_cold_subscriptions_at_once_leaves_nothing_running(
+    client: DeepgramClient,
+) -> None:
+    # Disposed before, during or after its open: every subscription lets go of the I/O loop,
+    # which stops with the last one.
+    users = io_loop.users
+    source = reactivex.never()
+    subs = []
+    for n in range(20):
+        sub = source.pipe(client.listen.v1.transcribe(**RAW)).subscribe(lambda _: None)
+        if n % 2:
+            sub.dispose()
+        else:
+            subs.append(sub)
+    time.sleep(0.3)  # let some opens finish, so that both cases are disposed
+    for sub in subs:
+        sub.dispose()
+    settle(users)

@@ -92,7 +92,13 @@ class IOLoop:
 
     @property
     def thread(self) -> threading.Thread | None:
+        """The I/O thread while the loop runs."""
         return self._thread
+
+    @property
+    def users(self) -> int:
+        """Open sync connections and opens under way."""
+        return self._users
 
     def shutdown(self) -> None:
         """Stop the loop now (interpreter exit): connections still open are dropped."""
