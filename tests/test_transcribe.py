@@ -582,6 +582,18 @@ def test_outputs_keep_the_tree_and_avoid_collisions(tree: Path) -> None:
     }
 
 
+def test_same_names_from_different_folders_get_distinct_outputs(tree: Path) -> None:
+    (tree / "b.wav").write_bytes(b"x")
+    items = expand(["a.wav", "sub/a.wav", "b.wav"])
+    assign_outputs(items)
+    stems = [i.output_stem for i in items]
+    assert len(set(stems)) == 3 and stems[2] == "b"
+    assert all(re.fullmatch(r"a\.wav-[0-9a-f]{8}", s) for s in stems[:2])
+    again = expand(["a.wav", "sub/a.wav", "b.wav"])
+    assign_outputs(again)
+    assert [i.output_stem for i in again] == stems  # the same names on every run
+
+
 def test_shards_are_disjoint_complete_and_stable() -> None:
     from rxdeepgram._cli._inputs import Input
 

@@ -16,7 +16,8 @@ Outputs (``--out DIR``): an input named directly or by a pattern goes to
 ``DIR/<stem>.<format>``; one found under a directory keeps its place relative to that
 directory (``DIR/<relative dir>/<stem>.<format>``). Two inputs that would share an output
 (``a.wav`` and ``a.mp3``) keep their suffix in the name instead (``a.wav.txt``,
-``a.mp3.txt``).
+``a.mp3.txt``); two files of the same name from different folders named one by one
+(``mon/a.wav tue/a.wav``) also get a hash of their absolute path (``a.wav-1c291ca3.txt``).
 """
 
 from __future__ import annotations
@@ -140,3 +141,10 @@ def assign_outputs(inputs: Sequence[Input]) -> None:
     for item in inputs:
         stem = os.path.splitext(item.key)[0]
         item.output_stem = stem if stems[stem] == 1 else item.key
+    taken: dict[str, int] = {}
+    for item in inputs:
+        taken[item.output_stem] = taken.get(item.output_stem, 0) + 1
+    for item in inputs:
+        if taken[item.output_stem] > 1:  # the same name in two folders named one by one
+            where = zlib.crc32(os.path.abspath(item.path).encode("utf-8", "replace"))
+            item.output_stem = f"{item.output_stem}-{where:08x}"
