@@ -195,6 +195,7 @@ def test_a_refusal_every_input_would_hit_stops_the_run_with_status_2(
     assert done.returncode == 2
     assert "AuthenticationError" in done.stderr and secret not in done.stderr
     assert done.stderr.count("AuthenticationError") == 1  # once, not once per file
+    assert "stopped after 0 of 6 inputs" in done.stderr
 
 
 def test_shards_split_the_inputs_without_overlap(
@@ -438,6 +439,7 @@ def test_summary_lines() -> None:
         "(150.0x real time)"
     )
     assert summary(counts, interrupted=True).startswith("interrupted after 7 of 10 inputs")
+    assert summary(counts, stopped=True).startswith("stopped after 7 of 10 inputs")
 
 
 def test_progress_through_a_pseudo_terminal(server: DeepgramServer, calls: Path) -> None:

@@ -81,9 +81,10 @@ def render_bar(counts: Counts, width: int) -> str:
     return ""
 
 
-def summary(counts: Counts, interrupted: bool = False) -> str:
-    """The last line of a run."""
-    head = "interrupted after" if interrupted else "transcribed"
+def summary(counts: Counts, interrupted: bool = False, stopped: bool = False) -> str:
+    """The last line of a run (``interrupted``: by a signal; ``stopped``: by an error that
+    every input would hit)."""
+    head = "interrupted after" if interrupted else "stopped after" if stopped else "transcribed"
     parts = [f"{head} {counts.done} of {counts.total} inputs"]
     extra = []
     if counts.skipped:

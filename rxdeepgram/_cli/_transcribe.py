@@ -285,7 +285,7 @@ class Batch:
             raise
         counts = self.progress.counts
         if self.fatal is not None:
-            self.progress.close(summary(counts, interrupted=True))
+            self.progress.close(summary(counts, stopped=True))
             assert isinstance(self.fatal, DeepgramError)
             raise self.fatal
         self.progress.close(summary(counts))
