@@ -250,9 +250,7 @@ class Batch:
         self.progress = progress or Progress(sys.stderr, enabled=not args.quiet)
         self.progress.counts.total = len(inputs)
         self.prefix = len(inputs) > 1
-        self.fatal: BaseException | None = None
-        self.errors = 0
-        self.max_in_flight = 0
+        self.fatal: DeepgramError | None = None
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -286,7 +284,6 @@ class Batch:
         counts = self.progress.counts
         if self.fatal is not None:
             self.progress.close(summary(counts, stopped=True))
-            assert isinstance(self.fatal, DeepgramError)
             raise self.fatal
         self.progress.close(summary(counts))
         return 1 if counts.failed else 0
@@ -315,7 +312,6 @@ class Batch:
             self.progress.event(f"skipped {item.label}: already done")
             return
         counts.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, counts.in_flight)
         self.progress.tick()
         try:
             stream = await self._transcribe(item)
