@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 from .._config import USER_AGENT, RedactingLogger
 from .._connection import AsyncConnection, Connection, ConnectionBase
 from .._session import Frame, Session
-from ..errors import DeepgramTimeoutError
-from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, opener_for
+from ..errors import DeepgramError, DeepgramTimeoutError
+from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, map_open_error, opener_for
 from ._loop import io_loop, refuse_on_io_thread
 from ._transport import OpenParams, Transport
 
@@ -68,7 +68,12 @@ async def open_async(
         secrets=secrets,
     )
     driver = Driver(session)
-    opened = await opener(params, driver)
+    try:
+        opened = await opener(params, driver)
+    except DeepgramError:
+        raise
+    except Exception as exc:  # whatever a transport let through: still the error tree
+        raise map_open_error(exc, url, secrets) from exc
     request_id = None
     for name, value in opened.response_headers:
         if name.lower() == "dg-request-id":
