@@ -429,7 +429,8 @@ class Batch:
                     if ahead > 0:
                         await asyncio.sleep(ahead)
             await asyncio.sleep(0)  # let the other streams send too
-        conn.input.on_completed()  # CloseStream: the last results, Metadata, close
+        with contextlib.suppress(DeepgramError):  # closed meanwhile: the messages say why
+            conn.input.on_completed()  # CloseStream: the last results, Metadata, close
 
     def _on_message(self, stream: _Stream, message: object) -> None:
         if isinstance(message, listen_v1.Metadata):
