@@ -33,6 +33,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from .._config import redact
 from ..errors import ConfigurationError, DeepgramError
 from ._common import map_open_error
 from ._transport import Opened, OpenParams, TransportEvents
@@ -57,7 +58,10 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
     try:
         uri = parse_uri(params.url)
     except InvalidURI as exc:
-        raise ConfigurationError(f"invalid URL {params.url!r}: {exc}") from exc
+        url = redact(params.url, params.secrets)
+        raise ConfigurationError(
+            f"invalid URL {url!r}: {redact(str(exc), params.secrets)}"
+        ) from exc
     loop = asyncio.get_running_loop()
     protocol = ClientProtocol(uri, max_size=params.max_size, logger=params.logger)
     transport = WebSocketsTransport(params, events, protocol)
