@@ -145,7 +145,9 @@ class Opened:
     __slots__ = ("close", "send")
 
     def __init__(
-        self, send: Callable[[bytes], object], close: Callable[[], Awaitable[None]]
+        self,
+        send: Callable[[bytes], Awaitable[None] | None],
+        close: Callable[[], Awaitable[None]],
     ) -> None:
         self.send = send
         self.close = close
@@ -182,38 +184,49 @@ async def open_raw_websockets(url: str, on_message: Callable[[Any], None]) -> Op
             on_message(parse(frame))
 
     task = asyncio.create_task(reader())
-    pending: set[asyncio.Task[None]] = set()
-
-    def send(chunk: bytes) -> None:
-        # A hand-written client awaits ws.send(); the ticker here must not, so the send
-        # runs as a task, as an application feeding audio from a callback would do.
-        job = asyncio.ensure_future(ws.send(chunk))
-        pending.add(job)
-        job.add_done_callback(pending.discard)
 
     async def close() -> None:
         await ws.send(CLOSE_STREAM.decode())
         await asyncio.wait_for(task, 30)
         await ws.close()
 
-    return Opened(send, close)
+    return Opened(ws.send, close)  # the ticker awaits each send, as a hand-written client does
+
+
+_PICOWS_LISTENER: Any = None
+
+
+def picows_listener() -> Any:
+    """A picows listener class decoding each text message with msgspec (made once)."""
+    global _PICOWS_LISTENER
+    if _PICOWS_LISTENER is None:
+        from picows import WSFrame, WSListener, WSMsgType, WSTransport
+
+        parse = msgspec.json.decode
+        text, close = WSMsgType.TEXT, WSMsgType.CLOSE
+
+        class Listener(WSListener):  # type: ignore[misc]
+            def __init__(self, on_message: Callable[[Any], None]) -> None:
+                super().__init__()
+                self.on_message = on_message
+
+            def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+                if frame.msg_type == text:
+                    self.on_message(parse(frame.get_payload_as_memoryview()))
+                elif frame.msg_type == close:
+                    transport.send_close(frame.get_close_code())
+                    transport.disconnect()
+
+        _PICOWS_LISTENER = Listener
+    return _PICOWS_LISTENER
 
 
 async def open_raw_picows(url: str, on_message: Callable[[Any], None]) -> Opened:
-    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+    from picows import WSMsgType, ws_connect
 
-    parse = msgspec.json.decode
-
-    class Listener(WSListener):  # type: ignore[misc]
-        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-            if frame.msg_type == WSMsgType.TEXT:
-                on_message(parse(frame.get_payload_as_memoryview()))
-            elif frame.msg_type == WSMsgType.CLOSE:
-                transport.send_close(frame.get_close_code())
-                transport.disconnect()
-
+    listener = picows_listener()
     transport, _ = await ws_connect(
-        Listener,
+        lambda: listener(on_message),
         url + QUERY,
         extra_headers=RAW_HEADERS,
         max_frame_size=MAX_SIZE,
@@ -373,7 +386,9 @@ async def latency_run(name: str, url: str, streams: int, seconds: float) -> Late
     for k in range(ticks):
         await asyncio.sleep(max(0.0, t0 + k * CHUNK_SECONDS - loop.time()))
         for send in sends:
-            send(CHUNK)
+            pending = send(CHUNK)
+            if pending is not None:
+                await pending
     await asyncio.sleep(0.1)
     recording = False
     await asyncio.gather(*(c.close() for c in conns))
