@@ -7,6 +7,7 @@ transport.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -36,8 +37,14 @@ class PlainServer:
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self.pongs: list[bool] = []
-        self.server = serve(self._handle, "127.0.0.1", 0, compression=None, max_size=None)
+        self.pings = 0  # pings received from clients (read from websockets' debug log)
+        logger = logging.getLogger(f"tests.wire.server.{id(self)}")
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.addHandler(_PingCounter(self))
+        self.server = serve(
+            self._handle, "127.0.0.1", 0, compression=None, max_size=None, logger=logger
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}"
@@ -48,6 +55,16 @@ class PlainServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
+
+
+class _PingCounter(logging.Handler):
+    def __init__(self, server: PlainServer) -> None:
+        super().__init__(logging.DEBUG)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("< PING"):
+            self.server.pings += 1
 
 
 def play(h: Any, scenario: Scenario) -> tuple[Recorder, Recorder, Any]:
@@ -256,6 +273,7 @@ def test_answered_pings_keep_an_idle_connection_open(h: Any) -> None:
             seen.wait()
         assert [m.raw for m in seen.items] == [doc(0)]
         assert seen.completed
+        assert server.pings >= 3  # the client did ping, and every ping was answered
     finally:
         server.stop()
 
