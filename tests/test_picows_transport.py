@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -674,12 +676,8 @@ async def test_protocol_errors_fail_with_1002(bad: bytes) -> None:
     events = Events()
 
     async def script(peer: Peer) -> None:
-        # "first" in a read of its own: when picows' parser finds an error, it also drops the
-        # frame before it in the same read (websockets would deliver it).
-        peer.send(frame(Opcode.TEXT, b"first"))
-        while not events.frames:
-            await asyncio.sleep(0.01)
-        peer.send(bad + frame(Opcode.TEXT, b"after"))
+        # in one write: the frame before the bad one is delivered, nothing after it
+        peer.send(frame(Opcode.TEXT, b"first") + bad + frame(Opcode.TEXT, b"after"))
         await peer.eof.wait()
 
     peer = await Peer(script).start()
@@ -816,3 +814,115 @@ async def test_writing_pauses_when_the_peer_stops_reading_and_resumes() -> None:
         await events.wait_closed()
     finally:
         await peer.stop()
+
+
+# -- the same as the websockets transport ------------------------------------------------------
+
+LIMIT = 1000  # max_size in the differential test
+
+
+@st.composite
+def server_units(draw: st.DrawFn) -> bytes:
+    """One unit of what a server may send, well-formed or not."""
+    kind = draw(
+        st.sampled_from(
+            ["text"] * 5
+            + ["binary"] * 3
+            + ["sized", "ping", "pong", "fragmented", "open_fragment", "ping_inside"]
+            + ["bad_utf8", "close", "empty_close", "oversize", "oversize_fragments"]
+            + ["rsv", "lone_cont"]
+            + ["masked", "bad_opcode", "big_ping", "bad_close_code", "short_close", "bad_reason"]
+        )
+    )
+    if kind == "text":
+        return frame(Opcode.TEXT, draw(st.text(max_size=60)).encode())
+    if kind == "binary":
+        return frame(Opcode.BINARY, draw(st.binary(max_size=60)))
+    if kind == "sized":
+        size = draw(st.sampled_from([0, 1, 125, 126, LIMIT - 1, LIMIT]))
+        return frame(draw(st.sampled_from([Opcode.TEXT, Opcode.BINARY])), b"s" * size)
+    if kind == "ping":
+        return frame(Opcode.PING, draw(st.binary(max_size=20)))
+    if kind == "pong":
+        return frame(Opcode.PONG, draw(st.binary(max_size=20)))
+    if kind == "fragmented":
+        data = draw(st.text(max_size=60)).encode()
+        cut = draw(st.integers(0, len(data)))
+        opcode = draw(st.sampled_from([Opcode.TEXT, Opcode.BINARY]))
+        return frame(opcode, data[:cut], fin=False) + frame(Opcode.CONT, data[cut:])
+    if kind == "open_fragment":
+        return frame(Opcode.TEXT, b"open", fin=False)
+    if kind == "ping_inside":
+        return (
+            frame(Opcode.BINARY, b"ab", fin=False)
+            + frame(Opcode.PING, b"p")
+            + frame(Opcode.CONT, b"cd")
+        )
+    if kind == "bad_utf8":
+        return frame(Opcode.TEXT, b'{"type": "\xff"}')
+    if kind == "close":
+        code = draw(st.sampled_from([1000, 1001, 1011, 4000]))
+        return close_frame(code, draw(st.sampled_from(["", "bye", "NET-0001"])))
+    if kind == "empty_close":
+        return frame(Opcode.CLOSE, b"")
+    if kind == "oversize":
+        return frame(Opcode.BINARY, bytes(draw(st.integers(LIMIT + 1, 2 * LIMIT))))
+    if kind == "oversize_fragments":
+        return frame(Opcode.TEXT, b"o" * 600, fin=False) + frame(Opcode.CONT, b"o" * 600)
+    if kind == "rsv":
+        return frame(Opcode.TEXT, b"{}", rsv1=True)
+    # errors picows' parser finds itself
+    if kind == "masked":
+        return Frame(Opcode.TEXT, b"{}").serialize(mask=True)
+    if kind == "bad_opcode":
+        return b"\x83\x00"
+    if kind == "big_ping":
+        return b"\x89\x7e\x00\x7e" + bytes(126)
+    if kind == "bad_close_code":
+        return frame(Opcode.CLOSE, draw(st.sampled_from([b"\x03\xec", b"\x03\xe7"])))
+    if kind == "short_close":
+        return frame(Opcode.CLOSE, b"\x03")
+    if kind == "bad_reason":
+        return frame(Opcode.CLOSE, b"\x03\xe8\xff")
+    return frame(Opcode.CONT, b"orphan")
+
+
+async def _observe(
+    opener: Any, stream: bytes, sent_close: bool
+) -> tuple[list[str | bytes], int | None]:
+    """What a transport reports for a server sending ``stream``, then echoing the client's close
+    frame (unless the stream had one) and closing the TCP connection."""
+
+    async def script(peer: Peer) -> None:
+        peer.send(stream)
+        try:
+            close = await peer.receive(Opcode.CLOSE, timeout=0.3)
+        except TimeoutError:
+            pass
+        else:
+            if not sent_close:
+                peer.send(frame(Opcode.CLOSE, bytes(close.data)))
+        await asyncio.sleep(0.02)
+        peer.close_tcp()
+
+    peer = await Peer(script).start()
+    try:
+        events = Events()
+        await opener(params(peer.url, max_size=LIMIT, close_timeout=1.0), events)
+        code, _ = await events.wait_closed()
+        return events.frames, code
+    finally:
+        await peer.stop()
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(units=st.lists(server_units(), min_size=1, max_size=6))
+async def test_picows_reports_what_the_websockets_transport_reports(units: list[bytes]) -> None:
+    from rxdeepgram._drivers._websockets import open_websockets
+
+    stream = b"".join(units)
+    sent_close = any(unit[0] == 0x88 for unit in units)  # a close frame (FIN, opcode 8)
+    picows = await _observe(open_picows, stream, sent_close)
+    assert picows == await _observe(open_websockets, stream, sent_close)

@@ -65,12 +65,6 @@ connection that only ever receives small JSON messages stays small."""
 # the same messages/s through this transport (1.0-1.3 M/s of 1.2 KB text messages here), and
 # 4.6 KB less per open connection (11.8 KB instead of 16.4 KB, tracemalloc, 1,000 connections).
 
-_FRAME_LIMIT_FACTOR = 2
-"""picows' own frame limit, as a multiple of ``max_size``. picows fails a frame over its limit as
-soon as it reads the header, but also drops the frame before it when both came in one read; so
-frames up to twice ``max_size`` are read and failed here (1009 after every earlier message, as
-websockets does) and only larger ones are left to picows (never buffered whole)."""
-
 # States. Data frames are delivered while OPEN or CLOSING (our closing handshake started: the
 # server may still send what it had); never after a failure or after the peer's close frame.
 _OPEN = 0
@@ -84,23 +78,24 @@ class PicowsTransport(WSListener):
 
     __slots__ = (
         "_close_handle",
-        "_close_sent",
         "_deliver",
         "_disconnected",
         "_events",
+        "_failure",
         "_fast",
         "_fragment_text",
         "_fragments",
+        "_grace",
         "_loop",
         "_max_size",
         "_params",
         "_paused",
         "_peer_close",
+        "_picows_failed",
         "_ping_handle",
         "_ping_payload",
         "_ping_sent_at",
         "_pong_handle",
-        "_sent_close",
         "_state",
         "_ws",
     )
@@ -119,9 +114,10 @@ class PicowsTransport(WSListener):
         self._fragment_text = False
         self._paused = False
         self._peer_close: tuple[int, str] | None = None
-        self._sent_close: tuple[int, str] | None = None
         self._close_handle: asyncio.TimerHandle | None = None
-        self._close_sent = False  # by close() or _fail(), not by picows
+        self._picows_failed = False  # picows logged an error (see _Quieter)
+        self._grace = False  # see _picows_error
+        self._failure: tuple[int, str] | None = None  # the close code and reason we failed with
         self._ping_handle: asyncio.TimerHandle | None = None
         self._pong_handle: asyncio.TimerHandle | None = None
         self._ping_payload = b""
@@ -154,7 +150,6 @@ class PicowsTransport(WSListener):
             return
         self._state = _CLOSING
         self._fast = False
-        self._close_sent = True
         self._stop_pings()
         ws.send_close(WSCloseCode(code), reason.encode())
         self._close_within_timeout()
@@ -174,15 +169,11 @@ class PicowsTransport(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         try:
-            # Fast path: a whole text or binary message within max_size while nothing else is
-            # going on. A close frame sent by picows itself (a bad opcode, a masked frame...)
-            # leaves our state OPEN: ``is_close_frame_sent`` stops the delivery then.
-            if (
-                self._fast
-                and frame.fin
-                and frame.payload_size <= self._max_size
-                and not transport.is_close_frame_sent
-            ):
+            # Fast path: a whole text or binary message while nothing else is going on (picows
+            # has already failed any frame over max_size). A close frame sent by picows itself
+            # (a protocol error its parser found) leaves our state OPEN: ``is_close_frame_sent``
+            # sends everything after it to the slow path.
+            if self._fast and frame.fin and not transport.is_close_frame_sent:
                 msg_type = frame.msg_type
                 if msg_type is _TEXT:
                     if frame.rsv1 or frame.rsv2 or frame.rsv3:
@@ -214,21 +205,28 @@ class PicowsTransport(WSListener):
             self._close_handle = None
         self._fast = False
         self._fragments = None
+        if self._picows_failed:
+            # picows keeps the error it failed the connection with for wait_disconnected(),
+            # which nobody else awaits: asyncio would log it as never retrieved.
+            task = self._loop.create_task(_retrieve(transport))
+            _RETRIEVING.add(task)
+            task.add_done_callback(_RETRIEVING.discard)
+        # As websockets' protocol reports it: the peer's close frame if one was read (none is
+        # once the client failed the connection), else the one sent unless it was a plain 1000.
         code: int | None = None
         reason = ""
         handshake = transport.close_handshake
         sent = handshake.sent if handshake is not None else None
-        if sent is not None and not self._close_sent:
-            # picows failed the connection itself (a protocol error its parser found): it keeps
-            # that error for wait_disconnected(), which nobody else awaits.
-            task = self._loop.create_task(_retrieve(transport))
-            _RETRIEVING.add(task)
-            task.add_done_callback(_RETRIEVING.discard)
+        recv = handshake.recv if handshake is not None else None
         if self._peer_close is not None:
             code, reason = self._peer_close
-        elif self._sent_close is not None:
-            code, reason = self._sent_close
-        elif sent is not None and not self._close_sent:
+        elif self._failure is not None:
+            code, reason = self._failure
+        elif recv is not None and self._state == _OPEN:
+            # A close frame picows parsed but never delivered: its parser failed on the frame
+            # after it in the same read (a second close frame...).
+            code, reason = recv.code.value or 1005, recv.reason or ""
+        elif sent is not None and sent.code.value != 1000:
             code, reason = sent.code.value, sent.reason or ""
         self._state = _FAILED if self._state == _OPEN else self._state
         self._events.transport_closed(code, reason)
@@ -250,8 +248,10 @@ class PicowsTransport(WSListener):
         state = self._state
         if state in (_FAILED, _PEER_CLOSED) or self._disconnected:
             return
-        if state == _OPEN and transport.is_close_frame_sent:
-            return  # picows has failed the connection
+        if state == _OPEN and transport.is_close_frame_sent:  # picows failed the connection
+            if not self._grace:
+                return
+            self._grace = False  # the frame before the one picows failed on: deliver it
         if msg_type is _PONG:
             if self._pong_handle is not None and frame.get_payload_as_bytes() == self._ping_payload:
                 self._pong_handle.cancel()
@@ -303,27 +303,48 @@ class PicowsTransport(WSListener):
         self._deliver(message)
 
     def _close_received(self, transport: WSTransport, frame: WSFrame) -> None:
-        if self._peer_close is not None:
+        state = self._state
+        if self._peer_close is not None or state == _FAILED:
+            return  # once the client failed the connection, websockets reads nothing more
+        if state == _OPEN and transport.is_close_frame_sent:  # picows failed the connection
+            if self._grace:  # this close frame came before the frame picows failed on
+                self._grace = False
+                self._peer_close = self._close_status(frame)
+            self._state = _FAILED
             return
-        if frame.payload_size >= 2:
-            self._peer_close = (frame.get_close_code().value, frame.get_close_reason() or "")
-        else:
-            self._peer_close = (1005, "")  # no status code: what websockets reports
+        self._peer_close = self._close_status(frame)
         self._fast = False
         self._fragments = None
         self._stop_pings()
-        if self._state == _OPEN and not transport.is_close_frame_sent:
+        if state == _OPEN:
             # Echo the peer's close frame (as websockets does), then wait for the server to
             # close the TCP connection.
             self._state = _PEER_CLOSED
-            self._close_sent = True
             if frame.payload_size >= 2:  # send_close: picows then sends nothing more (pongs)
                 transport.send_close(frame.get_close_code(), frame.get_close_message())
             else:  # send_close always writes a code: echo the empty close frame as it came
                 transport.send(_CLOSE, b"")
             self._close_within_timeout()
-        elif self._state == _OPEN:
-            self._state = _FAILED  # picows failed first; its close frame was answered
+
+    @staticmethod
+    def _close_status(frame: WSFrame) -> tuple[int, str]:
+        if frame.payload_size < 2:
+            return 1005, ""  # no status code: what websockets reports
+        return frame.get_close_code().value, frame.get_close_reason() or ""
+
+    def _picows_error(self) -> None:
+        """picows logged a warning or an error: it failed the connection (its parser found a
+        protocol error) and sent its close frame. The frame before the bad one, if they came
+        in one read, is handed over right after, in the same callback: the grace lets that one
+        frame through, as websockets would deliver it."""
+        if self._picows_failed:
+            return  # it logs again at every read after that: only the first error counts
+        self._picows_failed = True
+        self._grace = True
+        self._loop.call_soon(self._end_grace)
+
+    def _end_grace(self) -> None:
+        self._grace = False
 
     def _fail(self, code: int, reason: str) -> None:
         """Fail the connection: send a close frame with ``code``; the peer has ``close_timeout``
@@ -338,10 +359,9 @@ class PicowsTransport(WSListener):
         if state != _OPEN or ws is None:
             return
         self._state = _FAILED
+        self._failure = (code, reason)  # reported even if picows' close frame went out first
         if ws.is_close_frame_sent or self._disconnected:
             return
-        self._sent_close = (code, reason)
-        self._close_sent = True
         ws.send_close(WSCloseCode(code), reason.encode())
         self._close_within_timeout()
 
@@ -410,10 +430,10 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
                 lambda: listener,
                 params.url,
                 websocket_handshake_timeout=params.open_timeout,
-                logger_name=_Quieter(log),
+                logger_name=_Quieter(log, listener),
                 enable_auto_ping=False,
                 enable_auto_pong=True,
-                max_frame_size=_FRAME_LIMIT_FACTOR * params.max_size,
+                max_frame_size=params.max_size,
                 extra_headers=headers,
                 max_redirects=0,
                 read_buffer_init_size=_READ_BUFFER,
@@ -434,13 +454,20 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
 
 
 class _Quieter(logging.LoggerAdapter[Any]):
-    """picows' logger: its INFO lines (one when a connection opens, one when it ends) go out
-    as DEBUG, where websockets puts such lines; everything goes through the redacting logger."""
+    """picows' logger for one connection: its INFO lines (one when a connection opens, one when
+    it ends) go out as DEBUG, where websockets puts such lines; everything goes through the
+    redacting logger. A WARNING or ERROR from picows means it failed the connection itself (a
+    protocol error its parser found): ``listener`` is told."""
 
-    def __init__(self, logger: logging.LoggerAdapter[logging.Logger]) -> None:
+    def __init__(
+        self, logger: logging.LoggerAdapter[logging.Logger], listener: PicowsTransport
+    ) -> None:
         super().__init__(logger, {})
+        self._listener = listener
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if level >= logging.WARNING:
+            self._listener._picows_error()
         self.logger.log(logging.DEBUG if level == logging.INFO else level, msg, *args, **kwargs)
 
 
@@ -466,7 +493,7 @@ def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
             )
         detail = redact(str(exc), params.secrets)
         return ConnectError(f"WebSocket handshake with {url} failed: {detail}")
-    if isinstance(exc, (WSInvalidURL, ValueError)):
+    if isinstance(exc, (WSInvalidURL, ValueError)) and not isinstance(exc, OSError):
         return ConfigurationError(f"invalid URL {url!r}: {redact(str(exc), params.secrets)}")
     if isinstance(exc, TimeoutError):
         return DeepgramTimeoutError(f"opening {url} timed out")
