@@ -39,6 +39,7 @@ RAW = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
 FAST = Reconnect(backoff=0.02, max_backoff=0.2)
 LONG = [i % len(WORDS) for i in range(50)]  # 32.45 s of audio
 SHORT = [3, 1, 4, 1, 5, 9, 2, 6]
+_CLEAN: dict[str, Recorder] = {}
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,13 @@ def when_open(conn: Any, fault: Callable[[], Any]) -> Callable[[], None]:
     return run
 
 
+def wait_reconnects(conn: Any, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while conn.stats.reconnects < count or conn.current_state.kind != "open":
+        assert time.monotonic() < deadline, "never reconnected"
+        time.sleep(0.002)
+
+
 def drops_at(conn: Any, proxy: FaultProxy, points: list[int]) -> dict[int, Any]:
     """Faults for ``stream``: a drop of an established connection after each frame index."""
     drop = when_open(conn, cut(proxy))
@@ -114,7 +122,9 @@ def test_ten_drops_in_a_30s_stream_lose_and_repeat_nothing(
     audio = read_wav(wav_bytes(word_audio(LONG)))
     seconds = len(audio) / 32000
     assert seconds > 30
-    _, clean, _ = transcribe(h, server.url, audio)
+    if "clean" not in _CLEAN:  # the no-drop run, once (it is the same for every client)
+        _CLEAN["clean"] = transcribe(h, server.url, audio)[1]
+    clean = _CLEAN["clean"]
     rng = random.Random(9)
     drops = sorted(rng.sample(range(5, len(audio) // 3200 - 3), 10))
     conn, rec, states = transcribe(h, proxy.url, audio, lambda c: drops_at(c, proxy, drops))
@@ -181,7 +191,7 @@ def test_a_4xx_handshake_during_reconnect_ends_the_stream_at_once(
     conn.state.subscribe(states.append)
     audio = word_audio(SHORT)
     proxy.refuse(status, count=5)
-    stream(conn, audio[: 3200 * 10], faults={5: cut(proxy)})
+    stream(conn, audio[: 3200 * 10], faults={9: cut(proxy)})  # after the last frame
     rec.wait(10)
     assert isinstance(rec.error, error)
     assert rec.error.status == status  # type: ignore[attr-defined]
@@ -276,6 +286,7 @@ def test_a_pending_finalize_and_closestream_are_sent_again(
     proxy.delay_s = 0.0
     drop = when_open(conn, cut(proxy))
     drop()
+    wait_reconnects(conn, 1)
     proxy.delay_s = 0.3
     conn.input.on_next(word_audio([8]))
     conn.input.on_completed()

@@ -27,6 +27,7 @@ FLUX = {
     "eot_timeout_ms": 1000,
 }
 TURNS = [[(3 * t + k) % len(WORDS) for k in range(3)] for t in range(13)]
+_CLEAN: dict[str, Recorder] = {}
 
 
 def turn_audio(turns: list[list[int]]) -> bytes:
@@ -69,7 +70,9 @@ def test_ten_drops_give_the_same_turns_each_once(
     audio = turn_audio(TURNS)
     seconds = len(audio) / 32000
     assert seconds > 30
-    _, clean = run(h, server.url, audio)
+    if "clean" not in _CLEAN:  # the no-drop run, once (it is the same for every client)
+        _CLEAN["clean"] = run(h, server.url, audio)[1]
+    clean = _CLEAN["clean"]
     rng = random.Random(11)
     drops = sorted(rng.sample(range(5, len(audio) // 3200 - 3), 10))
     conn, rec = run(h, proxy.url, audio, lambda c: drops_at(c, proxy, drops))

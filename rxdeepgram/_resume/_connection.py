@@ -111,6 +111,54 @@ class _StateHub:
             self._report(CallbackError("state subscriber", exc))
 
 
+class _InnerObserver(abc.ObserverBase[Any]):
+    """Subscribed to one inner connection's messages: hands them to the resumable connection
+    with the inner connection's generation (what a stale connection says is ignored)."""
+
+    __slots__ = ("_generation", "_outer")
+
+    def __init__(self, outer: ResumableBase[Any, Any], generation: int) -> None:
+        self._outer = outer
+        self._generation = generation
+
+    def on_next(self, value: Any) -> None:
+        self._outer._on_inner_message(self._generation, value)
+
+    def on_error(self, error: Exception) -> None:
+        self._outer._on_inner_end(self._generation, error)
+
+    def on_completed(self) -> None:
+        self._outer._on_inner_end(self._generation, None)
+
+
+class _LockFreeInnerObserver(_InnerObserver):
+    """The same for a policy whose ``on_message`` needs no lock: one call per message."""
+
+    __slots__ = ("_emit", "_on_message")
+
+    def __init__(self, outer: ResumableBase[Any, Any], generation: int) -> None:
+        super().__init__(outer, generation)
+        self._on_message = outer._policy.on_message
+        self._emit = outer._messages_hub.emit
+
+    def on_next(self, value: Any) -> None:
+        if self._generation == self._outer._generation:
+            out = self._on_message(value)
+            if out is not None:
+                self._emit(out)
+
+
+def _subscribe_fast(conn: ConnectionBase[Any, Any], observer: abc.ObserverBase[Any]) -> None:
+    """Subscribe ``observer`` to ``conn.messages`` straight on its hub (no reactivex wrapper
+    per message), or through ``messages`` if the connection has no such hub."""
+    hub = getattr(conn, "_messages_hub", None)
+    subscribe = getattr(hub, "_subscribe", None)
+    if callable(subscribe):
+        subscribe(observer)
+    else:
+        conn.messages.subscribe(observer)
+
+
 class ResumableBase(ConnectionBase[S, C]):
     """What the sync and async resumable connections share (everything but waiting/opening)."""
 
@@ -146,6 +194,10 @@ class ResumableBase(ConnectionBase[S, C]):
         self._connections = 0
         self._reconnects = 0
         self._failed_attempts = 0
+        self._raw_wanted = False
+        self.raw = reactivex.create(self._subscribe_raw)
+        """Hot Observable of the frames as received, from every inner connection in turn
+        (unshifted: what the server sent)."""
         self._state = _StateHub(ConnectionState("open", request_id=first.request_id), self._report)
         self.state: reactivex.Observable[ConnectionState] = self._state.observable
         """Observable of :class:`~rxdeepgram.ConnectionState`: the current state at once, then
@@ -192,12 +244,12 @@ class ResumableBase(ConnectionBase[S, C]):
             self.url = conn.url
             self.request_id = conn.request_id
             self.response_headers = dict(conn.response_headers)
-            conn.messages.subscribe(
-                lambda m: self._on_inner_message(generation, m),
-                lambda e: self._on_inner_end(generation, e),
-                lambda: self._on_inner_end(generation, None),
+            observer = (_InnerObserver if policy.locked_messages else _LockFreeInnerObserver)(
+                self, generation
             )
-            conn.raw.subscribe(lambda f: self._on_inner_raw(generation, f), lambda _: None)
+            _subscribe_fast(conn, observer)
+            if self._raw_wanted:
+                self._forward_raw(conn, generation)
             try:
                 for item in replay:
                     conn.input.on_next(item)
@@ -208,9 +260,26 @@ class ResumableBase(ConnectionBase[S, C]):
         if not first:
             self._state.set(ConnectionState("open", request_id=conn.request_id))
 
-    def _on_inner_raw(self, generation: int, frame: str | bytes) -> None:
-        if generation == self._generation:
-            self._raw_hub.emit(frame)
+    def _subscribe_raw(
+        self, observer: abc.ObserverBase[str | bytes], scheduler: Any = None
+    ) -> abc.DisposableBase:
+        """Frames are forwarded only once someone wants them (no cost per frame otherwise)."""
+        with self._lock:
+            if not self._raw_wanted:
+                self._raw_wanted = True
+                if self._inner is not None:
+                    self._forward_raw(self._inner, self._generation)
+        subscription: abc.DisposableBase = self._raw_hub.observable.subscribe(
+            observer, scheduler=scheduler
+        )
+        return subscription
+
+    def _forward_raw(self, conn: ConnectionBase[Any, Any], generation: int) -> None:
+        def forward(frame: str | bytes) -> None:
+            if generation == self._generation:
+                self._raw_hub.emit(frame)
+
+        conn.raw.subscribe(forward, lambda _: None)
 
     def _on_inner_message(self, generation: int, message: Any) -> None:
         if generation != self._generation:

@@ -22,6 +22,11 @@ __all__ = ["AudioLog", "Policy"]
 class Policy:
     """The default rules (a channel with nothing to resume): nothing kept, nothing rewritten."""
 
+    locked_messages = True
+    """Whether :meth:`on_message` must run under the connection's lock (it shares state with
+    :meth:`on_send` or fills :attr:`outbox`). A policy whose ``on_message`` only writes state
+    that ``on_send`` reads atomically sets it ``False``: no lock per message."""
+
     def __init__(self, config: Reconnect) -> None:
         self.config = config
         self.replayed_audio_s = 0.0

@@ -26,6 +26,7 @@ from ._policy import AudioLog, Policy
 
 __all__ = ["ListenV1Policy", "audio_rate"]
 
+_RESULTS = m.Results
 _SAMPLE_BYTES = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
 _TOLERANCE = 0.05  # seconds: the same audio framed from another start point
 
@@ -62,12 +63,17 @@ def shift_words(words: list[Any], shift: float) -> list[Any]:
 
 
 class ListenV1Policy(Policy):
+    # on_message only writes floats on_send reads (_final_end) and its own suppression state
+    locked_messages = False
+
     def __init__(self, config: Reconnect, options: dict[str, Any]) -> None:
         super().__init__(config)
         bytes_per_s, frame = audio_rate(options, "Listen V1")
         self.log = AudioLog(bytes_per_s, frame, config.max_buffer_s, config.on_overflow)
         self.shift = 0.0
         self.resumed = False
+        self._final_end = 0.0  # end of the last final result, in the application's time
+        self._confirmed = 0.0  # what the log was last told of it
         self._configure: m.Configure | None = None
         self._acks_to_skip = 0
         self._speech_started = -1.0
@@ -77,8 +83,15 @@ class ListenV1Policy(Policy):
     def dropped_audio_s(self) -> float:
         return self.log.seconds(self.log.dropped)
 
+    def _confirm(self) -> None:
+        """Tell the log what the final results cover (done lazily: not per message)."""
+        if self._final_end > self._confirmed:
+            self._confirmed = self._final_end
+            self.log.confirm(self.log.position(self._final_end))
+
     def on_send(self, item: Any, connected: bool) -> Any:
         if type(item) is bytes:
+            self._confirm()
             self.log.add_audio(item, connected)
         elif type(item) is m.Finalize:
             self.log.add_control(item)
@@ -89,6 +102,7 @@ class ListenV1Policy(Policy):
     def begin(self, first: bool) -> list[Any]:
         if first:
             return []
+        self._confirm()
         start, items = self.log.replay()
         self.shift = self.log.seconds(start)
         self.resumed = True
@@ -101,22 +115,27 @@ class ListenV1Policy(Policy):
         return items
 
     def on_message(self, message: Any) -> Any:
+        if type(message) is _RESULTS:  # the common case first, and short
+            if message.is_final:
+                end = self.shift + message.start + message.duration
+                if end > self._final_end:
+                    self._final_end = end
+            return self._shifted(message) if self.shift else message
+        return self._other(message)
+
+    def _shifted(self, message: m.Results) -> m.Results:
+        shift = self.shift
+        channel = message.channel
+        alternatives = [replace(a, words=shift_words(a.words, shift)) for a in channel.alternatives]
+        return replace(
+            message,
+            start=_r(message.start + shift),
+            channel=replace(channel, alternatives=alternatives),
+        )
+
+    def _other(self, message: Any) -> Any:
         cls = type(message)
         shift = self.shift
-        if cls is m.Results:
-            if message.is_final:
-                self.log.confirm(self.log.position(shift + message.start + message.duration))
-            if not shift:
-                return message
-            channel = message.channel
-            alternatives = [
-                replace(a, words=shift_words(a.words, shift)) for a in channel.alternatives
-            ]
-            return replace(
-                message,
-                start=_r(message.start + shift),
-                channel=replace(channel, alternatives=alternatives),
-            )
         if cls is m.SpeechStarted:
             at = _r(message.timestamp + shift)
             if self.resumed and at <= self._speech_started + _TOLERANCE:
