@@ -13,7 +13,6 @@ option raises at the caller, not inside the stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -99,14 +98,10 @@ def cold_sync(
 
             link = _Link()
             loop = io_loop.acquire()  # kept until the open is over (the connection keeps its own)
-            tasks: list[asyncio.Task[None]] = []
 
             async def run() -> None:
                 try:
-                    task = asyncio.current_task()
-                    assert task is not None
-                    tasks.append(task)
-                    if link.disposed:
+                    if link.disposed:  # disposed before the open started: none
                         return
                     try:
                         conn = await open_connection()
@@ -123,13 +118,9 @@ def cold_sync(
                 io_loop.release()
                 raise
 
-            def dispose() -> None:
-                link.dispose()
-                if tasks:  # stop an open still under way
-                    with contextlib.suppress(RuntimeError):  # the loop stopped: nothing runs
-                        loop.call_soon_threadsafe(tasks[0].cancel)
-
-            return Disposable(dispose)
+            # An open under way when the subscription is disposed is not cancelled (a transport
+            # cancelled mid-handshake may not close its socket): wire() aborts it once open.
+            return Disposable(link.dispose)
 
         return reactivex.create(subscribe)
 
