@@ -10,7 +10,10 @@ import pytest
 from rxdeepgram import BufferOverflowError, Reconnect
 from rxdeepgram._resume._config import is_retryable, retry_delay
 from rxdeepgram._resume._policy import AudioLog
+from rxdeepgram._resume.agent_v1 import AgentV1Policy
 from rxdeepgram._resume.listen_v1 import ListenV1Policy
+from rxdeepgram._resume.listen_v2 import ListenV2Policy
+from rxdeepgram._resume.speak_v1 import SpeakV1Policy
 from rxdeepgram.errors import (
     AuthenticationError,
     BadRequestError,
@@ -23,7 +26,10 @@ from rxdeepgram.errors import (
     ServerError,
     ServiceUnavailableError,
 )
+from rxdeepgram.messages import agent_v1 as ag
 from rxdeepgram.messages import listen_v1 as m
+from rxdeepgram.messages import listen_v2 as v2
+from rxdeepgram.messages import speak_v1 as sp
 
 RAW = {"encoding": "linear16", "sample_rate": 16000}
 SECOND = 32000  # bytes of one second of linear16 mono at 16 kHz
@@ -155,3 +161,120 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
     assert limited.retry_after == 7.0
     assert retry_delay(config, 1, limited) == 7.0
     assert HandshakeError.for_status(429, retry_after="Wed, 21 Oct 2015").retry_after is None
+
+
+def test_reconnect_defaults_are_the_documented_ones() -> None:
+    assert Reconnect() == Reconnect(
+        max_attempts=8,
+        backoff=0.25,
+        max_backoff=8.0,
+        jitter=0.25,
+        max_buffer_s=60.0,
+        on_overflow="drop_oldest",
+    )
+    assert Reconnect.coerce(True) == Reconnect()
+    assert Reconnect.coerce(False) is None
+    assert Reconnect.coerce(None) is None
+
+
+def turn(event: str, index: int, start: float, end: float, seq: int, words: int = 1) -> Any:
+    return v2.TurnInfo(
+        event=event,
+        turn_index=index,
+        audio_window_start=start,
+        audio_window_end=end,
+        sequence_id=seq,
+        transcript="x",
+        words=[v2.Word(word="x", start=start + 0.1, end=start + 0.3) for _ in range(words)],
+    )
+
+
+def test_listen_v2_continues_turns_and_hides_what_the_replay_repeats() -> None:
+    policy = ListenV2Policy(Reconnect(), {"encoding": "linear16", "sample_rate": 16000})
+    policy.begin(first=True)
+    for _ in range(40):
+        policy.on_send(b"\x00" * 3200, connected=True)  # 4 s
+    assert policy.on_message(v2.Connected(sequence_id=0)) is not None
+    for message in (
+        turn("StartOfTurn", 0, 0.0, 0.2, 1),
+        turn("EndOfTurn", 0, 0.0, 1.5, 2),
+        turn("StartOfTurn", 1, 1.5, 2.0, 3),
+        turn("Update", 1, 1.5, 2.5, 4),
+    ):
+        assert policy.on_message(message) is message  # no rebuild before a drop
+    items = policy.begin(first=False)  # the drop: replay from 1.5 s, turn 1 heard again
+    assert sum(len(i) for i in items) == round(2.5 * SECOND)
+    assert policy.on_message(v2.Connected(sequence_id=0)) is None
+    assert policy.on_message(turn("StartOfTurn", 0, 0.0, 0.5, 1)) is None  # turn 1 again
+    assert policy.on_message(turn("Update", 0, 0.0, 1.0, 2)) is None  # 2.5 s: already seen
+    update = policy.on_message(turn("Update", 0, 0.0, 1.25, 3))
+    assert (update.turn_index, update.sequence_id) == (1, 5)
+    assert (update.audio_window_start, update.audio_window_end) == pytest.approx((1.5, 2.75))
+    assert update.words[0].start == pytest.approx(1.6)
+    end = policy.on_message(turn("EndOfTurn", 0, 0.0, 2.0, 4))
+    assert (end.event, end.turn_index, end.sequence_id) == ("EndOfTurn", 1, 6)
+    assert policy.suppressed == 3
+
+
+def test_speak_v1_replays_unflushed_text_and_cuts_delivered_audio() -> None:
+    policy = SpeakV1Policy(Reconnect())
+    policy.begin(first=True)
+    for text in ("One.", "Two.", "Three."):
+        policy.on_send(sp.Speak(text=text), connected=True)
+        policy.on_send(sp.Flush(), connected=True)
+    assert policy.on_message(b"a" * 10) == b"a" * 10
+    assert policy.on_message(sp.Flushed(sequence_id=0)).sequence_id == 0
+    assert policy.on_message(b"b" * 6) == b"b" * 6  # half of "Two." delivered
+    items = policy.begin(first=False)
+    assert items == [sp.Speak(text="Two."), sp.Flush(), sp.Speak(text="Three."), sp.Flush()]
+    assert policy.on_message(sp.Metadata()) is None
+    assert policy.on_message(b"b" * 4) is None  # the new session's first bytes: already had
+    assert policy.on_message(b"b" * 4 + b"c" * 2) == b"b" * 2 + b"c" * 2
+    assert policy.on_message(sp.Flushed(sequence_id=0)).sequence_id == 1
+    policy.on_close()
+    assert policy.begin(first=False) == [sp.Speak(text="Three."), sp.Flush()]  # close not kept
+
+
+def test_agent_v1_resends_settings_with_the_conversation_and_holds_until_applied() -> None:
+    settings = ag.Settings(
+        audio=ag.Audio(input=ag.AudioInput(encoding="linear16", sample_rate=16000)),
+        agent=ag.Agent(greeting="Hi."),
+    )
+    policy = AgentV1Policy(Reconnect())
+    policy.begin(first=True)
+    assert policy.on_send(settings, connected=True) is settings
+    policy.on_message(ag.ConversationText(role="assistant", content="Hi."))
+    policy.on_send(ag.InjectUserMessage(content="I am Ada"), connected=True)
+    policy.on_message(ag.ConversationText(role="user", content="I am Ada"))
+    policy.on_message(ag.ConversationText(role="assistant", content="Hello Ada"))
+    policy.on_message(ag.ConversationText(role="user", content="look it up"))
+    policy.on_message(
+        ag.FunctionCallRequest(
+            functions=[ag.FunctionCall(id="a1", name="lookup", arguments="{}", client_side=True)]
+        )
+    )
+    answer = ag.FunctionCallResponse(id="a1", name="lookup", content="42")
+    assert policy.on_send(answer, connected=False) is None  # dropped: kept for the new session
+    assert policy.on_send(b"\x00" * 320, connected=False) is None
+    [again] = policy.begin(first=False)
+    assert again.agent.greeting is None
+    assert [(c.role, c.content) for c in again.agent.context.messages] == [
+        ("assistant", "Hi."),
+        ("user", "I am Ada"),
+        ("assistant", "Hello Ada"),
+    ]
+    assert policy.on_send(b"\x01" * 320, connected=True) is None  # held until SettingsApplied
+    assert policy.on_message(ag.Welcome()) is None
+    assert policy.on_message(ag.SettingsApplied()) is None
+    assert policy.outbox == [
+        ag.InjectUserMessage(content="look it up"),  # the open turn, asked again
+        b"\x00" * 320,
+        b"\x01" * 320,
+    ]
+    policy.outbox.clear()
+    assert policy.on_message(ag.ConversationText(role="user", content="look it up")) is None
+    request = ag.FunctionCallRequest(
+        functions=[ag.FunctionCall(id="b2", name="lookup", arguments="{}", client_side=True)]
+    )
+    assert policy.on_message(request) is None  # asked once already
+    assert policy.outbox == [ag.FunctionCallResponse(id="b2", name="lookup", content="42")]
