@@ -39,8 +39,9 @@ reported as not run, and its targets as missed.
 2. **CPU per real-time stream**. N concurrent asyncio connections (100 and 500) each send
    16 kHz linear16 audio in 20 ms chunks (640 bytes) at real time for ``--seconds``, paced by
    one ticker on the event loop (an absolute 20 ms schedule; each tick sends one chunk on every
-   stream). A stub server (a bare asyncio protocol, see ``RealtimeStub``) in its own process
-   answers like Deepgram: a ``Results`` (the words of
+   stream); each contender runs ``--rounds`` (3) windows, interleaved, and its median window
+   (by CPU per stream-second) stands for it. A stub server (a bare asyncio protocol, see
+   ``RealtimeStub``) in its own process answers like Deepgram: a ``Results`` (the words of
    ``examples/listen-v1/server/Results.interim.json``) per 0.5 s of audio per stream, interim
    and final in turn, ``start``/``duration`` advancing with the audio (so that a resumable
    connection can drop the audio a final result covers), then ``Metadata`` and close 1000 on
@@ -996,6 +997,9 @@ class RealtimeSet:
 
     streams: int
     runs: dict[str, Realtime] = field(default_factory=dict)
+    """Each contender's median window."""
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    """Each contender's CPU ms per stream-second, every window."""
     errors: dict[str, str] = field(default_factory=dict)
 
     def cpu_ratio(self, name: str, over: str) -> float | None:
@@ -1055,6 +1059,7 @@ class RealtimeSet:
         return {
             "streams": self.streams,
             "runs": {name: run.as_dict() for name, run in self.runs.items()},
+            "cpu_ms_per_stream_second_samples": self.samples,
             "cpu_over_baseline": {
                 name: round(ratio, 3)
                 for name in self.runs
@@ -1065,29 +1070,46 @@ class RealtimeSet:
 
 
 async def realtime(
-    server: ServerProcess, sizes: list[int], seconds: float, rx: list[str]
+    server: ServerProcess, sizes: list[int], seconds: float, rx: list[str], rounds: int
 ) -> list[RealtimeSet]:
+    """Every contender ``rounds`` times at each N, interleaved (each round starts from another
+    contender); each contender's window with the median CPU per stream-second (the lower of
+    the two middle ones for an even count) stands for it."""
     ticks = max(1, round(seconds / CHUNK_SECONDS))
     names = ("floor", "baseline", "baseline-picows", *rx)
     sets = []
     for index, streams in enumerate(sizes):
         result = RealtimeSet(streams)
-        k = index % len(names)
-        for name in names[k:] + names[:k]:
-            progress(f"real time: {streams} streams, {name}, {ticks * CHUNK_SECONDS:g} s")
-            try:
-                if name.startswith("rx-"):
-                    run = await realtime_rx(server, streams, ticks, name)
-                elif name == "baseline-picows":
-                    run = await realtime_picows(server, streams, ticks)
-                else:
-                    run = await realtime_raw(server, streams, ticks, floor=name == "floor")
-            except Exception as exc:
-                result.errors[name] = f"{type(exc).__name__}: {exc}"
-                progress(f"  {name} cannot run: {result.errors[name]}")
-                await asyncio.sleep(1)
-                continue
-            result.runs[name] = run
+        windows: dict[str, list[Realtime]] = {}
+        for round_ in range(rounds):
+            k = (index + round_) % len(names)
+            for name in names[k:] + names[:k]:
+                if name in result.errors:
+                    continue
+                progress(
+                    f"real time: {streams} streams, {name}, {ticks * CHUNK_SECONDS:g} s "
+                    f"(round {round_ + 1} of {rounds})"
+                )
+                try:
+                    if name.startswith("rx-"):
+                        run = await realtime_rx(server, streams, ticks, name)
+                    elif name == "baseline-picows":
+                        run = await realtime_picows(server, streams, ticks)
+                    else:
+                        run = await realtime_raw(server, streams, ticks, floor=name == "floor")
+                except Exception as exc:
+                    result.errors[name] = f"{type(exc).__name__}: {exc}"
+                    progress(f"  {name} cannot run: {result.errors[name]}")
+                    await asyncio.sleep(1)
+                    continue
+                windows.setdefault(name, []).append(run)
+        for name in names:
+            if name in windows:
+                ordered = sorted(windows[name], key=lambda r: r.cpu_per_stream_second)
+                result.runs[name] = ordered[(len(ordered) - 1) // 2]
+                result.samples[name] = [
+                    round(1000 * r.cpu_per_stream_second, 4) for r in windows[name]
+                ]
         sets.append(result)
     return sets
 
@@ -1198,7 +1220,7 @@ def report(
     for group in sets:
         lines += [
             f"CPU per real-time stream, {group.streams} streams ({seconds:g} s of 16 kHz "
-            f"linear16 in {CHUNK_SECONDS * 1000:g} ms chunks)",
+            f"linear16 in {CHUNK_SECONDS * 1000:g} ms chunks; each contender's median window)",
             "",
             realtime_table(group),
             "",
@@ -1237,6 +1259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, help="messages per throughput run")
     parser.add_argument("--repeat", type=int, help="throughput samples per contender")
     parser.add_argument("--seconds", type=float, help="audio seconds per real-time window")
+    parser.add_argument("--rounds", type=int, help="real-time windows per contender (3)")
     parser.add_argument(
         "--streams", type=int, nargs="+", help="concurrent streams (default: 100 500)"
     )
@@ -1287,9 +1310,10 @@ def main(argv: list[str] | None = None) -> int:
 
     frames = args.frames or (8_000 if args.quick else 30_000)
     repeat = args.repeat or (2 if args.quick else 5)
-    seconds = args.seconds or (1.0 if args.quick else 6.0)
+    seconds = args.seconds or (1.0 if args.quick else 4.0)
+    rounds = args.rounds or (1 if args.quick else 3)
     sizes = args.streams or ([100] if args.quick else [100, 500])
-    if frames < 1 or repeat < 1 or seconds <= 0 or min(sizes) < 1:
+    if frames < 1 or repeat < 1 or seconds <= 0 or rounds < 1 or min(sizes) < 1:
         parser.error("--frames, --repeat, --seconds and --streams must be positive")
     transports = [t for t in TRANSPORTS if t in args.transport]
     reconnect = not args.no_reconnect
@@ -1315,7 +1339,7 @@ def main(argv: list[str] | None = None) -> int:
     sets: list[RealtimeSet] = []
     if "realtime" not in args.skip:
         with ServerProcess("realtime", pin=pinned) as stub:
-            sets = asyncio.run(realtime(stub, sizes, seconds, rx))
+            sets = asyncio.run(realtime(stub, sizes, seconds, rx, rounds))
     duration = time.perf_counter() - started
 
     checks = [c for t in throughput for c in t.checks(transports, reconnect)]
