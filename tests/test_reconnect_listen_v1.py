@@ -23,6 +23,7 @@ from resume_util import WORDS, ToneWordEngine, read_wav, stream, wav_bytes, word
 from rxdeepgram import (
     AuthenticationError,
     BadRequestError,
+    BufferOverflowError,
     ConfigurationError,
     ConnectionClosed,
     ConnectionClosedError,
@@ -374,3 +375,28 @@ def test_the_cold_operator_resumes(h: Any, proxy: FaultProxy) -> None:
 
 async def _call_async(fn: Callable[[], Any]) -> Any:
     return fn()
+
+
+def test_past_the_buffer_bound_input_raises_while_reconnecting(h: Any, proxy: FaultProxy) -> None:
+    client = h.client(base_url=proxy.url)
+    strict = Reconnect(
+        max_attempts=1000, backoff=0.05, max_backoff=0.05, max_buffer_s=0.5, on_overflow="error"
+    )
+    conn = h.open(client, "listen.v1", reconnect=strict, **RAW)
+    states: list[ConnectionState] = []
+    conn.state.subscribe(states.append)
+    proxy.refuse(503, count=1000)  # every reconnect attempt fails: it stays reconnecting
+    cut(proxy)()
+    deadline = time.monotonic() + 10
+    while conn.current_state.kind != "reconnecting":
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    audio = word_audio([1])
+    with pytest.raises(BufferOverflowError, match="max_buffer_s"):
+        for _ in range(20):
+            conn.input.on_next(audio[:3200])  # 100 ms each: the 6th does not fit
+    assert any(s.kind == "reconnecting" for s in states)
+    conn.input.on_error(RuntimeError("giving up"))
+    h.wait(conn)
+    assert isinstance(conn.end, RuntimeError)
+    assert states[-1].kind == "closed"

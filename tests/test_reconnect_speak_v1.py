@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import reactivex
 from faultproxy import FaultProxy
 from harness import Recorder
 from test_reconnect_listen_v1 import FAST, cut, when_open
@@ -35,19 +36,23 @@ def proxy(server: DeepgramServer) -> Iterator[FaultProxy]:
 
 
 class Audio(Recorder):
-    """Records messages; sets ``first_audio`` at the first audio frame after a Flushed."""
+    """Records messages; sets ``some_audio`` at the first audio frame and ``mid_sentence`` at
+    the first one after a ``Flushed``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.flushed = 0
         self.mid_sentence = threading.Event()
+        self.some_audio = threading.Event()
 
     def on_next(self, item: Any) -> None:
         super().on_next(item)
         if isinstance(item, m.Flushed):
             self.flushed += 1
-        elif isinstance(item, bytes) and self.flushed == 1:
-            self.mid_sentence.set()
+        elif isinstance(item, bytes):
+            self.some_audio.set()
+            if self.flushed == 1:
+                self.mid_sentence.set()
 
 
 def speak(h: Any, url: str, fault: Any = None) -> tuple[Any, Audio]:
@@ -114,3 +119,32 @@ def test_clear_is_acknowledged_once_across_a_drop(h: Any, proxy: FaultProxy) -> 
     flushed = [x.sequence_id for x in rec.items if isinstance(x, m.Flushed)]
     assert flushed[:2] == [0, 1]
     assert conn.stats.reconnects == 1
+
+
+def test_the_cold_operator_resumes(h: Any, server: DeepgramServer, proxy: FaultProxy) -> None:
+    def synthesize(url: str, fault: Any = None) -> Audio:
+        client = h.client(base_url=url)
+        rec = Audio()
+        pipeline = reactivex.from_iterable(SENTENCES).pipe(
+            client.speak.v1.synthesize(reconnect=FAST, model="aura-2-thalia-en")
+        )
+        if h.kind == "async":
+            h.run(_subscribe(pipeline, rec))
+        else:
+            pipeline.subscribe(rec)
+        if fault is not None:
+            assert rec.some_audio.wait(10)
+            fault()
+        rec.wait(20)
+        return rec
+
+    clean = synthesize(server.url)
+    proxy.delay_s = 0.002
+    rec = synthesize(proxy.url, cut(proxy))
+    assert rec.completed and rec.error is None
+    assert audio_of(rec) == audio_of(clean)
+    assert proxy.connections >= 2
+
+
+async def _subscribe(pipeline: Any, observer: Any) -> None:
+    pipeline.subscribe(observer)

@@ -530,6 +530,14 @@ class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
 # -- contexts ----------------------------------------------------------------------------------
 
 
+def _on_io_thread() -> bool:
+    try:
+        from .._drivers._loop import on_io_thread
+    except ImportError:  # a driver without a shared I/O thread
+        return False
+    return on_io_thread()
+
+
 class ResumableConnectContext(Generic[S, C]):
     """What the sync client's ``connect(..., reconnect=...)`` returns."""
 
@@ -589,6 +597,8 @@ class ResumableConnectContext(Generic[S, C]):
             conn._abort(exc)
         else:
             conn._close_gracefully()
+        if _on_io_thread():  # in a subscriber: waiting here would block the messages' thread
+            return
         if not conn.wait(self._config.close_timeout + 2.0):
             conn._abort(None)
             conn.wait(2.0)
