@@ -13,6 +13,7 @@ import asyncio
 import base64
 import gc
 import hashlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -888,13 +889,16 @@ def server_units(draw: st.DrawFn) -> bytes:
 
 
 async def _observe(
-    opener: Any, stream: bytes, sent_close: bool
+    opener: Any, pieces: list[bytes], sent_close: bool
 ) -> tuple[list[str | bytes], int | None]:
-    """What a transport reports for a server sending ``stream``, then echoing the client's close
-    frame (unless the stream had one) and closing the TCP connection."""
+    """What a transport reports for a server writing ``pieces`` (one write each, a moment
+    apart), then echoing the client's close frame (unless it sent one) and closing the TCP
+    connection."""
 
     async def script(peer: Peer) -> None:
-        peer.send(stream)
+        for piece in pieces:
+            peer.send(piece)
+            await asyncio.sleep(0.002)
         try:
             close = await peer.receive(Opcode.CLOSE, timeout=0.3)
         except TimeoutError:
@@ -918,11 +922,18 @@ async def _observe(
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(units=st.lists(server_units(), min_size=1, max_size=6))
-async def test_picows_reports_what_the_websockets_transport_reports(units: list[bytes]) -> None:
+@given(
+    units=st.lists(server_units(), min_size=1, max_size=6),
+    cuts=st.lists(st.floats(0, 1), max_size=3),
+)
+async def test_picows_reports_what_the_websockets_transport_reports(
+    units: list[bytes], cuts: list[float]
+) -> None:
     from rxdeepgram._drivers._websockets import open_websockets
 
     stream = b"".join(units)
+    at = sorted({0, len(stream), *(int(c * len(stream)) for c in cuts)})
+    pieces = [stream[a:b] for a, b in itertools.pairwise(at) if b > a]
     sent_close = any(unit[0] == 0x88 for unit in units)  # a close frame (FIN, opcode 8)
-    picows = await _observe(open_picows, stream, sent_close)
-    assert picows == await _observe(open_websockets, stream, sent_close)
+    picows = await _observe(open_picows, pieces, sent_close)
+    assert picows == await _observe(open_websockets, pieces, sent_close)

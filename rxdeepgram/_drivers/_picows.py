@@ -260,22 +260,21 @@ class PicowsTransport(WSListener):
             return
         if msg_type is not _TEXT and msg_type is not _BINARY and msg_type is not _CONTINUATION:
             return  # PING: picows answered it (enable_auto_pong)
+        # The checks in websockets' order: the size (of the message so far, whatever the
+        # frame), then the reserved bits, then the sequence of frames.
+        fragments = self._fragments
+        size = frame.payload_size + (len(fragments) if fragments is not None else 0)
+        if size > self._max_size:
+            self._fail(1009, f"over size limit ({size} > {self._max_size} bytes)")
+            return
         if frame.rsv1 or frame.rsv2 or frame.rsv3:
             self._fail(1002, "reserved bits must be 0")
-            return
-        fragments = self._fragments
-        if frame.payload_size > self._max_size:
-            size = frame.payload_size + (len(fragments) if fragments is not None else 0)
-            self._fail(1009, f"over size limit ({size} > {self._max_size} bytes)")
             return
         if msg_type is _CONTINUATION:
             if fragments is None:
                 self._fail(1002, "unexpected continuation frame")
                 return
             fragments += frame.get_payload_as_memoryview()
-            if len(fragments) > self._max_size:
-                self._fail(1009, f"over size limit ({len(fragments)} > {self._max_size} bytes)")
-                return
             if frame.fin:
                 self._fragments = None
                 self._fast = state == _OPEN
