@@ -148,9 +148,10 @@ class FaultProxy:
                 self._server.close()
             current = asyncio.current_task()
             tasks = [t for t in asyncio.all_tasks() if t is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:  # the pipes are aborted: their tasks end by themselves
+                _, pending = await asyncio.wait(tasks, timeout=2)
+                for task in pending:
+                    task.cancel()
 
         self._call(stop())
         self._loop.call_soon_threadsafe(self._loop.stop)

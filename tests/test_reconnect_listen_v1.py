@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -400,3 +401,37 @@ def test_past_the_buffer_bound_input_raises_while_reconnecting(h: Any, proxy: Fa
     h.wait(conn)
     assert isinstance(conn.end, RuntimeError)
     assert states[-1].kind == "closed"
+
+
+def test_real_speech_through_drops_gives_the_same_transcript(h: Any) -> None:
+    """The ``local`` engine (pocketsphinx) on real speech: what a replay re-recognises matches."""
+    pytest.importorskip("pocketsphinx", reason="the local engine comes with the local extra")
+    if getattr(h, "transport", "websockets") != "websockets":
+        pytest.skip("pocketsphinx is CPU-heavy: one transport is enough for this check")
+    gap = bytes(2 * round(0.6 * 16000))
+    audio = b"".join(_clip(name) + gap for name in ("flight", "two_sentences", "order_status"))
+    expected = [
+        "i would like to book a flight to boston",
+        "i need to change my password",
+        "the meeting starts at ten in the morning",
+        "please check my order status",
+    ]
+    with DeepgramServer(engine="local") as srv, FaultProxy("127.0.0.1", srv.port) as px:
+        rng = random.Random(5)
+        drops = sorted(rng.sample(range(3, len(audio) // 3200 - 3), 3))
+        conn, rec, _ = transcribe(h, px.url, audio, lambda c: drops_at(c, px, drops))
+    assert rec.completed and rec.error is None
+    finals = [
+        r.channel.alternatives[0].transcript
+        for r in rec.items
+        if isinstance(r, m.Results) and r.is_final and r.channel.alternatives[0].transcript
+    ]
+    assert finals == expected  # as the uncut stream gives (tests/test_engine_pocketsphinx.py)
+    assert conn.stats.reconnects == 3
+    times = [t for w in final_words(rec) for t in (w.start, w.end)]
+    assert times == sorted(times)
+
+
+def _clip(name: str) -> bytes:
+    path = Path(__file__).parent / "data" / f"{name}.wav"
+    return read_wav(path.read_bytes())
