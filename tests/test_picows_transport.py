@@ -716,6 +716,28 @@ async def test_an_error_found_by_picows_leaves_no_unretrieved_exception(
         await peer.stop()
 
 
+async def test_a_raising_frame_received_fails_the_connection_with_1011() -> None:
+    class Raising(Events):
+        def frame_received(self, data: str | bytes) -> None:
+            super().frame_received(data)
+            raise RuntimeError("a bug in the driver")
+
+    async def script(peer: Peer) -> None:
+        peer.send(frame(Opcode.TEXT, b"one") + frame(Opcode.TEXT, b"two"))
+        close = await peer.receive(Opcode.CLOSE)
+        peer.send(frame(Opcode.CLOSE, bytes(close.data)))
+        peer.close_tcp()
+
+    peer = await Peer(script).start()
+    try:
+        events = Raising()
+        await open_picows(params(peer.url), events)
+        assert await events.wait_closed() == (1011, "internal error")
+        assert events.frames == ["one"]
+    finally:
+        await peer.stop()
+
+
 async def test_a_lost_connection_reports_no_code() -> None:
     async def script(peer: Peer) -> None:
         peer.send(frame(Opcode.TEXT, b"one"))

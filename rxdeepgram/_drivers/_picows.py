@@ -194,7 +194,7 @@ class PicowsTransport(WSListener):
                     return
             self._other_frame(transport, frame)
         except Exception as exc:  # the driver's callback raised: never let picows see it
-            self._params.logger.error("frame handling failed: %s: %s", type(exc).__name__, exc)
+            self._params.logger.error("frame_received raised %s: %s", type(exc).__name__, exc)
             self._fail(1011, "internal error")
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
@@ -229,14 +229,20 @@ class PicowsTransport(WSListener):
         elif sent is not None and sent.code.value != 1000:
             code, reason = sent.code.value, sent.reason or ""
         self._state = _FAILED if self._state == _OPEN else self._state
-        self._events.transport_closed(code, reason)
+        try:
+            self._events.transport_closed(code, reason)
+        except Exception as exc:  # a bug of the driver's: picows would keep it unretrieved
+            self._params.logger.error("transport_closed raised %s: %s", type(exc).__name__, exc)
 
     def pause_writing(self) -> None:
         self._paused = True
 
     def resume_writing(self) -> None:
         self._paused = False
-        self._events.write_resumed()
+        try:
+            self._events.write_resumed()
+        except Exception as exc:  # a bug of the driver's: asyncio's transport would see it
+            self._params.logger.error("write_resumed raised %s: %s", type(exc).__name__, exc)
 
     # -- everything but a whole data message ------------------------------------------------------
 
@@ -332,7 +338,7 @@ class PicowsTransport(WSListener):
         return frame.get_close_code().value, frame.get_close_reason() or ""
 
     def _picows_error(self) -> None:
-        """picows logged a warning or an error: it failed the connection (its parser found a
+        """picows logged an error: it failed the connection (its parser found a
         protocol error) and sent its close frame. The frame before the bad one, if they came
         in one read, is handed over right after, in the same callback: the grace lets that one
         frame through, as websockets would deliver it."""
@@ -455,8 +461,8 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
 class _Quieter(logging.LoggerAdapter[Any]):
     """picows' logger for one connection: its INFO lines (one when a connection opens, one when
     it ends) go out as DEBUG, where websockets puts such lines; everything goes through the
-    redacting logger. A WARNING or ERROR from picows means it failed the connection itself (a
-    protocol error its parser found): ``listener`` is told."""
+    redacting logger. An ERROR from picows means it failed the connection itself (a protocol
+    error its parser found): ``listener`` is told."""
 
     def __init__(
         self, logger: logging.LoggerAdapter[logging.Logger], listener: PicowsTransport
@@ -465,7 +471,7 @@ class _Quieter(logging.LoggerAdapter[Any]):
         self._listener = listener
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if level >= logging.WARNING:
+        if level >= logging.ERROR:
             self._listener._picows_error()
         self.logger.log(logging.DEBUG if level == logging.INFO else level, msg, *args, **kwargs)
 
