@@ -15,6 +15,7 @@ from harness import Frames
 from test_connection_agent_v1 import CharTts, Inbox
 from test_reconnect_listen_v1 import FAST, cut, when_open
 
+from rxdeepgram import Reconnect
 from rxdeepgram.messages import agent_v1 as a
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 from rxdeepgram.server.agent_v1 import AgentV1Handler
@@ -148,3 +149,20 @@ def test_a_function_call_in_flight_is_asked_and_answered_once(
     assert new_session[0]["content"] == "sunny"
     assert conn.stats.reconnects == 1
     h.close(conn)
+
+
+def test_a_close_asked_for_during_the_reconnect_waits_for_settings_applied(
+    h: Any, proxy: FaultProxy
+) -> None:
+    client = h.client(base_url=proxy.url)
+    inbox = Inbox()
+    conn = h.open(client, "agent.v1", reconnect=Reconnect(backoff=0.2, max_backoff=0.2))
+    conn.messages.subscribe(inbox)
+    conn.input.on_next(SETTINGS)
+    inbox.wait_for(a.AgentAudioDone)  # the greeting
+    cut(proxy)()
+    conn.input.on_completed()  # while reconnecting: sent once the new session is ready
+    inbox.wait_end()
+    assert inbox.completed and inbox.error is None
+    assert conn.stats.reconnects == 1
+    assert conn.end is None

@@ -286,8 +286,9 @@ class ResumableBase(ConnectionBase[S, C]):
             return
         policy = self._policy
         with self._lock:
+            holding = policy.holding
             out = policy.on_message(message)
-            if policy.outbox:
+            if policy.outbox or (holding and not policy.holding):
                 self._flush_outbox()
         if out is not None:
             self._messages_hub.emit(out)
@@ -308,6 +309,7 @@ class ResumableBase(ConnectionBase[S, C]):
             pass
 
     def _on_inner_end(self, generation: int, error: BaseException | None) -> None:
+        retry: int | None = None
         with self._lock:
             if generation != self._generation:
                 return
@@ -321,19 +323,22 @@ class ResumableBase(ConnectionBase[S, C]):
                 or (self._closing and isinstance(error, DeepgramTimeoutError))
             ):
                 end = error
-            elif self._retry(error):
-                return
             else:
-                end = error
-        self._end_with(end)
+                retry = self._next_attempt()
+                end = None if retry is not None else error
+        if retry is not None and error is not None:
+            self._retry(retry, error)
+        else:
+            self._end_with(end)
 
-    def _retry(self, error: BaseException) -> bool:
-        """Schedule the next attempt after ``error`` (under the lock); ``False`` when the
-        attempts have run out."""
+    def _next_attempt(self) -> int | None:
+        """The number of the next attempt (under the lock); ``None`` when the attempts have run
+        out."""
         self._attempt += 1
-        if self._attempt > self._reconnect.max_attempts:
-            return False
-        attempt = self._attempt
+        return self._attempt if self._attempt <= self._reconnect.max_attempts else None
+
+    def _retry(self, attempt: int, error: BaseException) -> None:
+        """Say so, then wait and try (not under the lock: state subscribers run here)."""
         delay = retry_delay(self._reconnect, attempt, error)
         log.info(
             "%s: reconnecting in %.2f s (attempt %d) after %s",
@@ -344,18 +349,21 @@ class ResumableBase(ConnectionBase[S, C]):
         )
         self._state.set(ConnectionState("reconnecting", attempt=attempt, cause=error))
         self._schedule(delay)
-        return True
 
     def _open_failed(self, error: BaseException) -> None:
+        retry: int | None = None
         with self._lock:
             if self._aborted or self._finishing:
                 end: BaseException | None = self._session_end()
             else:
                 self._failed_attempts += 1
-                if is_retryable(error, opening=True) and self._retry(error):
-                    return
+                if is_retryable(error, opening=True):
+                    retry = self._next_attempt()
                 end = error
-        self._end_with(end)
+        if retry is not None:
+            self._retry(retry, error)
+        else:
+            self._end_with(end)
 
     def _session_end(self) -> BaseException | None:
         return self._session._end
