@@ -1,6 +1,6 @@
 """Listen V1 end to end over real sockets: receive throughput, and CPU per real-time stream.
 
-Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~3 min), ``--quick`` (under a minute)
+Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~3.5 min), ``--quick`` (~15 s)
 or add ``--json``. Progress goes to stderr. The servers run in subprocesses of this script;
 when the machine has two or more CPUs the server is pinned to one core and the client (this
 process) to another, so that the server never competes with the client it serves.

@@ -1,6 +1,6 @@
 """What the transport costs beyond throughput: latency, memory and threads per connection, import.
 
-Run ``python benchmarks/transport.py`` (Markdown tables, ~2 min), ``--quick`` (under a minute) or
+Run ``python benchmarks/transport.py`` (Markdown tables, ~1 min), ``--quick`` (~30 s) or
 add ``--json``; ``--only latency memory threads import`` picks sections. Progress goes to stderr.
 The servers are ``listen_e2e.py``'s stub server (a bare asyncio protocol answering like Listen
 V1) in a subprocess, pinned to another core than the client when there are two or more.
