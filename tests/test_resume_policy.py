@@ -92,7 +92,9 @@ def test_overflow_drops_the_oldest_or_raises_while_disconnected() -> None:
     with pytest.raises(BufferOverflowError, match="max_buffer_s"):
         strict.add_audio(b"\x01" * 3200, connected=False)
     strict.add_audio(b"\x01" * 3200, connected=True)  # the server has it: drop the oldest
-    assert strict.dropped == 3200
+    assert strict.dropped == 3200 + 1600  # and a tenth of the buffer more, for the next ones
+    start, items = strict.replay()
+    assert sum(len(i) for i in items) == strict.total - start <= 16000
 
 
 def test_listen_v1_shifts_every_time_after_a_replay_and_nothing_before() -> None:

@@ -30,7 +30,7 @@ from reactivex import abc
 from reactivex.disposable import Disposable
 
 from .._connection import AsyncConnection, Connection, ConnectionBase
-from .._session import Frame, Session
+from .._session import Frame, Session, State
 from ..errors import CallbackError, ConnectionClosed, DeepgramError, DeepgramTimeoutError
 from ._config import ConnectionState, Reconnect, ResumeStats, is_retryable, retry_delay
 from ._policy import Policy
@@ -51,6 +51,9 @@ log = logging.getLogger("rxdeepgram")
 
 S = TypeVar("S")
 C = TypeVar("C")
+
+
+_OPEN = State.OPEN
 
 
 def _discard(frame: Frame) -> None:
@@ -194,6 +197,9 @@ class ResumableBase(ConnectionBase[S, C]):
         self._connections = 0
         self._reconnects = 0
         self._failed_attempts = 0
+        self._media = prepared.spec.accepts_media
+        self._on_audio = policy.on_audio
+        self._windows_open = True
         self._raw_wanted = False
         self.raw = reactivex.create(self._subscribe_raw)
         """Hot Observable of the frames as received, from every inner connection in turn
@@ -389,13 +395,27 @@ class ResumableBase(ConnectionBase[S, C]):
     # -- the application's side -----------------------------------------------------------------
 
     def _send(self, item: object) -> None:
-        spec = self._session.spec
+        session = self._session
+        if type(item) is bytes and item and self._media and session.state is _OPEN:
+            # the fast path: audio on an open stream (nothing to validate or encode here)
+            with self._lock:
+                inner = self._inner
+                out = self._on_audio(item, inner is not None)
+                if inner is not None and out is not None:
+                    try:  # noqa: SIM105 - no context manager object per chunk
+                        inner.input.on_next(out)
+                    except ConnectionClosed:
+                        pass  # it dropped: the policy kept what must be replayed
+            if self._windows_open:
+                self._close_windows()
+            return
+        spec = session.spec
         cls = type(item)
         if cls is not bytes and cls not in spec._allowed:
             item = _native(item, spec)
         policy = self._policy
         with self._lock:
-            closing = self._session.send(item, _discard)
+            closing = session.send(item, _discard)  # validates; raises once closing
             if type(item) is bytes and not item:
                 return
             inner = self._inner
@@ -408,6 +428,11 @@ class ResumableBase(ConnectionBase[S, C]):
                 # if it dropped, the policy kept what must be replayed
                 with contextlib.suppress(ConnectionClosed):
                     inner.input.on_next(item)
+        if self._windows_open:
+            self._close_windows()
+
+    def _close_windows(self) -> None:
+        self._windows_open = False
         self._messages_hub.close_window()
         self._raw_hub.close_window()
 
@@ -420,8 +445,7 @@ class ResumableBase(ConnectionBase[S, C]):
             inner = self._inner
             if inner is not None and not self._policy.holding:
                 inner._close_gracefully()
-        self._messages_hub.close_window()
-        self._raw_hub.close_window()
+        self._close_windows()
 
     def _abort(self, error: BaseException | None) -> None:
         if not self._session.abort(error):

@@ -49,6 +49,12 @@ class Policy:
         ``None`` (nothing now). Raise :class:`BufferOverflowError` to refuse it."""
         return item
 
+    def on_audio(self, data: bytes, connected: bool) -> bytes | None:
+        """:meth:`on_send` for non-empty audio on an open stream (the hot path: a policy may
+        make it cheaper than the general case)."""
+        out: bytes | None = self.on_send(data, connected)
+        return out
+
     def on_close(self) -> None:
         """The application asked for the graceful close."""
 
@@ -105,19 +111,28 @@ class AudioLog:
         return position / self.bytes_per_s
 
     def add_audio(self, data: bytes, connected: bool) -> None:
-        over = self.total + len(data) - self.base - self.max_bytes
+        total = self.total
+        end = total + len(data)
+        if end - self.base > self.max_bytes:
+            self.make_room(end, connected)
+        self.entries.append((total, data))
+        self.total = end
+
+    def make_room(self, end: int, connected: bool) -> None:
+        """Make room for audio up to ``end``: forget the oldest, or refuse."""
+        over = end - self.base - self.max_bytes
         if over > 0:
             if not connected and self.overflow == "error":
                 raise BufferOverflowError(
                     f"the reconnect buffer is full ({self.max_bytes / self.bytes_per_s:.1f} s of "
                     "audio): raise Reconnect(max_buffer_s=...) or use on_overflow='drop_oldest'"
                 )
-            new_base = self._align(self.base + over + self.frame_bytes - 1)
+            # a tenth of the buffer more than needed: not a trim at every chunk of a long silence
+            slack = self.max_bytes // 10 if connected else 0
+            new_base = self._align(self.base + over + slack + self.frame_bytes - 1)
             self.dropped += min(new_base, self.total) - self.base
             self.base = new_base
             self._trim()
-        self.entries.append((self.total, data))
-        self.total += len(data)
 
     def add_control(self, message: Any) -> None:
         self.entries.append((self.total, message))

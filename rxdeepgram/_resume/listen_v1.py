@@ -70,6 +70,7 @@ class ListenV1Policy(Policy):
         super().__init__(config)
         bytes_per_s, frame = audio_rate(options, "Listen V1")
         self.log = AudioLog(bytes_per_s, frame, config.max_buffer_s, config.on_overflow)
+        self._add_audio = self.log.add_audio
         self.shift = 0.0
         self.resumed = False
         self._final_end = 0.0  # end of the last final result, in the application's time
@@ -89,10 +90,24 @@ class ListenV1Policy(Policy):
             self._confirmed = self._final_end
             self.log.confirm(self.log.position(self._final_end))
 
+    def on_audio(self, data: bytes, connected: bool) -> bytes | None:
+        if self._final_end > self._confirmed:
+            self._confirm()
+        log = self.log
+        total = log.total
+        end = total + len(data)
+        if end - log.base > log.max_bytes:
+            log.make_room(end, connected)
+        log.entries.append((total, data))
+        log.total = end
+        return data
+
     def on_send(self, item: Any, connected: bool) -> Any:
         if type(item) is bytes:
-            self._confirm()
-            self.log.add_audio(item, connected)
+            if self._final_end > self._confirmed:
+                self._confirm()
+            self._add_audio(item, connected)
+            return item
         elif type(item) is m.Finalize:
             self.log.add_control(item)
         elif type(item) is m.Configure:
