@@ -29,6 +29,7 @@ from rxdeepgram import (
     AuthenticationError,
     ConfigurationError,
     ConnectError,
+    DeepgramError,
     DeepgramTimeoutError,
     RateLimitError,
 )
@@ -964,3 +965,50 @@ async def test_picows_reports_what_the_websockets_transport_reports(
     sent_close = any(unit[0] == 0x88 for unit in units)  # a close frame (FIN, opcode 8)
     picows = await _observe(open_picows, pieces, sent_close)
     assert picows == await _observe(open_websockets, pieces, sent_close)
+
+
+def _error_facts(error: BaseException) -> tuple[Any, ...]:
+    return (
+        type(error),
+        getattr(error, "status", None),
+        getattr(error, "dg_error", None),
+        getattr(error, "request_id", None),
+        getattr(error, "body", None),
+        getattr(error, "retry_after", None),
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 401 Unauthorized\r\ndg-error: Invalid credentials.\r\ndg-request-id: r-9\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 23\r\n\r\n"
+        b'{"err_code": "INVALID"}',
+        b"HTTP/1.1 400 Bad Request\r\ndg-error: bad model\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 5\r\n\r\nslow!",
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown",
+        b"HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: wrong\r\n\r\n",
+        b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+        b"",  # the server closes without an answer
+    ],
+    ids=["401", "400", "429", "503", "302", "bad-accept", "not-http", "no-answer"],
+)
+async def test_handshake_failures_are_the_websockets_transports(answer: bytes) -> None:
+    from rxdeepgram._drivers._websockets import open_websockets
+
+    async def script(peer: Peer) -> None:
+        await asyncio.sleep(0.05)
+        peer.close_tcp()
+
+    facts = []
+    for opener in (open_picows, open_websockets):
+        peer = await Peer(script, handshake=answer).start()
+        try:
+            with pytest.raises(DeepgramError) as caught:
+                await opener(params(peer.url), Events())
+            facts.append(_error_facts(caught.value))
+        finally:
+            await peer.stop()
+    assert facts[0] == facts[1]

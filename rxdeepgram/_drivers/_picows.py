@@ -450,7 +450,13 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
             raise
         raise error from None
     response = ws.response
-    response_headers = list(response.headers.items()) if response is not None else []
+    if response is None:  # picows returns when the server closes without answering
+        ws.disconnect(graceful=False)
+        url = redact(params.url, params.secrets)
+        raise ConnectError(
+            f"WebSocket handshake with {url} failed: the connection closed before an answer"
+        )
+    response_headers = list(response.headers.items())
     if debug:
         log.debug("< HTTP/1.1 101 Switching Protocols")
         for name, value in response_headers:
