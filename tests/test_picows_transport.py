@@ -31,6 +31,7 @@ from rxdeepgram import (
     ConnectError,
     DeepgramError,
     DeepgramTimeoutError,
+    HandshakeError,
     RateLimitError,
 )
 from rxdeepgram._config import USER_AGENT, RedactingLogger
@@ -358,9 +359,9 @@ async def test_a_redirect_is_not_followed() -> None:
     answer = b"HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n"
     peer = await Peer(handshake=answer).start()
     try:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(HandshakeError) as caught:
             await open_picows(params(peer.url), Events())
-        assert getattr(caught.value, "status", None) == 302
+        assert caught.value.status == 302
     finally:
         await peer.stop()
 
