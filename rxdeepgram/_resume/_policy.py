@@ -75,15 +75,20 @@ class AudioLog:
     ``confirm(position)`` moves the boundary (the server's final results cover everything
     before it) and forgets what lies before; :meth:`replay` gives what a new connection needs to
     hear again, starting exactly at the boundary. At most ``max_bytes`` of audio are kept: past
-    that, the oldest is forgotten (``overflow="drop_oldest"``) or, while ``holding`` is true,
+    that, the oldest is forgotten (``overflow="drop_oldest"``) or, while no connection is up,
     :class:`BufferOverflowError` is raised (``overflow="error"``).
+
+    Audio chunks are kept as they are in a deque of ``bytes`` (contiguous from ``first``): no
+    object per chunk that the garbage collector would have to track.
     """
 
     __slots__ = (
         "base",
         "bytes_per_s",
+        "chunks",
+        "controls",
         "dropped",
-        "entries",
+        "first",
         "frame_bytes",
         "max_bytes",
         "overflow",
@@ -95,7 +100,9 @@ class AudioLog:
         self.frame_bytes = max(1, frame_bytes)
         self.max_bytes = self._align(int(max_s * bytes_per_s))
         self.overflow = overflow
-        self.entries: deque[tuple[int, Any]] = deque()
+        self.chunks: deque[bytes] = deque()
+        self.first = 0  # the position of chunks[0]
+        self.controls: deque[tuple[int, Any]] = deque()  # (position, message), in order
         self.total = 0  # audio bytes ever sent
         self.base = 0  # audio before this position needs no replay
         self.dropped = 0  # audio bytes forgotten because the log was full
@@ -111,11 +118,10 @@ class AudioLog:
         return position / self.bytes_per_s
 
     def add_audio(self, data: bytes, connected: bool) -> None:
-        total = self.total
-        end = total + len(data)
+        end = self.total + len(data)
         if end - self.base > self.max_bytes:
             self.make_room(end, connected)
-        self.entries.append((total, data))
+        self.chunks.append(data)
         self.total = end
 
     def make_room(self, end: int, connected: bool) -> None:
@@ -135,7 +141,7 @@ class AudioLog:
             self._trim()
 
     def add_control(self, message: Any) -> None:
-        self.entries.append((self.total, message))
+        self.controls.append((self.total, message))
 
     def confirm(self, position: int) -> None:
         """Everything before ``position`` is covered by the server's final results."""
@@ -146,27 +152,31 @@ class AudioLog:
             self._trim()
 
     def _trim(self) -> None:
-        entries = self.entries
+        chunks = self.chunks
         base = self.base
-        while entries:
-            pos, item = entries[0]
-            if type(item) is bytes:
-                if pos + len(item) > base:
-                    break
-            elif pos > base:
-                break
-            entries.popleft()
+        first = self.first
+        while chunks and first + len(chunks[0]) <= base:
+            first += len(chunks.popleft())
+        self.first = first if chunks else self.total
+        controls = self.controls
+        while controls and controls[0][0] <= base:
+            controls.popleft()
 
     def replay(self) -> tuple[int, list[Any]]:
         """``(start, items)``: the byte position the new connection's time 0 stands for, and
         the audio (cut to start exactly there) and controls to send again, in order."""
         start = self.base
         items: list[Any] = []
-        for pos, item in self.entries:
-            if type(item) is bytes:
-                if pos < start:
-                    item = item[start - pos :]
-                items.append(item)
-            else:
-                items.append(item)
+        controls = iter(self.controls)
+        control = next(controls, None)
+        pos = self.first
+        for chunk in self.chunks:
+            while control is not None and control[0] <= pos:
+                items.append(control[1])
+                control = next(controls, None)
+            items.append(chunk[start - pos :] if pos < start else chunk)
+            pos += len(chunk)
+        while control is not None:
+            items.append(control[1])
+            control = next(controls, None)
         return start, items

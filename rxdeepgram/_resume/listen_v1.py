@@ -94,11 +94,10 @@ class ListenV1Policy(Policy):
         if self._final_end > self._confirmed:
             self._confirm()
         log = self.log
-        total = log.total
-        end = total + len(data)
+        end = log.total + len(data)
         if end - log.base > log.max_bytes:
             log.make_room(end, connected)
-        log.entries.append((total, data))
+        log.chunks.append(data)
         log.total = end
         return data
 
