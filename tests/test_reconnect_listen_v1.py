@@ -22,13 +22,16 @@ from reactivex import operators as ops
 from resume_util import WORDS, ToneWordEngine, read_wav, stream, wav_bytes, word_audio
 
 from rxdeepgram import (
+    AsyncConnection,
     AuthenticationError,
     BadRequestError,
     BufferOverflowError,
     ConfigurationError,
+    Connection,
     ConnectionClosed,
     ConnectionClosedError,
     ConnectionState,
+    EventType,
     InvalidInputError,
     RateLimitError,
     Reconnect,
@@ -435,3 +438,28 @@ def test_real_speech_through_drops_gives_the_same_transcript(h: Any) -> None:
 def _clip(name: str) -> bytes:
     path = Path(__file__).parent / "data" / f"{name}.wav"
     return read_wav(path.read_bytes())
+
+
+def test_the_seed_api_works_on_a_resumable_connection(h: Any, proxy: FaultProxy) -> None:
+    client = h.client(base_url=proxy.url)
+    conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
+    assert isinstance(conn, AsyncConnection if h.kind == "async" else Connection)
+    seen: list[Any] = []
+    ends: list[Any] = []
+    conn.on(EventType.MESSAGE, seen.append)
+    conn.on(EventType.CLOSE, ends.append)
+    audio = word_audio(SHORT[:3])
+    conn.send_media(audio[: len(audio) // 2])
+    when_open(conn, cut(proxy))()
+    conn.send_media(audio[len(audio) // 2 :])
+    conn.send_finalize()
+    h.close(conn)
+    words = [
+        w.word
+        for r in seen
+        if isinstance(r, m.Results) and r.is_final
+        for w in r.channel.alternatives[0].words
+    ]
+    assert words == [WORDS[i] for i in SHORT[:3]]
+    assert ends == [None]
+    assert conn.request_id is not None and conn.stats.reconnects == 1
