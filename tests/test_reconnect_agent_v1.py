@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from audio_util import concat, pcm16, silence, tone
 from faultproxy import FaultProxy
 from harness import Frames
 from test_connection_agent_v1 import CharTts, Inbox
@@ -46,7 +47,10 @@ def frames() -> Frames:
 def server(frames: Frames) -> Iterator[DeepgramServer]:
     handler = AgentV1Handler(realtime=False, on_client_frame=frames.record)
     with DeepgramServer(
-        engine=ScriptedEngine([""]), tts=CharTts(), think=remembering, routes={PATH: handler}
+        engine=ScriptedEngine(["what is my name"]),
+        tts=CharTts(),
+        think=remembering,
+        routes={PATH: handler},
     ) as srv:
         yield srv
 
@@ -166,3 +170,34 @@ def test_a_close_asked_for_during_the_reconnect_waits_for_settings_applied(
     assert inbox.completed and inbox.error is None
     assert conn.stats.reconnects == 1
     assert conn.end is None
+
+
+def test_an_utterance_cut_by_the_drop_is_heard_whole_once(
+    h: Any, proxy: FaultProxy, frames: Frames
+) -> None:
+    client = h.client(base_url=proxy.url)
+    inbox = Inbox()
+    conn = h.open(client, "agent.v1", reconnect=FAST)
+    conn.messages.subscribe(inbox)
+    conn.input.on_next(SETTINGS)
+    inbox.wait_for(a.AgentAudioDone)  # the greeting
+    speech = pcm16(concat(silence(0.1), tone(0.6), silence(0.8)))
+    half = 640 * 20  # 0.4 s: into the tone
+    for i in range(0, half, 640):
+        conn.input.on_next(speech[i : i + 640])
+    inbox.wait_for(a.UserStartedSpeaking)
+    when_open(conn, cut(proxy))()  # mid-utterance
+    for i in range(half, len(speech), 640):
+        conn.input.on_next(speech[i : i + 640])
+    inbox.wait_for(a.AgentAudioDone, 2)
+    users = [m.content for m in inbox.of(a.ConversationText) if m.role == "user"]
+    assert users == ["what is my name"]  # heard whole, once
+    assert len(inbox.of(a.UserStartedSpeaking)) == 1
+    assert answers(inbox)[-1] == "heard: what is my name"
+    assert conn.stats.reconnects == 1
+    assert conn.stats.replayed_audio_s > 0.4
+    sent = frames.all
+    second_settings = max(i for i, f in enumerate(sent) if isinstance(f, str) and "Settings" in f)
+    new_session_audio = b"".join(f for f in sent[second_settings:] if isinstance(f, bytes))
+    assert new_session_audio == speech  # the whole utterance, from its start
+    h.close(conn)

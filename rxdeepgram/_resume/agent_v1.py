@@ -15,12 +15,15 @@
   before or after the drop, is sent to the new session under the new call id.
 * Suppressed on a new connection: ``Welcome``, ``SettingsApplied``, the acknowledgements of the
   re-sent updates, and the open turn's user ``ConversationText`` / ``History`` said again.
-* Audio: sent on while connected; while reconnecting, kept (bounded by ``max_buffer_s`` at the
-  input rate) and sent after ``SettingsApplied``. An utterance the drop cut is not replayed.
+* Audio: the audio sent since the last user statement the server reported (``ConversationText``
+  role ``user``), bounded by ``max_buffer_s`` at the input rate, is kept, and sent again after
+  ``SettingsApplied``: an utterance the drop cut, and what was said during the drop, are heard
+  whole by the new session (its ``UserStartedSpeaking`` for it is not delivered twice).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from msgspec.structs import replace
@@ -61,9 +64,12 @@ class AgentV1Policy(Policy):
         self.conversation: list[m.ContextMessage] = []
         self.open_turn: str | None = None  # the user's statement not yet answered
         self.calls: dict[str, _Call] = {}  # the open turn's client-side calls, by id
-        self.held: list[Any] = []
+        self.held: list[Any] = []  # sent while the new session was not ready yet
+        self.audio: deque[bytes] = deque()  # audio since the last user statement heard
+        self.audio_bytes = 0
+        self._user_speaking = False  # UserStartedSpeaking delivered, no statement since
+        self._replaying_speech = False
         self.injected: list[Any] = []  # Inject* messages the server has not acted on yet
-        self.held_audio = 0
         self.max_audio = 0
         self.resumed = False
         self._skip: dict[type[Any], int] = {}
@@ -74,17 +80,27 @@ class AgentV1Policy(Policy):
     # -- what the application sends -------------------------------------------------------------
 
     def on_send(self, item: Any, connected: bool) -> Any:
+        live = connected and not self.holding
         cls = type(item)
+        if cls is bytes:
+            self._keep_audio(item, connected)
+            return item if live else None  # the new session gets it from the kept audio
         if cls is m.Settings and self.settings is None:
             self.settings = item
             self._bytes_per_s = _input_rate(item)
             self.max_audio = int(self.config.max_buffer_s * self._bytes_per_s)
-        elif cls in _ACKS:
-            self.updates.append(item)
-        elif cls is m.InjectUserMessage or cls is m.InjectAgentMessage:
-            self.injected.append(item)
-            return item if connected and not self.holding else None
-        elif cls is m.FunctionCallResponse:
+            return item if live else None  # else: begin() sends it
+        if cls in _ACKS:
+            self.updates.append(item)  # begin() sends them all on a new connection
+            if live:
+                return item
+            if connected:  # the new session is not ready: after the others
+                self.held.append(item)  # its acknowledgement is the application's
+            return None
+        if cls is m.InjectUserMessage or cls is m.InjectAgentMessage:
+            self.injected.append(item)  # sent again until the server acts on it
+            return item if live else None
+        if cls is m.FunctionCallResponse:
             call = self.calls.get(item.id or "")
             if call is not None:
                 call.response = item
@@ -92,26 +108,25 @@ class AgentV1Policy(Policy):
                     item = replace(item, id=call.new_id)
                 elif call.generation != self._generation or not connected:
                     return None  # sent under the new id when the new session asks again
-        if not connected or self.holding:
-            self._hold(item)
-            return None
-        return item
+        if live:
+            return item
+        if connected:
+            self.held.append(item)
+        return None  # a KeepAlive, say, while no connection is up: not needed
 
-    def _hold(self, item: Any) -> None:
-        if type(item) is bytes:
-            if self.max_audio and self.held_audio + len(item) > self.max_audio:
-                if self.config.on_overflow == "error":
-                    raise BufferOverflowError(
-                        "the reconnect buffer is full: raise Reconnect(max_buffer_s=...) or "
-                        "use on_overflow='drop_oldest'"
-                    )
-                while self.held and self.held_audio + len(item) > self.max_audio:
-                    first = next((i for i, x in enumerate(self.held) if type(x) is bytes), None)
-                    if first is None:
-                        break
-                    self.held_audio -= len(self.held.pop(first))
-            self.held_audio += len(item)
-        self.held.append(item)
+    def _keep_audio(self, data: bytes, connected: bool) -> None:
+        """Keep the audio of the user's statement in progress (since the last one heard)."""
+        audio = self.audio
+        if self.max_audio and self.audio_bytes + len(data) > self.max_audio:
+            if not connected and self.config.on_overflow == "error":
+                raise BufferOverflowError(
+                    "the reconnect buffer is full: raise Reconnect(max_buffer_s=...) or "
+                    "use on_overflow='drop_oldest'"
+                )
+            while audio and self.audio_bytes + len(data) > self.max_audio:
+                self.audio_bytes -= len(audio.popleft())
+        audio.append(data)
+        self.audio_bytes += len(data)
 
     # -- a new connection -----------------------------------------------------------------------
 
@@ -146,11 +161,12 @@ class AgentV1Policy(Policy):
             self.replayed_messages += 1
         out.extend(self.injected)
         self.replayed_messages += len(self.injected)
-        held, self.held = self.held, []
         if self._bytes_per_s:
-            self.replayed_audio_s += self.held_audio / self._bytes_per_s
-        self.held_audio = 0
-        out.extend(held)
+            self.replayed_audio_s += self.audio_bytes / self._bytes_per_s
+        out.extend(self.audio)  # the user's statement in progress, heard again
+        self._replaying_speech = self._user_speaking and bool(self.audio)
+        out.extend(self.held)
+        self.held = []
         self.outbox.extend(out)
 
     # -- what the server sends -------------------------------------------------------------------
@@ -168,6 +184,13 @@ class AgentV1Policy(Policy):
             return None
         if cls is m.ConversationText:
             return self._statement(message)
+        if cls is m.UserStartedSpeaking:
+            if self._replaying_speech:  # the replayed audio's: the application had it
+                self._replaying_speech = False
+                self.suppressed += 1
+                return None
+            self._user_speaking = True
+            return message
         if cls is m.History:
             if message.function_calls:
                 self.conversation.append(m.ContextMessage.from_history(message))
@@ -197,6 +220,9 @@ class AgentV1Policy(Policy):
                 self.suppressed += 1
                 return None  # the open turn, asked again: the application has it
             self._acted_on(m.InjectUserMessage, message.content)
+            self.audio.clear()  # that statement's audio is heard: not needed again
+            self.audio_bytes = 0
+            self._user_speaking = self._replaying_speech = False
             self.open_turn = message.content
             self.calls = {}
         elif role == "assistant":
