@@ -362,7 +362,8 @@ class _ListenOps:
     def transcribe(self: _Cold, **options: Any) -> Operator:
         """Cold form: ``Observable[bytes] -> Observable[message]``. Each subscription opens a
         connection with ``options`` (validated now), sends the source's audio, closes
-        gracefully when the source completes and aborts on dispose; ``ops.retry()`` reconnects."""
+        gracefully when the source completes and aborts on dispose; ``ops.retry()`` starts
+        over, ``reconnect=True`` (or a ``Reconnect``) resumes where a drop cut the stream."""
         return self._operator(options)
 
 
