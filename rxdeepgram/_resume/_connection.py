@@ -189,6 +189,7 @@ class ResumableBase(ConnectionBase[S, C]):
         self._reconnect = reconnect
         self._lock = threading.RLock()
         self._inner: ConnectionBase[Any, Any] | None = None
+        self._forward: Callable[[Any], None] | None = None  # the current inner input.on_next
         self._generation = 0
         self._attempt = 0
         self._closing = False
@@ -242,6 +243,7 @@ class ResumableBase(ConnectionBase[S, C]):
             self._generation += 1
             generation = self._generation
             self._inner = conn
+            self._forward = conn.input.on_next
             self._attempt = 0
             self._connections += 1
             if not first:
@@ -320,6 +322,7 @@ class ResumableBase(ConnectionBase[S, C]):
             if generation != self._generation:
                 return
             self._inner = None
+            self._forward = None
             self._generation += 1
             if self._aborted:
                 end = self._session_end()
@@ -399,11 +402,11 @@ class ResumableBase(ConnectionBase[S, C]):
         if type(item) is bytes and item and self._media and session.state is _OPEN:
             # the fast path: audio on an open stream (nothing to validate or encode here)
             with self._lock:
-                inner = self._inner
-                out = self._on_audio(item, inner is not None)
-                if inner is not None and out is not None:
+                forward = self._forward
+                out = self._on_audio(item, forward is not None)
+                if forward is not None and out is not None:
                     try:  # noqa: SIM105 - no context manager object per chunk
-                        inner.input.on_next(out)
+                        forward(out)
                     except ConnectionClosed:
                         pass  # it dropped: the policy kept what must be replayed
             if self._windows_open:
