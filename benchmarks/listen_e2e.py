@@ -495,7 +495,7 @@ async def async_raw_picows(url: str, typed: bool) -> tuple[int, float]:
     decode = listen_v1.decode
     start = time.perf_counter()
 
-    class Listener(WSListener):  # type: ignore[misc]
+    class Listener(WSListener):
         count = 0
 
         def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -512,6 +512,7 @@ async def async_raw_picows(url: str, typed: bool) -> tuple[int, float]:
     transport, listener = await ws_connect(
         Listener, url + QUERY, extra_headers=RAW_HEADERS, max_frame_size=MAX_SIZE
     )
+    assert isinstance(listener, Listener)
     transport.send(WSMsgType.BINARY, CHUNK)
     await transport.wait_disconnected()
     return listener.count, time.perf_counter() - start
@@ -880,7 +881,7 @@ async def realtime_picows(server: ServerProcess, streams: int, ticks: int) -> Re
     text, close = WSMsgType.TEXT, WSMsgType.CLOSE
 
     def listener(index: int) -> Callable[[], WSListener]:
-        class Listener(WSListener):  # type: ignore[misc]
+        class Listener(WSListener):
             def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
                 if frame.msg_type == text:
                     parse(frame.get_payload_as_memoryview())

@@ -61,7 +61,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +116,7 @@ def native_threads() -> int:
     return threading.active_count()
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-quantile (0..1) of ``values``, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
@@ -205,7 +205,7 @@ def picows_listener() -> Any:
         parse = msgspec.json.decode
         text, close = WSMsgType.TEXT, WSMsgType.CLOSE
 
-        class Listener(WSListener):  # type: ignore[misc]
+        class Listener(WSListener):
             def __init__(self, on_message: Callable[[Any], None]) -> None:
                 super().__init__()
                 self.on_message = on_message
@@ -846,7 +846,8 @@ def main(argv: list[str] | None = None) -> int:
     lat = latency(streams, seconds, contenders) if "latency" in sections else []
     duration = time.perf_counter() - started
 
-    checks = [x.ok for x in [*lat, *mem, *thr]] + ([imp.ok] if imp else [])
+    checks = [r.ok for r in lat] + [m.ok for m in mem] + [t.ok for t in thr]
+    checks += [imp.ok] if imp else []
     ok = all(checks)
     env = environment(["websockets", "picows", "msgspec", "reactivex"])
     if args.json:
