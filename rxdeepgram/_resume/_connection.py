@@ -29,7 +29,7 @@ import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
-from .._connection import AsyncConnection, Connection, ConnectionBase
+from .._connection import AsyncConnection, Connection, ConnectionBase, _Input
 from .._session import Frame, Session, State
 from ..errors import CallbackError, ConnectionClosed, DeepgramError, DeepgramTimeoutError
 from ._config import ConnectionState, Reconnect, ResumeStats, is_retryable, retry_delay
@@ -162,6 +162,23 @@ def _subscribe_fast(conn: ConnectionBase[Any, Any], observer: abc.ObserverBase[A
         conn.messages.subscribe(observer)
 
 
+class _ResumableInput(_Input):
+    """``input`` of a resumable connection: audio goes straight to the fast path."""
+
+    __slots__ = ("_outer",)
+
+    def __init__(self, conn: ResumableBase[Any, Any]) -> None:
+        super().__init__(conn)
+        self._outer = conn
+
+    def on_next(self, value: Any) -> None:
+        conn = self._outer
+        if type(value) is bytes and value and conn._media and conn._session.state is _OPEN:
+            conn._send_audio(value)
+        else:
+            conn._send(value)
+
+
 class ResumableBase(ConnectionBase[S, C]):
     """What the sync and async resumable connections share (everything but waiting/opening)."""
 
@@ -199,6 +216,7 @@ class ResumableBase(ConnectionBase[S, C]):
         self._reconnects = 0
         self._failed_attempts = 0
         self._media = prepared.spec.accepts_media
+        self.input = _ResumableInput(self)
         self._on_audio = policy.on_audio
         self._windows_open = True
         self._raw_wanted = False
@@ -400,17 +418,7 @@ class ResumableBase(ConnectionBase[S, C]):
     def _send(self, item: object) -> None:
         session = self._session
         if type(item) is bytes and item and self._media and session.state is _OPEN:
-            # the fast path: audio on an open stream (nothing to validate or encode here)
-            with self._lock:
-                forward = self._forward
-                out = self._on_audio(item, forward is not None)
-                if forward is not None and out is not None:
-                    try:  # noqa: SIM105 - no context manager object per chunk
-                        forward(out)
-                    except ConnectionClosed:
-                        pass  # it dropped: the policy kept what must be replayed
-            if self._windows_open:
-                self._close_windows()
+            self._send_audio(item)
             return
         spec = session.spec
         cls = type(item)
@@ -431,6 +439,19 @@ class ResumableBase(ConnectionBase[S, C]):
                 # if it dropped, the policy kept what must be replayed
                 with contextlib.suppress(ConnectionClosed):
                     inner.input.on_next(item)
+        if self._windows_open:
+            self._close_windows()
+
+    def _send_audio(self, data: bytes) -> None:
+        """The fast path: audio on an open stream (nothing to validate or encode here)."""
+        with self._lock:
+            forward = self._forward
+            out = self._on_audio(data, forward is not None)
+            if forward is not None and out is not None:
+                try:  # noqa: SIM105 - no context manager object per chunk
+                    forward(out)
+                except ConnectionClosed:
+                    pass  # it dropped: the policy kept what must be replayed
         if self._windows_open:
             self._close_windows()
 
