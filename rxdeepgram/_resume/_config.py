@@ -52,7 +52,8 @@ class Reconnect:
     on_overflow: Literal["drop_oldest", "error"] = "drop_oldest"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ConfigurationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
         for name in ("backoff", "max_backoff", "max_buffer_s"):
             value = getattr(self, name)
