@@ -67,6 +67,12 @@ class _Prepared:
     ) -> None:
         spec = channel(name)
         self.spec = spec
+        # The transport's module is imported here, on the caller's thread, not later on the I/O
+        # thread: imports racing between threads can trip import hooks (pytest's assertion
+        # rewriting is not thread-safe on Python 3.11).
+        from ._drivers._common import opener_for
+
+        opener_for(config.transport)
         query = ""
         options_cls_name = _OPTIONS.get(name)
         if options_cls_name is not None:
@@ -121,13 +127,18 @@ class _Prepared:
         }
 
 
+Wrap = Callable[[Any], Any]
+"""Turns a freshly opened connection into the one the user gets (the resumable layer)."""
+
+
 class ConnectContext(Generic[S, C]):
     """Returned by the sync client's ``connect()``: ``with ... as conn`` opens, leaving closes
     gracefully (or aborts if the body raised) and waits for the remaining messages."""
 
-    def __init__(self, config: ClientConfig, prepared: _Prepared) -> None:
+    def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
         self._config = config
         self._prepared = prepared
+        self._wrap = wrap
         self._conn: Connection[S, C] | None = None
 
     def open(self) -> Connection[S, C]:
@@ -139,6 +150,8 @@ class ConnectContext(Generic[S, C]):
 
         args, kwargs = self._prepared.open_args(self._config)
         conn: Connection[S, C] = open_sync(*args, **kwargs)
+        if self._wrap is not None:
+            conn = self._wrap(conn)
         self._conn = conn
         return conn
 
@@ -148,6 +161,8 @@ class ConnectContext(Generic[S, C]):
 
         args, kwargs = self._prepared.open_args(self._config)
         conn: Connection[S, C] = await open_on_io_loop(*args, **kwargs)
+        if self._wrap is not None:
+            conn = self._wrap(conn)
         self._conn = conn
         return conn
 
@@ -177,9 +192,10 @@ class AsyncConnectContext(Generic[S, C]):
     """Returned by the async client's ``connect()``: ``async with ... as conn`` (or
     ``conn = await client.listen.v1.connect(...)``, then ``await conn.close()``)."""
 
-    def __init__(self, config: ClientConfig, prepared: _Prepared) -> None:
+    def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
         self._config = config
         self._prepared = prepared
+        self._wrap = wrap
         self._conn: AsyncConnection[S, C] | None = None
 
     async def open(self) -> AsyncConnection[S, C]:
@@ -187,6 +203,8 @@ class AsyncConnectContext(Generic[S, C]):
 
         args, kwargs = self._prepared.open_args(self._config)
         conn: AsyncConnection[S, C] = await open_async(*args, **kwargs)
+        if self._wrap is not None:
+            conn = self._wrap(conn)
         self._conn = conn
         return conn
 
@@ -271,13 +289,7 @@ class ChannelClient(Generic[S, C]):
         finished is sent again, and ``messages`` carries on with continuous times.
         """
         prepared = self._prepare(keepalive, authorization, request_options, options)
-        resumable = _resumable(self._name, options, reconnect)
-        if resumable is not None:
-            from ._resume._connection import ResumableConnectContext
-
-            ctx = ResumableConnectContext[S, C](self._config, prepared, *resumable)
-            return ctx  # type: ignore[return-value]
-        return ConnectContext(self._config, prepared)
+        return ConnectContext(self._config, prepared, self._resumable(prepared, options, reconnect))
 
     @property
     def with_raw_response(self) -> ChannelClient[S, C]:
@@ -294,32 +306,30 @@ class ChannelClient(Generic[S, C]):
         prepared = self._prepare(keepalive, None, None, options)
         is_async = isinstance(self, AsyncChannelClient)
         context: Any = AsyncConnectContext if is_async else ConnectContext
-        resumable = _resumable(self._name, options, reconnect)
-        if resumable is not None:
-            from ._resume import _connection as rc
-
-            resumable_context: Any = (
-                rc.AsyncResumableConnectContext if is_async else rc.ResumableConnectContext
-            )
-
-            def context(config: ClientConfig, prepared: _Prepared) -> Any:
-                return resumable_context(config, prepared, *resumable)
-
+        wrap = self._resumable(prepared, options, reconnect)
         cold = cold_async if is_async else cold_sync
-        return cold(lambda: context(self._config, prepared)._opening(), first=first, gate=gate)
+        return cold(
+            lambda: context(self._config, prepared, wrap)._opening(), first=first, gate=gate
+        )
+
+    def _resumable(
+        self, prepared: _Prepared, options: dict[str, Any], reconnect: object
+    ) -> Wrap | None:
+        """The resumable layer's ``wrap`` when ``reconnect`` asks for it (validated now)."""
+        if reconnect is None or reconnect is False:
+            return None
+        from ._resume import Reconnect, policy_factory
+        from ._resume._connection import resumable
+
+        config = Reconnect.coerce(reconnect)
+        if config is None:
+            return None
+        policy = policy_factory(self._name, options, config)
+        is_async = isinstance(self, AsyncChannelClient)
+        return resumable(self._config, prepared, policy, config, is_async=is_async)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}>"
-
-
-def _resumable(name: str, options: dict[str, Any], reconnect: object) -> tuple[Any, Any] | None:
-    """``(policy factory, Reconnect)`` when ``reconnect`` asks for a resumable connection."""
-    from ._resume import Reconnect, policy_factory
-
-    config = Reconnect.coerce(reconnect)
-    if config is None:
-        return None
-    return policy_factory(name, options, config), config
 
 
 class AsyncChannelClient(ChannelClient[S, C]):
@@ -336,13 +346,9 @@ class AsyncChannelClient(ChannelClient[S, C]):
     ) -> AsyncConnectContext[S, C]:
         """As :meth:`ChannelClient.connect`, for ``async with`` / ``await``."""
         prepared = self._prepare(keepalive, authorization, request_options, options)
-        resumable = _resumable(self._name, options, reconnect)
-        if resumable is not None:
-            from ._resume._connection import AsyncResumableConnectContext
-
-            ctx = AsyncResumableConnectContext[S, C](self._config, prepared, *resumable)
-            return ctx  # type: ignore[return-value]
-        return AsyncConnectContext(self._config, prepared)
+        return AsyncConnectContext(
+            self._config, prepared, self._resumable(prepared, options, reconnect)
+        )
 
     @property
     def with_raw_response(self) -> AsyncChannelClient[S, C]:

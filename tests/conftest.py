@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,26 @@ requires_shared = pytest.mark.skipif(
 
 
 HAVE_PICOWS = importlib.util.find_spec("picows") is not None
+
+
+def _import_the_library() -> None:
+    """Import every rxdeepgram module now, on the main thread. pytest rewrites the assertions of
+    the whole distribution (it is a pytest plugin), and CPython 3.11's ast is not thread-safe:
+    a module imported lazily on the sync client's I/O thread while the main thread imports
+    another one can fail with "AST constructor recursion depth mismatch"."""
+    import pkgutil
+
+    import rxdeepgram
+
+    for module in pkgutil.walk_packages(rxdeepgram.__path__, "rxdeepgram."):
+        if module.name.endswith("__main__"):
+            continue
+        # an optional dependency may be missing (sounddevice...)
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module.name)
+
+
+_import_the_library()
 
 TRANSPORTS = ["websockets", "picows"]
 """The transports every connection test runs on (picows ones skipped without picows)."""

@@ -4,7 +4,6 @@ itself (so a replay on a new connection yields the same words), and a streaming 
 from __future__ import annotations
 
 import array
-import contextlib
 import io
 import math
 import sys
@@ -13,15 +12,7 @@ import wave
 from collections.abc import Iterable
 from typing import Any
 
-# Import the transports here, on the main thread. Otherwise their first (lazy) import runs on
-# the sync client's I/O thread while pytest's assertion rewriting (which covers the whole
-# rxdeepgram distribution, a pytest plugin) parses them: CPython 3.11's ast is not thread-safe
-# ("SystemError: AST constructor recursion depth mismatch").
-import rxdeepgram._drivers._websockets
 from rxdeepgram.server import RecognizedWord
-
-with contextlib.suppress(ImportError):
-    import rxdeepgram._drivers._picows  # noqa: F401
 
 RATE = 16000
 WORDS = (

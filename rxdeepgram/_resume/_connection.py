@@ -9,9 +9,10 @@ suppression) into this connection's ``messages``. When an inner connection drops
 retryable cause, the stream stays open, a new inner connection is opened after a backoff, and
 the policy's replay is sent on it first.
 
-The two runners differ only in how they wait and open: :class:`ResumableConnection` (sync) waits
-with a ``threading.Timer`` and opens on that short-lived thread; :class:`AsyncResumableConnection`
-uses ``call_later`` and a task on the connection's loop. No thread lives for the connection.
+Both clients share one runner: the backoff is a ``call_later`` and each attempt a task on the
+loop the inner connections run on, the async client's loop or the sync client's one I/O thread
+(which :class:`ResumableConnection` keeps running until it ends). They differ only in how they
+open an inner connection and how the application waits. No thread of its own.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import reactivex
 from reactivex import abc
@@ -39,13 +39,7 @@ if TYPE_CHECKING:
     from .._client import _Prepared
     from .._config import ClientConfig
 
-__all__ = [
-    "AsyncResumableConnectContext",
-    "AsyncResumableConnection",
-    "ResumableBase",
-    "ResumableConnectContext",
-    "ResumableConnection",
-]
+__all__ = ["AsyncResumableConnection", "ResumableBase", "ResumableConnection", "resumable"]
 
 log = logging.getLogger("rxdeepgram")
 
@@ -402,8 +396,9 @@ class ResumableBase(ConnectionBase[S, C]):
             self._finishing = True
             self._cancel_timer()
         self._session.abort(end)
-        self._finish(end)
+        # The state first: whoever wakes up on the end of ``messages`` sees it closed.
         self._state.set(ConnectionState("closed", cause=end))
+        self._finish(end)
 
     # -- what the runners provide --------------------------------------------------------------
 
@@ -500,44 +495,14 @@ def _native(item: object, spec: Any) -> object:
     return item
 
 
-class ResumableConnection(ResumableBase[S, C], Connection[S, C]):
-    """A resumable connection of the sync client (``connect(..., reconnect=True)``)."""
+class _LoopRunner(ResumableBase[S, C]):
+    """The reconnect runner both clients share: the backoff is a ``call_later`` and each attempt
+    a task on the loop the inner connections run on (the async client's loop, or the sync
+    client's one I/O thread). No thread of its own."""
 
-    _timer: threading.Timer | None = None
-
-    def _schedule(self, delay: float) -> None:
-        timer = threading.Timer(delay, self._attempt_open)
-        timer.daemon = True
-        timer.name = "rxdeepgram-reconnect"
-        self._timer = timer
-        timer.start()
-
-    def _cancel_timer(self) -> None:
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-
-    def _attempt_open(self) -> None:
-        from .._client import ConnectContext
-
-        if self._aborted or self._finishing:
-            return
-        try:
-            conn = ConnectContext[Any, Any](self._config, self._prepared).open()
-        except DeepgramError as exc:
-            self._open_failed(exc)
-            return
-        self._adopt(conn)
-
-
-class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
-    """A resumable connection of the async client (``connect(..., reconnect=True)``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._handle: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[None] | None = None
-        super().__init__(*args, **kwargs)
+    _loop: asyncio.AbstractEventLoop
+    _handle: asyncio.TimerHandle | None = None
+    _task: asyncio.Task[None] | None = None
 
     def _on_loop(self, fn: Callable[[], Any]) -> None:
         try:
@@ -547,7 +512,8 @@ class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
         if running is self._loop:
             fn()
         else:
-            self._loop.call_soon_threadsafe(fn)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing left to run
+                self._loop.call_soon_threadsafe(fn)
 
     def _schedule(self, delay: float) -> None:
         def arm() -> None:
@@ -568,151 +534,76 @@ class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
         self._on_loop(cancel)
 
     async def _attempt_open(self) -> None:
-        from .._client import AsyncConnectContext
-
         if self._aborted or self._finishing:
             return
         try:
-            conn = await AsyncConnectContext[Any, Any](self._config, self._prepared).open()
+            conn = await self._open_inner()
         except DeepgramError as exc:
             self._open_failed(exc)
             return
         self._adopt(conn)
 
+    async def _open_inner(self) -> ConnectionBase[Any, Any]:
+        raise NotImplementedError
+
+
+class ResumableConnection(_LoopRunner[S, C], Connection[S, C]):
+    """A resumable connection of the sync client (``connect(..., reconnect=True)``): its
+    reconnects run on the client's I/O thread, which it keeps running until it ends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .._drivers._loop import io_loop
+
+        self._loop = io_loop.acquire()
+        self._released = False
+        super().__init__(*args, **kwargs)
+
+    async def _open_inner(self) -> ConnectionBase[Any, Any]:
+        from .._client import ConnectContext
+
+        return await ConnectContext[Any, Any](self._config, self._prepared)._opening()
+
+    def _set_done(self) -> None:
+        super()._set_done()
+        if not self._released:
+            from .._drivers._loop import io_loop
+
+            self._released = True
+            io_loop.release()
+
+
+class AsyncResumableConnection(_LoopRunner[S, C], AsyncConnection[S, C]):
+    """A resumable connection of the async client (``connect(..., reconnect=True)``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._loop = asyncio.get_running_loop()
+        super().__init__(*args, **kwargs)
+
+    async def _open_inner(self) -> ConnectionBase[Any, Any]:
+        from .._client import AsyncConnectContext
+
+        return await AsyncConnectContext[Any, Any](self._config, self._prepared).open()
+
     def _set_done(self) -> None:
         self._on_loop(super()._set_done)
 
 
-# -- contexts ----------------------------------------------------------------------------------
+def resumable(
+    config: ClientConfig,
+    prepared: _Prepared,
+    policy: Callable[[], Policy],
+    reconnect: Reconnect,
+    *,
+    is_async: bool,
+) -> Callable[[ConnectionBase[Any, Any]], ConnectionBase[Any, Any]]:
+    """What turns the first inner connection into the resumable one (the connect contexts'
+    ``wrap``). The first open is not retried: its failure raises at once."""
+    cls: Any = AsyncResumableConnection if is_async else ResumableConnection
 
-
-def _on_io_thread() -> bool:
-    try:
-        from .._drivers._loop import on_io_thread
-    except ImportError:  # a driver without a shared I/O thread
-        return False
-    return on_io_thread()
-
-
-class ResumableConnectContext(Generic[S, C]):
-    """What the sync client's ``connect(..., reconnect=...)`` returns."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        prepared: _Prepared,
-        policy: Callable[[], Policy],
-        reconnect: Reconnect,
-    ) -> None:
-        self._config = config
-        self._prepared = prepared
-        self._policy = policy
-        self._reconnect = reconnect
-        self._conn: ResumableConnection[S, C] | None = None
-
-    def open(self) -> ResumableConnection[S, C]:
-        """Open the first connection (its failure raises at once: nothing to resume yet)."""
-        from .._client import ConnectContext
-
-        first: Connection[Any, Any] = ConnectContext[Any, Any](self._config, self._prepared).open()
-        return self._wrap(first)
-
-    async def _opening(self) -> ResumableConnection[S, C]:
-        """The open as a coroutine on the client's I/O loop (the cold operators use it)."""
-        from .._client import ConnectContext
-
-        first: Connection[Any, Any] = await ConnectContext[Any, Any](
-            self._config, self._prepared
-        )._opening()
-        return self._wrap(first)
-
-    def _wrap(self, first: Connection[Any, Any]) -> ResumableConnection[S, C]:
-        conn = ResumableConnection[S, C](
-            first,
-            config=self._config,
-            prepared=self._prepared,
-            policy=self._policy(),
-            reconnect=self._reconnect,
+    def wrap(first: ConnectionBase[Any, Any]) -> ConnectionBase[Any, Any]:
+        conn: ConnectionBase[Any, Any] = cls(
+            first, config=config, prepared=prepared, policy=policy(), reconnect=reconnect
         )
-        self._conn = conn
         return conn
 
-    def __enter__(self) -> ResumableConnection[S, C]:
-        return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn = self._conn
-        if conn is None:
-            return
-        if exc is not None:
-            conn._abort(exc)
-        else:
-            conn._close_gracefully()
-        if _on_io_thread():  # in a subscriber: waiting here would block the messages' thread
-            return
-        if not conn.wait(self._config.close_timeout + 2.0):
-            conn._abort(None)
-            conn.wait(2.0)
-
-
-class AsyncResumableConnectContext(Generic[S, C]):
-    """What the async client's ``connect(..., reconnect=...)`` returns."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        prepared: _Prepared,
-        policy: Callable[[], Policy],
-        reconnect: Reconnect,
-    ) -> None:
-        self._config = config
-        self._prepared = prepared
-        self._policy = policy
-        self._reconnect = reconnect
-        self._conn: AsyncResumableConnection[S, C] | None = None
-
-    async def open(self) -> AsyncResumableConnection[S, C]:
-        from .._client import AsyncConnectContext
-
-        first = await AsyncConnectContext[Any, Any](self._config, self._prepared).open()
-        conn = AsyncResumableConnection[S, C](
-            first,
-            config=self._config,
-            prepared=self._prepared,
-            policy=self._policy(),
-            reconnect=self._reconnect,
-        )
-        self._conn = conn
-        return conn
-
-    _opening = open
-
-    def __await__(self) -> Generator[Any, None, AsyncResumableConnection[S, C]]:
-        return self.open().__await__()
-
-    async def __aenter__(self) -> AsyncResumableConnection[S, C]:
-        return await self.open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn = self._conn
-        if conn is None:
-            return
-        if exc is not None:
-            conn._abort(exc)
-        else:
-            conn._close_gracefully()
-        try:
-            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 2.0)
-        except TimeoutError:
-            conn._abort(None)
-            await asyncio.wait_for(conn.wait(), 2.0)
+    return wrap
