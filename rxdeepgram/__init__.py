@@ -7,10 +7,11 @@ Observable of msgspec-decoded structs and whose ``input`` is an Observer accepti
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._auth import GrantedToken
 from ._client import AsyncDeepgramClient, DeepgramClient
 from ._connection import AsyncConnection, Connection, EventType
-from ._resume import ConnectionState, Reconnect, ResumeStats
 from ._version import __version__
 from .errors import (
     ApiError,
@@ -34,6 +35,27 @@ from .errors import (
     ServiceUnavailableError,
 )
 from .messages import Unknown
+
+if TYPE_CHECKING:
+    from ._resume import ConnectionState, Reconnect, ResumeStats
+
+_LAZY = {"ConnectionState", "Reconnect", "ResumeStats"}
+"""Loaded on first use: most programs never reconnect, and ``import rxdeepgram`` stays cheap."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import _resume
+
+        value = getattr(_resume, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rxdeepgram' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
+
 
 __all__ = [
     "ApiError",
