@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import BufferOverflowError
 from ._config import Reconnect
 
-__all__ = ["AudioLog", "Policy"]
+__all__ = ["AudioLog", "ListenPolicy", "Policy"]
 
 
 class Policy:
@@ -180,3 +180,36 @@ class AudioLog:
             items.append(control[1])
             control = next(controls, None)
         return start, items
+
+
+class ListenPolicy(Policy):
+    """What the two Listen channels share: an :class:`AudioLog` of what the new connection must
+    hear again, the time shift of everything it sends back, and the last ``Configure`` (sent
+    again first; its acknowledgement is not shown twice)."""
+
+    def __init__(self, config: Reconnect, bytes_per_s: int, frame_bytes: int) -> None:
+        super().__init__(config)
+        self.log = AudioLog(bytes_per_s, frame_bytes, config.max_buffer_s, config.on_overflow)
+        self.shift = 0.0
+        """Seconds of the application's stream before the current connection's time 0."""
+        self.resumed = False
+        self._configure: Any = None
+        self._acks_to_skip = 0
+
+    @property
+    def dropped_audio_s(self) -> float:
+        return self.log.seconds(self.log.dropped)
+
+    def _replay(self) -> list[Any]:
+        """What a new connection is sent first; sets the shift of what it sends back."""
+        log = self.log
+        start, items = log.replay()
+        self.shift = log.seconds(start)
+        self.resumed = True
+        self.replayed_audio_s += log.seconds(log.total - start)
+        self.replayed_messages += sum(1 for i in items if type(i) is not bytes)
+        if self._configure is not None:
+            self._acks_to_skip += 1
+            self.replayed_messages += 1
+            items.insert(0, self._configure)
+        return items

@@ -22,7 +22,7 @@ from msgspec.structs import replace
 
 from ..messages import listen_v1 as m
 from ._config import Reconnect
-from ._policy import AudioLog, Policy
+from ._policy import ListenPolicy
 
 __all__ = ["ListenV1Policy", "audio_rate"]
 
@@ -62,27 +62,17 @@ def shift_words(words: list[Any], shift: float) -> list[Any]:
     ]
 
 
-class ListenV1Policy(Policy):
+class ListenV1Policy(ListenPolicy):
     # on_message only writes floats on_send reads (_final_end) and its own suppression state
     locked_messages = False
 
     def __init__(self, config: Reconnect, options: dict[str, Any]) -> None:
-        super().__init__(config)
-        bytes_per_s, frame = audio_rate(options, "Listen V1")
-        self.log = AudioLog(bytes_per_s, frame, config.max_buffer_s, config.on_overflow)
+        super().__init__(config, *audio_rate(options, "Listen V1"))
         self._add_audio = self.log.add_audio
-        self.shift = 0.0
-        self.resumed = False
         self._final_end = 0.0  # end of the last final result, in the application's time
         self._confirmed = 0.0  # what the log was last told of it
-        self._configure: m.Configure | None = None
-        self._acks_to_skip = 0
         self._speech_started = -1.0
         self._utterance_end = -1.0
-
-    @property
-    def dropped_audio_s(self) -> float:
-        return self.log.seconds(self.log.dropped)
 
     def _confirm(self) -> None:
         """Tell the log what the final results cover (done lazily: not per message)."""
@@ -117,16 +107,7 @@ class ListenV1Policy(Policy):
         if first:
             return []
         self._confirm()
-        start, items = self.log.replay()
-        self.shift = self.log.seconds(start)
-        self.resumed = True
-        self.replayed_audio_s += self.log.seconds(self.log.total - start)
-        self.replayed_messages += sum(1 for i in items if type(i) is not bytes)
-        if self._configure is not None:
-            self._acks_to_skip += 1
-            self.replayed_messages += 1
-            items.insert(0, self._configure)
-        return items
+        return self._replay()
 
     def on_message(self, message: Any) -> Any:
         if type(message) is _RESULTS:  # the common case first, and short

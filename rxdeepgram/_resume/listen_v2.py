@@ -23,7 +23,7 @@ from msgspec.structs import replace
 
 from ..messages import listen_v2 as m
 from ._config import Reconnect
-from ._policy import AudioLog, Policy
+from ._policy import ListenPolicy
 from .listen_v1 import audio_rate, shift_words
 
 __all__ = ["ListenV2Policy"]
@@ -35,24 +35,14 @@ def _r(x: float) -> float:
     return round(x, 6)
 
 
-class ListenV2Policy(Policy):
+class ListenV2Policy(ListenPolicy):
     def __init__(self, config: Reconnect, options: dict[str, Any]) -> None:
-        super().__init__(config)
-        bytes_per_s, frame = audio_rate(options, "Listen V2")
-        self.log = AudioLog(bytes_per_s, frame, config.max_buffer_s, config.on_overflow)
-        self.shift = 0.0
-        self.resumed = False
-        self._configure: m.Configure | None = None
-        self._acks_to_skip = 0
+        super().__init__(config, *audio_rate(options, "Listen V2"))
         self._turn_base = 0  # the application's index of the new connection's turn 0
         self._next_turn = 0  # the application's index of the turn after the last EndOfTurn
         self._started = -1  # the application's index of the last turn seen to start
         self._seen_until = -1.0  # audio_window_end of the last TurnInfo delivered
         self._last_seq = 0  # the last sequence_id delivered
-
-    @property
-    def dropped_audio_s(self) -> float:
-        return self.log.seconds(self.log.dropped)
 
     def on_send(self, item: Any, connected: bool) -> Any:
         if type(item) is bytes:
@@ -66,17 +56,8 @@ class ListenV2Policy(Policy):
     def begin(self, first: bool) -> list[Any]:
         if first:
             return []
-        start, items = self.log.replay()
-        self.shift = self.log.seconds(start)
-        self.resumed = True
         self._turn_base = self._next_turn
-        self.replayed_audio_s += self.log.seconds(self.log.total - start)
-        self.replayed_messages += sum(1 for i in items if type(i) is not bytes)
-        if self._configure is not None:
-            self._acks_to_skip += 1
-            self.replayed_messages += 1
-            items.insert(0, self._configure)
-        return items
+        return self._replay()
 
     def _suppress(self) -> None:
         self.suppressed += 1
