@@ -146,6 +146,12 @@ class Peer:
         self.server.close()
         await self.server.wait_closed()
 
+    async def __aenter__(self) -> Peer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.request = await reader.readuntil(b"\r\n\r\n")
@@ -285,8 +291,7 @@ async def test_the_request_carries_the_headers_and_the_user_agent() -> None:
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer)
         assert await events.wait_closed() == (1000, "")
         request = peer.request.decode()
@@ -294,8 +299,6 @@ async def test_the_request_carries_the_headers_and_the_user_agent() -> None:
         assert f"\r\nAuthorization: Token {KEY}\r\n" in request
         assert f"\r\nUser-Agent: {USER_AGENT}\r\n" in request
         assert ("X-Peer", "raw") in opened.response_headers
-    finally:
-        await peer.stop()
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
@@ -317,13 +320,10 @@ async def test_a_server_that_never_answers_the_upgrade_times_out() -> None:
     async def script(peer: Peer) -> None:
         await peer.eof.wait()
 
-    peer = await Peer(script, handshake=b"").start()
-    try:
+    async with Peer(script, handshake=b"") as peer:
         with pytest.raises(DeepgramTimeoutError):
             await open_picows(params(peer.url, open_timeout=0.3), Events())
         await asyncio.wait_for(peer.eof.wait(), 2)  # and the socket was not left open
-    finally:
-        await peer.stop()
 
 
 async def test_a_handshake_error_body_is_redacted() -> None:
@@ -333,37 +333,28 @@ async def test_a_handshake_error_body_is_redacted() -> None:
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
-    peer = await Peer(handshake=answer).start()
-    try:
+    async with Peer(handshake=answer) as peer:
         with pytest.raises(AuthenticationError) as caught:
             await open_picows(params(peer.url), Events())
         assert caught.value.status == 403
         assert caught.value.dg_error == "no" and caught.value.request_id == "r-1"
         assert KEY not in caught.value.body and "***" in caught.value.body
-    finally:
-        await peer.stop()
 
 
 async def test_a_429_carries_retry_after() -> None:
     answer = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n"
-    peer = await Peer(handshake=answer).start()
-    try:
+    async with Peer(handshake=answer) as peer:
         with pytest.raises(RateLimitError) as caught:
             await open_picows(params(peer.url), Events())
         assert caught.value.status == 429 and caught.value.retry_after == 7
-    finally:
-        await peer.stop()
 
 
 async def test_a_redirect_is_not_followed() -> None:
     answer = b"HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n"
-    peer = await Peer(handshake=answer).start()
-    try:
+    async with Peer(handshake=answer) as peer:
         with pytest.raises(HandshakeError) as caught:
             await open_picows(params(peer.url), Events())
         assert caught.value.status == 302
-    finally:
-        await peer.stop()
 
 
 async def test_no_secret_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
@@ -372,15 +363,12 @@ async def test_no_secret_reaches_the_log(caplog: pytest.LogCaptureFixture) -> No
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         with caplog.at_level(1, logger="rxdeepgram.websockets"):
             _, events = await connect(peer)
             await events.wait_closed()
         assert "Send upgrade request" in caplog.text  # picows' debug output is there...
         assert KEY not in caplog.text  # ...without the key
-    finally:
-        await peer.stop()
 
 
 async def test_a_normal_connection_logs_nothing_at_info(caplog: pytest.LogCaptureFixture) -> None:
@@ -389,8 +377,7 @@ async def test_a_normal_connection_logs_nothing_at_info(caplog: pytest.LogCaptur
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         with caplog.at_level(logging.DEBUG, logger="rxdeepgram.websockets"):
             _, events = await connect(peer)
             await events.wait_closed()
@@ -398,8 +385,6 @@ async def test_a_normal_connection_logs_nothing_at_info(caplog: pytest.LogCaptur
         assert any("WS connection established" in r.getMessage() for r in records)
         assert any(r.getMessage() == "> Authorization: ***" for r in records)
         assert {r.levelno for r in records} == {logging.DEBUG}  # picows' INFO lines demoted
-    finally:
-        await peer.stop()
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -419,8 +404,7 @@ async def test_text_and_binary_messages_arrive_in_order_then_the_peer_closes() -
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer)
         assert await events.wait_closed() == (1000, "bye")
         assert events.frames == [
@@ -432,8 +416,6 @@ async def test_text_and_binary_messages_arrive_in_order_then_the_peer_closes() -
         ]
         assert [received_close(f) for f in peer.sent(Opcode.CLOSE)] == [(1000, "bye")]
         assert not opened.transport.is_open
-    finally:
-        await peer.stop()
 
 
 async def test_nothing_is_sent_after_the_echoed_close_frame() -> None:
@@ -443,15 +425,12 @@ async def test_nothing_is_sent_after_the_echoed_close_frame() -> None:
         await asyncio.sleep(0.1)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer)
         assert await events.wait_closed() == (1001, "going")
         opened.transport.send(b"{}", text=True)
         assert [f.opcode for f in peer.client_frames] == [Opcode.CLOSE]
         assert received_close(peer.client_frames[0]) == (1001, "going")
-    finally:
-        await peer.stop()
 
 
 async def test_a_close_frame_without_a_code_is_1005_and_echoed_empty() -> None:
@@ -460,13 +439,10 @@ async def test_a_close_frame_without_a_code_is_1005_and_echoed_empty() -> None:
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer)
         assert await events.wait_closed() == (1005, "")
         assert [f.data for f in peer.sent(Opcode.CLOSE)] == [b""]
-    finally:
-        await peer.stop()
 
 
 async def test_an_application_close_code_is_reported() -> None:
@@ -475,12 +451,9 @@ async def test_an_application_close_code_is_reported() -> None:
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer)
         assert await events.wait_closed() == (4001, "NET-0001 idle")
-    finally:
-        await peer.stop()
 
 
 async def test_fragmented_messages_arrive_whole_with_control_frames_between() -> None:
@@ -505,14 +478,11 @@ async def test_fragmented_messages_arrive_whole_with_control_frames_between() ->
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer)
         assert await events.wait_closed() == (1000, "")
         assert events.frames == [text, b"ab", b"xyz", "whole"]
         assert [f.data for f in peer.sent(Opcode.PONG)] == [b"between"]
-    finally:
-        await peer.stop()
 
 
 async def test_the_peers_pings_are_answered() -> None:
@@ -525,14 +495,11 @@ async def test_the_peers_pings_are_answered() -> None:
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer)
         assert await events.wait_closed() == (1000, "")
         assert [f.data for f in peer.sent(Opcode.PONG)] == [b"ping 0", b"ping 1", b"ping 2"]
         assert events.frames == ["0", "1", "2"]
-    finally:
-        await peer.stop()
 
 
 # -- keepalive ---------------------------------------------------------------------------------
@@ -550,20 +517,16 @@ async def test_our_pings_keep_an_answering_peer_connected() -> None:
         await peer.receive(Opcode.CLOSE)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer, ping_interval=0.05, ping_timeout=2.0)
         assert await events.wait_closed() == (1000, "enough")
-    finally:
-        await peer.stop()
 
 
 async def test_an_unanswered_ping_fails_the_connection_with_1011() -> None:
     async def script(peer: Peer) -> None:
         await peer.eof.wait()  # reads, answers nothing, never closes
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer, ping_interval=0.05, ping_timeout=0.1, close_timeout=0.2)
         assert await events.wait_closed() == (1011, "keepalive ping timeout")
         assert [received_close(f) for f in peer.sent(Opcode.CLOSE)] == [
@@ -571,8 +534,6 @@ async def test_an_unanswered_ping_fails_the_connection_with_1011() -> None:
         ]
         assert len(peer.sent(Opcode.PING)) == 1
         await asyncio.wait_for(peer.eof.wait(), 2)
-    finally:
-        await peer.stop()
 
 
 async def test_a_wrong_pong_does_not_count() -> None:
@@ -581,12 +542,9 @@ async def test_a_wrong_pong_does_not_count() -> None:
         peer.send(frame(Opcode.PONG, b"not yours"))
         await peer.eof.wait()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer, ping_interval=0.05, ping_timeout=0.2, close_timeout=0.2)
         assert await events.wait_closed() == (1011, "keepalive ping timeout")
-    finally:
-        await peer.stop()
 
 
 # -- failures ----------------------------------------------------------------------------------
@@ -603,14 +561,11 @@ async def test_invalid_utf8_fails_with_1007_and_nothing_after_it_arrives() -> No
         peer.send(frame(Opcode.TEXT, b"late") + frame(Opcode.CLOSE, bytes(close.data)))
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer)
         code, reason = await events.wait_closed()
         assert code == 1007 and "position" in reason
         assert events.frames == ['{"type": "Note"}']
-    finally:
-        await peer.stop()
 
 
 async def test_invalid_utf8_across_fragments_fails_with_1007() -> None:
@@ -618,15 +573,12 @@ async def test_invalid_utf8_across_fragments_fails_with_1007() -> None:
         peer.send(frame(Opcode.TEXT, b"ok \xc3", fin=False) + frame(Opcode.CONT, b"(bad"))
         await peer.eof.wait()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer, close_timeout=0.2)
         code, _ = await events.wait_closed()
         assert code == 1007
         assert events.frames == []
         assert [received_close(f)[0] for f in peer.sent(Opcode.CLOSE)] == [1007]
-    finally:
-        await peer.stop()
 
 
 async def test_a_peer_that_never_closes_after_a_failure_is_cut_off() -> None:
@@ -634,14 +586,11 @@ async def test_a_peer_that_never_closes_after_a_failure_is_cut_off() -> None:
         peer.send(frame(Opcode.TEXT, b"\xff"))
         await peer.eof.wait()  # no close frame, no FIN: only the client ends this
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer, close_timeout=0.2)
         code, _ = await events.wait_closed()
         assert code == 1007  # the code the client sent
         await asyncio.wait_for(peer.eof.wait(), 2)
-    finally:
-        await peer.stop()
 
 
 @pytest.mark.parametrize("fragmented", [False, True])
@@ -657,15 +606,12 @@ async def test_a_message_over_max_size_fails_with_1009(fragmented: bool) -> None
         peer.send(frame(Opcode.BINARY, bytes(1000)) + data + frame(Opcode.TEXT, b"after"))
         await peer.eof.wait()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         _, events = await connect(peer, max_size=1000, close_timeout=0.3)
         code, _ = await events.wait_closed()
         assert code == 1009
         assert events.frames == [bytes(1000)]
         assert [received_close(f)[0] for f in peer.sent(Opcode.CLOSE)] == [1009]
-    finally:
-        await peer.stop()
 
 
 @pytest.mark.parametrize(
@@ -687,15 +633,12 @@ async def test_protocol_errors_fail_with_1002(bad: bytes) -> None:
         peer.send(frame(Opcode.TEXT, b"first") + bad + frame(Opcode.TEXT, b"after"))
         await peer.eof.wait()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         await open_picows(params(peer.url, close_timeout=0.3), events)
         code, _ = await events.wait_closed()
         assert code == 1002
         assert events.frames == ["first"]
         assert [received_close(f)[0] for f in peer.sent(Opcode.CLOSE)] == [1002]
-    finally:
-        await peer.stop()
 
 
 async def test_an_error_found_by_picows_leaves_no_unretrieved_exception(
@@ -710,16 +653,13 @@ async def test_an_error_found_by_picows_leaves_no_unretrieved_exception(
         await asyncio.sleep(0.05)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer)
         assert (await events.wait_closed())[0] == 1002
         del opened, events
         await asyncio.sleep(0.05)
         gc.collect()
         assert "never retrieved" not in caplog.text
-    finally:
-        await peer.stop()
 
 
 async def test_a_raising_frame_received_fails_the_connection_with_1011() -> None:
@@ -734,14 +674,11 @@ async def test_a_raising_frame_received_fails_the_connection_with_1011() -> None
         peer.send(frame(Opcode.CLOSE, bytes(close.data)))
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         events = Raising()
         await open_picows(params(peer.url), events)
         assert await events.wait_closed() == (1011, "internal error")
         assert events.frames == ["one"]
-    finally:
-        await peer.stop()
 
 
 async def test_a_lost_connection_reports_no_code() -> None:
@@ -750,15 +687,12 @@ async def test_a_lost_connection_reports_no_code() -> None:
         await asyncio.sleep(0.05)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer)
         assert await events.wait_closed() == (None, "")
         assert events.frames == ["one"]
         opened.transport.close()  # after the end: nothing happens
         opened.transport.abort()
-    finally:
-        await peer.stop()
 
 
 # -- closing from the client -------------------------------------------------------------------
@@ -771,29 +705,23 @@ async def test_close_waits_for_the_peers_answer_and_messages_still_arrive() -> N
         await asyncio.sleep(0.05)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer)
         opened.transport.close(1000, "client done")
         assert await events.wait_closed() == (1000, "client done")
         assert events.frames == ["in flight"]
-    finally:
-        await peer.stop()
 
 
 async def test_close_aborts_after_close_timeout_when_the_peer_never_answers() -> None:
     async def script(peer: Peer) -> None:
         await peer.eof.wait()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer, close_timeout=0.2)
         opened.transport.close(1000)
         assert await events.wait_closed() == (None, "")  # no close frame came back
         assert [received_close(f) for f in peer.sent(Opcode.CLOSE)] == [(1000, "")]
         await asyncio.wait_for(peer.eof.wait(), 2)
-    finally:
-        await peer.stop()
 
 
 async def test_abort_drops_the_connection_at_once() -> None:
@@ -801,8 +729,7 @@ async def test_abort_drops_the_connection_at_once() -> None:
         peer.send(frame(Opcode.TEXT, b"hello"))
         await peer.eof.wait()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         opened, events = await connect(peer, close_timeout=30)
         while not events.frames:
             await asyncio.sleep(0.01)
@@ -811,8 +738,6 @@ async def test_abort_drops_the_connection_at_once() -> None:
         assert await events.wait_closed(timeout=2) == (None, "")
         assert peer.sent(Opcode.CLOSE) == []
         await asyncio.wait_for(peer.eof.wait(), 2)
-    finally:
-        await peer.stop()
 
 
 # -- flow control ------------------------------------------------------------------------------
@@ -820,8 +745,7 @@ async def test_abort_drops_the_connection_at_once() -> None:
 
 async def test_writing_pauses_when_the_peer_stops_reading_and_resumes() -> None:
     reading = asyncio.Event()
-    peer = await Peer(read_after=reading).start()
-    try:
+    async with Peer(read_after=reading) as peer:
         opened, events = await connect(peer)
         transport = opened.transport
         sent = 0
@@ -841,8 +765,6 @@ async def test_writing_pauses_when_the_peer_stops_reading_and_resumes() -> None:
         assert events.resumed == 1 and not transport.write_paused
         transport.abort()
         await events.wait_closed()
-    finally:
-        await peer.stop()
 
 
 # -- the same as the websockets transport ------------------------------------------------------
@@ -938,14 +860,11 @@ async def _observe(
         await asyncio.sleep(0.02)
         peer.close_tcp()
 
-    peer = await Peer(script).start()
-    try:
+    async with Peer(script) as peer:
         events = Events()
         await opener(params(peer.url, max_size=LIMIT, close_timeout=1.0), events)
         code, _ = await events.wait_closed()
         return events.frames, code
-    finally:
-        await peer.stop()
 
 
 @settings(
@@ -1005,11 +924,8 @@ async def test_handshake_failures_are_the_websockets_transports(answer: bytes) -
 
     facts = []
     for opener in (open_picows, open_websockets):
-        peer = await Peer(script, handshake=answer).start()
-        try:
+        async with Peer(script, handshake=answer) as peer:
             with pytest.raises(DeepgramError) as caught:
                 await opener(params(peer.url), Events())
             facts.append(_error_facts(caught.value))
-        finally:
-            await peer.stop()
     assert facts[0] == facts[1]
