@@ -31,23 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ..audio import AudioFormat
+from ..audio._container import CONTAINERS, detect_container
 from ..audio._wav import WavReader
 
 __all__ = ["CONTAINERS", "Media", "MediaError", "detect_container", "open_media"]
-
-CONTAINERS = ("mp3", "flac", "ogg", "webm", "mp4", "aiff", "amr")
-"""Compressed containers recognised by their first bytes (besides ``wav``)."""
-
-_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"RIFF", 0, "wav"),
-    (b"ID3", 0, "mp3"),
-    (b"fLaC", 0, "flac"),
-    (b"OggS", 0, "ogg"),
-    (b"\x1aE\xdf\xa3", 0, "webm"),
-    (b"ftyp", 4, "mp4"),
-    (b"FORM", 0, "aiff"),
-    (b"#!AMR", 0, "amr"),
-)
 
 DECODE_MAX_RATE = 16000
 """Decoded audio is brought down to this rate (speech needs no more; an hour of it is 115 MB
@@ -59,18 +46,6 @@ READ_SECONDS = 5.0
 
 class MediaError(Exception):
     """An input that cannot be transcribed; the message names the file and the problem."""
-
-
-def detect_container(head: bytes) -> str | None:
-    """``"wav"``, one of :data:`CONTAINERS`, or ``None`` for bytes that start no known one."""
-    for magic, offset, name in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            if name == "wav" and head[8:12] != b"WAVE":
-                return None
-            return name
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE6 in (0xE2, 0xE4, 0xE6):
-        return "mp3"  # an MPEG audio frame sync (layer III/II/I) without an ID3 tag
-    return None
 
 
 @dataclass

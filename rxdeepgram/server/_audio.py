@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from ..audio._container import detect_container
 from ..audio._pcm import alaw_decode, mulaw_decode
 
 __all__ = [
@@ -309,30 +310,6 @@ def _wav_result(fmt: tuple[int, int, int, int, int], data_offset: int) -> WavHea
             f"WAV block align {block_align} does not match {channels} x {bits}-bit samples"
         )
     return WavHeader(sample_format, data_offset, bits, tag)
-
-
-_CONTAINER_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"RIFF", 0, "wav"),
-    (b"RF64", 0, "wav"),
-    (b"OggS", 0, "ogg"),
-    (b"fLaC", 0, "flac"),
-    (b"\x1a\x45\xdf\xa3", 0, "webm"),
-    (b"ID3", 0, "mp3"),
-    (b"#!AMR", 0, "amr"),
-    (b"ftyp", 4, "mp4"),
-    (b"FORM", 0, "aiff"),
-)
-
-
-def detect_container(data: bytes) -> str | None:
-    """Name the container whose magic bytes start ``data`` (``"wav"``, ``"ogg"``, ``"flac"``,
-    ``"webm"``, ``"mp3"``, ``"amr"``, ``"mp4"``, ``"aiff"``), or ``None``."""
-    for magic, offset, name in _CONTAINER_MAGIC:
-        if data[offset : offset + len(magic)] == magic:
-            return name
-    if len(data) >= 2 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0:
-        return "mp3"  # an MPEG audio frame sync without an ID3 tag
-    return None
 
 
 # --- channels ------------------------------------------------------------------------------
