@@ -86,7 +86,11 @@ class _Input(abc.ObserverBase[Any]):
         self._conn = conn
 
     def on_next(self, value: Any) -> None:
-        self._conn._send(value)
+        conn = self._conn
+        if type(value) is bytes and value and conn._media:
+            conn._send_media(value)
+        else:
+            conn._send(value)
 
     def on_error(self, error: Exception) -> None:
         self._conn._abort(error)
@@ -136,6 +140,8 @@ class ConnectionBase(Generic[S, C]):
         ``on_error(e)`` aborts."""
         self._end: BaseException | None = None
         self._ended = False
+        self._media = session.spec.accepts_media
+        self._windows_open = True
 
     # -- wiring used by drivers ---------------------------------------------------------------
 
@@ -182,10 +188,26 @@ class ConnectionBase(Generic[S, C]):
         if driver is None:
             raise ConnectionClosed(None, message="connection is not open yet")
         closing = self._session.send(item, driver.put)
-        self._messages_hub.close_window()
-        self._raw_hub.close_window()
+        if self._windows_open:
+            self._close_windows()
         if closing:  # the user sent CloseStream / Close themselves
             driver.start_close_timer(self._close_timeout)
+
+    def _send_media(self, data: bytes) -> None:
+        """Non-empty audio on a channel that takes it: the hot path (no encoding, no checks
+        beyond the session's state)."""
+        driver = self._driver
+        if driver is None:
+            raise ConnectionClosed(None, message="connection is not open yet")
+        self._session.send_audio(data, driver.put)
+        if self._windows_open:
+            self._close_windows()
+
+    def _close_windows(self) -> None:
+        """The first send: subscribers from now on see what arrives from now on."""
+        self._windows_open = False
+        self._messages_hub.close_window()
+        self._raw_hub.close_window()
 
     def _close_gracefully(self) -> None:
         driver = self._driver
@@ -193,8 +215,7 @@ class ConnectionBase(Generic[S, C]):
             return
         session = self._session
         if session.close_gracefully(driver.put):
-            self._messages_hub.close_window()
-            self._raw_hub.close_window()
+            self._close_windows()
             if not session.spec.close_messages:
                 driver.close_socket()
             driver.start_close_timer(self._close_timeout)

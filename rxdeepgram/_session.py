@@ -151,6 +151,16 @@ class Session:
                 return True
             return False
 
+    def send_audio(self, data: bytes, put: Callable[[Frame], None]) -> None:
+        """:meth:`send` for non-empty ``bytes`` on a channel that takes audio (the caller has
+        checked both): the hot path of a live stream, with nothing to encode or validate."""
+        with self._lock:
+            if self.state is not State.OPEN:
+                raise self._closed_error()
+            self.sent_anything = True
+            self.last_sent = self._clock()
+            put(Frame(data, False))
+
     def _encode(self, item: object) -> Frame | None:
         spec = self.spec
         cls = type(item)

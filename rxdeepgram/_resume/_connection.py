@@ -200,7 +200,7 @@ class ResumableBase(ConnectionBase[S, C]):
         self._reconnect = reconnect
         self._lock = threading.RLock()
         self._inner: ConnectionBase[Any, Any] | None = None
-        self._forward: Callable[[Any], None] | None = None  # the current inner input.on_next
+        self._forward: Callable[[bytes], None] | None = None  # the current inner's audio path
         self._generation = 0
         self._attempt = 0
         self._closing = False
@@ -209,10 +209,8 @@ class ResumableBase(ConnectionBase[S, C]):
         self._connections = 0
         self._reconnects = 0
         self._failed_attempts = 0
-        self._media = prepared.spec.accepts_media
         self.input = _ResumableInput(self)
         self._on_audio = policy.on_audio
-        self._windows_open = True
         self._raw_wanted = False
         self.raw = reactivex.create(self._subscribe_raw)
         """Hot Observable of the frames as received, from every inner connection in turn
@@ -255,7 +253,7 @@ class ResumableBase(ConnectionBase[S, C]):
             self._generation += 1
             generation = self._generation
             self._inner = conn
-            self._forward = conn.input.on_next
+            self._forward = conn._send_media
             self._attempt = 0
             self._connections += 1
             if not first:
@@ -449,11 +447,6 @@ class ResumableBase(ConnectionBase[S, C]):
                     pass  # it dropped: the policy kept what must be replayed
         if self._windows_open:
             self._close_windows()
-
-    def _close_windows(self) -> None:
-        self._windows_open = False
-        self._messages_hub.close_window()
-        self._raw_hub.close_window()
 
     def _close_gracefully(self) -> None:
         with self._lock:
