@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from connect_proxy import ConnectProxy, through
 from harness import Recorder
 from websockets.sync.server import ServerConnection, serve
 
@@ -89,3 +90,28 @@ def test_wss_with_a_trusted_certificate(
         seen.wait()
     assert [json.loads(m.raw) for m in seen.items] == [{"type": "Note", "secure": True}]
     assert seen.completed
+
+
+def test_wss_through_an_http_proxy(
+    h: Any,
+    tls_server: str,
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TLS to the server inside the proxy's tunnel (the proxy sees only CONNECT)."""
+    proxy = ConnectProxy()
+    try:
+        through(monkeypatch, f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        client = h.client(api_key="k", base_url=tls_server)
+        seen = Recorder()
+        with h.connect(client, "listen.v1", model="nova-3", keepalive=False) as conn:
+            conn.messages.subscribe(seen)
+            seen.wait()
+        assert [json.loads(m.raw) for m in seen.items] == [{"type": "Note", "secure": True}]
+        port = tls_server.rsplit(":", 1)[1]
+        assert [r.split(b"\r\n", 1)[0] for r in proxy.requests] == [
+            f"CONNECT localhost:{port} HTTP/1.1".encode()
+        ]
+    finally:
+        proxy.close()

@@ -21,12 +21,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from .._config import USER_AGENT, RedactingLogger
 from .._connection import AsyncConnection, Connection, ConnectionBase
 from .._session import Frame, Session
 from ..errors import DeepgramError, DeepgramTimeoutError
-from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, map_open_error, opener_for
+from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, map_open_error, opener_for, proxy_for
 from ._loop import io_loop, refuse_on_io_thread
 from ._transport import OpenParams, Transport
 
@@ -55,6 +56,11 @@ async def open_async(
     """Open the socket on the running loop and start the driver; raises a ``DeepgramError`` if
     that fails. ``on_finished`` is called once the socket is closed (not if the open fails)."""
     opener = opener_for(transport)
+    proxy = proxy_for(url)
+    if proxy is not None:
+        password = urlsplit(proxy).password
+        if password:
+            secrets = (*secrets, password, unquote(password))
     params = OpenParams(
         url=url,
         headers=headers,
@@ -66,6 +72,7 @@ async def open_async(
         max_size=MAX_MESSAGE_BYTES,
         logger=RedactingLogger(WIRE_LOG, secrets),
         secrets=secrets,
+        proxy=proxy,
     )
     driver = Driver(session)
     try:

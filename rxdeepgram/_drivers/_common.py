@@ -69,6 +69,23 @@ def _load(transport: str | None) -> Opener:
     )
 
 
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url``, as websockets' ``connect`` and urllib read
+    it: ``HTTPS_PROXY`` for ``wss://``, ``HTTP_PROXY`` for ``ws://``, none for a host in
+    ``NO_PROXY``."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    proxies = urllib.request.getproxies()
+    if not proxies:
+        return None
+    parts = urlsplit(url)
+    proxy = proxies.get("https" if parts.scheme == "wss" else "http")
+    if proxy is None or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
 def map_open_error(exc: BaseException, url: str, secrets: tuple[str, ...]) -> DeepgramError:
     """Turn whatever opening the socket raised into the library's error tree (websockets'
     exceptions are only looked at if websockets raised them)."""

@@ -441,6 +441,7 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
                 max_frame_size=params.max_size,
                 extra_headers=headers,
                 max_redirects=0,
+                proxy=params.proxy,
                 read_buffer_init_size=_READ_BUFFER,
                 use_aiofastnet=False,
             )

@@ -89,6 +89,9 @@ class OpenParams:
     """A redacting logger for the transport's own debug output."""
     secrets: tuple[str, ...]
     """Credentials to mask in every error message."""
+    proxy: str | None = None
+    """The proxy to tunnel through (``http://[user:password@]host:port``), from the environment
+    (``HTTPS_PROXY`` for wss, ``HTTP_PROXY`` for ws, minus ``NO_PROXY``), or ``None``."""
 
 
 class Opened(NamedTuple):

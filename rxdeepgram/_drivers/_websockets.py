@@ -67,13 +67,23 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
     transport = WebSocketsTransport(params, events, protocol)
     try:
         async with asyncio.timeout(params.open_timeout):
-            await loop.create_connection(
-                lambda: transport,
-                uri.host,
-                uri.port,
-                ssl=_default_ssl() if uri.secure else None,
-                server_hostname=uri.host if uri.secure else None,
-            )
+            ssl_context = _default_ssl() if uri.secure else None
+            server_hostname = uri.host if uri.secure else None
+            if params.proxy is None:
+                await loop.create_connection(
+                    lambda: transport,
+                    uri.host,
+                    uri.port,
+                    ssl=ssl_context,
+                    server_hostname=server_hostname,
+                )
+            else:
+                from ._proxy import tunnel
+
+                sock = await tunnel(params.proxy, uri.host, uri.port)
+                await loop.create_connection(
+                    lambda: transport, sock=sock, ssl=ssl_context, server_hostname=server_hostname
+                )
             response = await transport.handshake
     except asyncio.CancelledError:
         transport.abort()
