@@ -398,13 +398,55 @@ class ResumableBase(ConnectionBase[S, C]):
         self._state.set(ConnectionState("closed", cause=end))
         self._finish(end)
 
-    # -- what the runners provide --------------------------------------------------------------
+    # -- reconnecting: a ``call_later`` backoff and a task per attempt, on the loop the inner
+    # connections run on (the async client's loop, or the sync client's one I/O thread) --------
+
+    _loop: asyncio.AbstractEventLoop
+    _handle: asyncio.TimerHandle | None = None
+    _task: asyncio.Task[None] | None = None
+
+    def _on_loop(self, fn: Callable[[], Any]) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            fn()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing left to run
+                self._loop.call_soon_threadsafe(fn)
 
     def _schedule(self, delay: float) -> None:
-        raise NotImplementedError
+        def arm() -> None:
+            self._handle = self._loop.call_later(delay, self._start_attempt)
+
+        self._on_loop(arm)
+
+    def _start_attempt(self) -> None:
+        self._task = self._loop.create_task(self._attempt_open())
 
     def _cancel_timer(self) -> None:
-        raise NotImplementedError
+        def cancel() -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+            if self._task is not None and not self._task.done():
+                self._task.cancel()
+
+        self._on_loop(cancel)
+
+    async def _attempt_open(self) -> None:
+        if self._aborted or self._finishing:
+            return
+        try:
+            conn = await self._open_inner()
+        except DeepgramError as exc:
+            self._open_failed(exc)
+            return
+        self._adopt(conn)
+
+    async def _open_inner(self) -> ConnectionBase[Any, Any]:
+        """A new inner connection (the sync and async clients each open their own kind)."""
+        raise NotImplementedError  # abstract: ResumableConnection / AsyncResumableConnection
 
     # -- the application's side -----------------------------------------------------------------
 
@@ -488,59 +530,7 @@ def _native(item: object, spec: Any) -> object:
     return item
 
 
-class _LoopRunner(ResumableBase[S, C]):
-    """The reconnect runner both clients share: the backoff is a ``call_later`` and each attempt
-    a task on the loop the inner connections run on (the async client's loop, or the sync
-    client's one I/O thread). No thread of its own."""
-
-    _loop: asyncio.AbstractEventLoop
-    _handle: asyncio.TimerHandle | None = None
-    _task: asyncio.Task[None] | None = None
-
-    def _on_loop(self, fn: Callable[[], Any]) -> None:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            fn()
-        else:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing left to run
-                self._loop.call_soon_threadsafe(fn)
-
-    def _schedule(self, delay: float) -> None:
-        def arm() -> None:
-            self._handle = self._loop.call_later(delay, self._start_attempt)
-
-        self._on_loop(arm)
-
-    def _start_attempt(self) -> None:
-        self._task = self._loop.create_task(self._attempt_open())
-
-    def _cancel_timer(self) -> None:
-        def cancel() -> None:
-            if self._handle is not None:
-                self._handle.cancel()
-            if self._task is not None and not self._task.done():
-                self._task.cancel()
-
-        self._on_loop(cancel)
-
-    async def _attempt_open(self) -> None:
-        if self._aborted or self._finishing:
-            return
-        try:
-            conn = await self._open_inner()
-        except DeepgramError as exc:
-            self._open_failed(exc)
-            return
-        self._adopt(conn)
-
-    async def _open_inner(self) -> ConnectionBase[Any, Any]:
-        raise NotImplementedError
-
-
-class ResumableConnection(_LoopRunner[S, C], Connection[S, C]):
+class ResumableConnection(ResumableBase[S, C], Connection[S, C]):
     """A resumable connection of the sync client (``connect(..., reconnect=True)``): its
     reconnects run on the client's I/O thread, which it keeps running until it ends."""
 
@@ -565,7 +555,7 @@ class ResumableConnection(_LoopRunner[S, C], Connection[S, C]):
             io_loop.release()
 
 
-class AsyncResumableConnection(_LoopRunner[S, C], AsyncConnection[S, C]):
+class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
     """A resumable connection of the async client (``connect(..., reconnect=True)``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
