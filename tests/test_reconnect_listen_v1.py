@@ -8,6 +8,7 @@ times. Every test runs with the sync and the async client.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CLIENTS
 from faultproxy import FaultProxy
 from harness import Recorder
 from reactivex import operators as ops
@@ -23,6 +25,7 @@ from resume_util import WORDS, ToneWordEngine, read_wav, stream, wav_bytes, word
 
 from rxdeepgram import (
     AsyncConnection,
+    AsyncDeepgramClient,
     AuthenticationError,
     BadRequestError,
     BufferOverflowError,
@@ -463,3 +466,63 @@ def test_the_seed_api_works_on_a_resumable_connection(h: Any, proxy: FaultProxy)
     assert words == [WORDS[i] for i in SHORT[:3]]
     assert ends == [None]
     assert conn.request_id is not None and conn.stats.reconnects == 1
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [pytest.param(c.values[0][1], id=c.values[0][1], marks=c.marks) for c in CLIENTS[1::2]],
+)
+def test_audio_sent_on_the_loop_thread_resumes_then_another_thread_joins(
+    transport: str, proxy: FaultProxy
+) -> None:
+    """The async client's own thread sends without a lock (the loop thread owns the
+    connection's state); when another thread sends too, what it sends is checked at once and
+    handed to the loop thread in order, which takes the lock from then on. Drops on both
+    sides of the switch: the transcript is whole, no word twice."""
+    words = [i % len(WORDS) for i in range(16)]
+    audio = word_audio(words)
+    chunks = [audio[i : i + 3200] for i in range(0, len(audio), 3200)]
+    half = len(chunks) // 2
+    rec = Recorder()
+
+    async def reconnected(conn: Any, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while conn.stats.reconnects < count or conn.current_state.kind != "open":
+            assert time.monotonic() < deadline, "never reconnected"
+            await asyncio.sleep(0.002)
+
+    async def run() -> tuple[Any, list[bool]]:
+        client = AsyncDeepgramClient(api_key="test-key", base_url=proxy.url, transport=transport)
+        lock_free: list[bool] = []
+        async with client.listen.v1.connect(reconnect=FAST, **RAW) as conn:
+            conn.messages.subscribe(rec)
+            for i, chunk in enumerate(chunks[:half]):
+                conn.input.on_next(chunk)
+                lock_free.append(conn.input._owner == threading.get_ident())
+                if i in (4, 11):
+                    cut(proxy)()
+                    await reconnected(conn, 1 if i == 4 else 2)
+                await asyncio.sleep(0.004)
+
+            def the_rest() -> None:  # another thread: an audio callback, say
+                for i, chunk in enumerate(chunks[half:]):
+                    conn.input.on_next(chunk)
+                    if i == 6:
+                        when_open(conn, cut(proxy))()
+                    time.sleep(0.004)
+
+            await asyncio.to_thread(the_rest)
+            lock_free.append(conn.input._owner is not None)
+            with pytest.raises(InvalidInputError):
+                conn.input.on_next(12345)  # still checked at the caller
+        return conn, lock_free
+
+    with asyncio.Runner() as runner:
+        conn, lock_free = runner.run(run())
+    rec.wait(30)
+    assert rec.completed and rec.error is None
+    assert lock_free[1:-1] == [True] * (half - 1) and lock_free[-1] is False
+    assert [w.word for w in final_words(rec)] == [WORDS[i] for i in words]
+    times = [t for w in final_words(rec) for t in (w.start, w.end)]
+    assert times == sorted(times)
+    assert conn.stats.reconnects == 3

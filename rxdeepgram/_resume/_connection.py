@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import reactivex
@@ -48,6 +50,9 @@ C = TypeVar("C")
 
 
 _OPEN = State.OPEN
+
+
+_IDENTS: dict[int, int] = {}
 
 
 def _discard(frame: Frame) -> None:
@@ -157,20 +162,24 @@ def _subscribe_fast(conn: ConnectionBase[Any, Any], observer: abc.ObserverBase[A
 
 
 class _ResumableInput(_Input):
-    """``input`` of a resumable connection: audio goes straight to the fast path."""
+    """``input`` of a resumable connection. Audio on an open stream sent from the thread that
+    owns the connection's state (:attr:`_owner`: the async client's loop thread, set only
+    while the lock-free path is on) goes straight to the policy, with no lock and no check
+    beyond this one; everything else goes through the connection's ``_send``."""
 
-    __slots__ = ("_outer",)
+    __slots__ = ("_outer", "_owner", "_tap")
 
     def __init__(self, conn: ResumableBase[Any, Any]) -> None:
         super().__init__(conn)
         self._outer = conn
+        self._tap = conn._policy.tap
+        self._owner: int | None = None
 
     def on_next(self, value: Any) -> None:
-        conn = self._outer
-        if type(value) is bytes and value and conn._media and conn._session.state is _OPEN:
-            conn._send_audio(value)
+        if type(value) is bytes and value and self._owner == get_ident():
+            self._tap.send_audio(value)
         else:
-            conn._send(value)
+            self._outer._send(value)
 
 
 class ResumableBase(ConnectionBase[S, C]):
@@ -199,8 +208,14 @@ class ResumableBase(ConnectionBase[S, C]):
         self._policy = policy
         self._reconnect = reconnect
         self._lock = threading.RLock()
+        # The lock-free path: while ``_lockfree``, everything that changes the policy's state
+        # runs on the ``_owner`` thread (the async client's loop thread), which needs no lock;
+        # what another thread sends is checked at once, then handed to the owner, which
+        # turns the lock on for good (see ``_send_from_thread``).
+        self._lockfree = self._owner is not None
+        self._handed: list[Callable[[], None]] = []
+        self._handed_audio = 0  # bytes of audio in _handed
         self._inner: ConnectionBase[Any, Any] | None = None
-        self._forward: Callable[[bytes], None] | None = None  # the current inner's audio path
         self._generation = 0
         self._attempt = 0
         self._closing = False
@@ -209,8 +224,8 @@ class ResumableBase(ConnectionBase[S, C]):
         self._connections = 0
         self._reconnects = 0
         self._failed_attempts = 0
-        self.input = _ResumableInput(self)
-        self._on_audio = policy.on_audio
+        self.input = self._input = _ResumableInput(self)
+        self._send_audio_now = policy.tap.send_audio
         self._raw_wanted = False
         self.raw = reactivex.create(self._subscribe_raw)
         """Hot Observable of the frames as received, from every inner connection in turn
@@ -253,7 +268,7 @@ class ResumableBase(ConnectionBase[S, C]):
             self._generation += 1
             generation = self._generation
             self._inner = conn
-            self._forward = conn._send_media
+            policy.set_sink(conn)
             self._attempt = 0
             self._connections += 1
             if not first:
@@ -332,7 +347,7 @@ class ResumableBase(ConnectionBase[S, C]):
             if generation != self._generation:
                 return
             self._inner = None
-            self._forward = None
+            self._policy.set_sink(None)
             self._generation += 1
             if self._aborted:
                 end = self._session_end()
@@ -393,6 +408,7 @@ class ResumableBase(ConnectionBase[S, C]):
                 return
             self._finishing = True
             self._cancel_timer()
+        self._input._owner = None
         self._session.abort(end)
         # The state first: whoever wakes up on the end of ``messages`` sees it closed.
         self._state.set(ConnectionState("closed", cause=end))
@@ -402,6 +418,7 @@ class ResumableBase(ConnectionBase[S, C]):
     # connections run on (the async client's loop, or the sync client's one I/O thread) --------
 
     _loop: asyncio.AbstractEventLoop
+    _owner: int | None = None  # the thread that may run lock-free (the async client's loop)
     _handle: asyncio.TimerHandle | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -451,57 +468,113 @@ class ResumableBase(ConnectionBase[S, C]):
     # -- the application's side -----------------------------------------------------------------
 
     def _send(self, item: object) -> None:
+        if self._lockfree and get_ident() != self._owner:
+            self._send_from_thread(item)
+            return
         session = self._session
         if type(item) is bytes and item and self._media and session.state is _OPEN:
-            self._send_audio(item)
-            return
-        spec = session.spec
-        cls = type(item)
-        if cls is not bytes and cls not in spec._allowed:
-            item = _native(item, spec)
-        policy = self._policy
-        with self._lock:
-            closing = session.send(item, _discard)  # validates; raises once closing
-            if type(item) is bytes and not item:
-                return
-            inner = self._inner
-            if not closing:
-                item = policy.on_send(item, inner is not None)
-            else:
-                self._closing = True
-                policy.on_close()
-            if inner is not None and item is not None:
-                # if it dropped, the policy kept what must be replayed
-                with contextlib.suppress(ConnectionClosed):
-                    inner.input.on_next(item)
+            with self._lock:
+                self._send_audio_now(item)
+        else:
+            item = _prepared_item(item, session.spec)
+            with self._lock:
+                closing = session.send(item, _discard)  # validates; raises once closing
+                if type(item) is not bytes or item:
+                    self._apply(item, closing)
         if self._windows_open:
+            self._close_windows()
+            self._arm()
+
+    def _apply(self, item: object, closing: bool) -> None:
+        """What follows a send the session accepted: the policy, then the current inner
+        connection (under the lock, or on the owner thread while lock-free)."""
+        policy = self._policy
+        inner = self._inner
+        if not closing:
+            item = policy.on_send(item, inner is not None)
+        else:
+            self._closing = True
+            policy.on_close()
+        if inner is not None and item is not None:
+            # if it dropped, the policy kept what must be replayed
+            with contextlib.suppress(ConnectionClosed):
+                inner.input.on_next(item)
+
+    def _arm(self) -> None:
+        """Turn ``input``'s lock-free audio path on if it applies (owner thread, an open
+        stream on a channel that takes audio, the subscription windows closed)."""
+        if self._lockfree and self._media and self._session.state is _OPEN:
+            self._input._owner = self._owner
+
+    def _send_from_thread(self, item: object) -> None:
+        """Another thread sends while the owner runs lock-free: check it now (bad input and
+        sends after the close raise here), hand the rest to the owner thread in order, and
+        have the owner turn the lock on for good before anything else of it runs."""
+        session = self._session
+        item = _prepared_item(item, session.spec)
+        with self._lock:
+            if self._lockfree:
+                closing = session.send(item, _discard)  # validates; raises once closing
+                if type(item) is bytes and item and not closing:
+                    self._policy.check_room(self._handed_audio + len(item))
+                    self._handed_audio += len(item)
+                if type(item) is not bytes or item:
+                    self._input._owner = None
+                    self._hand(functools.partial(self._apply, item, closing))
+                handed = True
+            else:
+                handed = False
+        if not handed:
+            self._send(item)
+        elif self._windows_open:
             self._close_windows()
 
-    def _send_audio(self, data: bytes) -> None:
-        """The fast path: audio on an open stream (nothing to validate or encode here)."""
+    def _hand(self, work: Callable[[], None]) -> None:
+        """Queue ``work`` for the owner thread (under the lock, while lock-free)."""
+        self._handed.append(work)
+        if len(self._handed) == 1:
+            try:
+                self._loop.call_soon_threadsafe(self._take_lock)
+            except RuntimeError:  # the loop is gone: so is the connection
+                self._handed.clear()
+
+    def _take_lock(self) -> None:
+        """On the owner thread: from now on every send takes the lock; run what was handed."""
         with self._lock:
-            forward = self._forward
-            out = self._on_audio(data, forward is not None)
-            if forward is not None and out is not None:
-                try:  # noqa: SIM105 - no context manager object per chunk
-                    forward(out)
-                except ConnectionClosed:
-                    pass  # it dropped: the policy kept what must be replayed
-        if self._windows_open:
-            self._close_windows()
+            self._lockfree = False
+            self._input._owner = None
+            handed, self._handed = self._handed, []
+            self._handed_audio = 0
+            try:
+                for work in handed:
+                    work()
+            except DeepgramError as exc:  # the buffer overflowed while reconnecting
+                error: DeepgramError | None = exc
+            else:
+                error = None
+        if error is not None:
+            self._abort(error)
 
     def _close_gracefully(self) -> None:
         with self._lock:
             if not self._session.close_gracefully(_discard):
                 return
-            self._closing = True
-            self._policy.on_close()
-            inner = self._inner
-            if inner is not None and not self._policy.holding:
-                inner._close_gracefully()
+            self._input._owner = None
+            if self._lockfree and get_ident() != self._owner:
+                self._hand(self._close_policy)
+            else:
+                self._close_policy()
         self._close_windows()
 
+    def _close_policy(self) -> None:
+        self._closing = True
+        self._policy.on_close()
+        inner = self._inner
+        if inner is not None and not self._policy.holding:
+            inner._close_gracefully()
+
     def _abort(self, error: BaseException | None) -> None:
+        self._input._owner = None
         if not self._session.abort(error):
             return
         with self._lock:
@@ -516,6 +589,14 @@ class ResumableBase(ConnectionBase[S, C]):
         state = "ended" if self._ended else self._state.current.kind
         name = self._session.spec.name
         return f"<{type(self).__name__} {name} {state} request_id={self.request_id}>"
+
+
+def _prepared_item(item: object, spec: Any) -> object:
+    """``item`` as the session and the policy take it (a struct or ``bytes`` as it is)."""
+    cls = type(item)
+    if cls is not bytes and cls not in spec._allowed:
+        return _native(item, spec)
+    return item
 
 
 def _native(item: object, spec: Any) -> object:
@@ -560,6 +641,9 @@ class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._loop = asyncio.get_running_loop()
+        # the loop's thread: audio sent on it needs no lock (one int object per thread, shared
+        # by its connections: the check per chunk reads memory that stays in the cache)
+        self._owner = _IDENTS.setdefault(get_ident(), get_ident())
         super().__init__(*args, **kwargs)
 
     async def _open_inner(self) -> ConnectionBase[Any, Any]:

@@ -11,12 +11,19 @@ connection, in order.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from ..errors import BufferOverflowError
+from ..errors import BufferOverflowError, ConnectionClosed
 from ._config import Reconnect
 
-__all__ = ["AudioLog", "ListenPolicy", "Policy"]
+__all__ = ["AudioLog", "AudioSink", "ListenPolicy", "Policy"]
+
+
+class AudioSink(Protocol):
+    """Where audio goes on: the current inner connection (its hot path for audio)."""
+
+    def _send_media(self, data: bytes) -> None: ...
 
 
 class Policy:
@@ -38,6 +45,12 @@ class Policy:
         self.holding = False
         """While ``True`` the new connection is not ready (the agent before ``SettingsApplied``):
         the connection's graceful close waits."""
+        self.forward: Callable[[bytes], None] | None = None
+        """The current connection's audio path (:meth:`set_sink`; ``None`` while none is up).
+        The only I/O a policy touches, and only in :meth:`send_audio`."""
+        self.tap: Any = self
+        """What the connection's ``input`` hands audio to on its lock-free path: an object
+        whose ``send_audio(data)`` does :meth:`send_audio` (this policy, or a leaner one)."""
 
     @property
     def dropped_audio_s(self) -> float:
@@ -49,11 +62,25 @@ class Policy:
         ``None`` (nothing now). Raise :class:`BufferOverflowError` to refuse it."""
         return item
 
-    def on_audio(self, data: bytes, connected: bool) -> bytes | None:
-        """:meth:`on_send` for non-empty audio on an open stream (the hot path: a policy may
-        make it cheaper than the general case)."""
-        out: bytes | None = self.on_send(data, connected)
-        return out
+    def set_sink(self, sink: AudioSink | None) -> None:
+        """The current connection changed (``None``: no connection up)."""
+        self.forward = None if sink is None else sink._send_media
+
+    def send_audio(self, data: bytes) -> None:
+        """:meth:`on_send` for non-empty audio on an open stream, then on to :attr:`forward`:
+        the hot path (a policy may make it cheaper than the general case). A connection that
+        dropped meanwhile is ignored: what must be replayed was kept."""
+        forward = self.forward
+        out = self.on_send(data, forward is not None)
+        if forward is not None and out is not None:
+            try:  # noqa: SIM105 - no context manager object per chunk
+                forward(out)
+            except ConnectionClosed:
+                pass
+
+    def check_room(self, pending: int) -> None:
+        """Raise :class:`BufferOverflowError` now if ``pending`` more bytes of audio could not
+        be kept (no connection up, ``on_overflow="error"``). Reads only: any thread may ask."""
 
     def on_close(self) -> None:
         """The application asked for the graceful close."""
@@ -79,20 +106,28 @@ class AudioLog:
     :class:`BufferOverflowError` is raised (``overflow="error"``).
 
     Audio chunks are kept as they are in a deque of ``bytes`` (contiguous from ``first``): no
-    object per chunk that the garbage collector would have to track.
+    object per chunk that the garbage collector would have to track. :meth:`send_audio` is the
+    hot path of a resumable stream (the connection's ``input`` calls it per chunk): it touches
+    this object, its deque and one ``int`` (``room``) and nothing else, so all it reads is
+    here (``sink``, ``dirty``), and the total is kept as the room left (``total`` is
+    derived). ``sink`` is the connection itself, not a bound method: one object fewer to
+    read per chunk.
     """
 
-    __slots__ = (
+    __slots__ = (  # noqa: RUF023 - in this order: what send_audio reads shares a cache line
+        "dirty",
+        "sink",
+        "room",
+        "chunks",
         "base",
         "bytes_per_s",
-        "chunks",
         "controls",
         "dropped",
         "first",
         "frame_bytes",
         "max_bytes",
+        "on_dirty",
         "overflow",
-        "total",
     )
 
     def __init__(self, bytes_per_s: int, frame_bytes: int, max_s: float, overflow: str) -> None:
@@ -103,9 +138,20 @@ class AudioLog:
         self.chunks: deque[bytes] = deque()
         self.first = 0  # the position of chunks[0]
         self.controls: deque[tuple[int, Any]] = deque()  # (position, message), in order
-        self.total = 0  # audio bytes ever sent
         self.base = 0  # audio before this position needs no replay
+        self.room = self.max_bytes  # bytes that fit before the log is full (base + max - total)
         self.dropped = 0  # audio bytes forgotten because the log was full
+        self.sink: AudioSink | None = None
+        """The current connection (``None`` while none is up)."""
+        self.dirty = False
+        """Set (from any thread) when the boundary has moved: ``on_dirty`` runs before the next
+        chunk is kept."""
+        self.on_dirty: Callable[[], None] = _nothing
+
+    @property
+    def total(self) -> int:
+        """Audio bytes ever sent."""
+        return self.base + self.max_bytes - self.room
 
     def _align(self, position: int) -> int:
         return position - position % self.frame_bytes
@@ -117,47 +163,77 @@ class AudioLog:
     def seconds(self, position: int) -> float:
         return position / self.bytes_per_s
 
-    def add_audio(self, data: bytes, connected: bool) -> None:
-        end = self.total + len(data)
-        if end - self.base > self.max_bytes:
-            self.make_room(end, connected)
+    def send_audio(self, data: bytes) -> None:
+        """Keep ``data`` (non-empty), then send it to :attr:`sink`; a connection that
+        dropped meanwhile is ignored (what must be replayed is kept)."""
+        if self.dirty:
+            self.on_dirty()
+        sink = self.sink
+        room = self.room - len(data)
+        if room < 0:
+            self.make_room(len(data), sink is not None)
+            room = self.room - len(data)
+        self.room = room
         self.chunks.append(data)
-        self.total = end
+        if sink is not None:
+            try:  # noqa: SIM105 - no context manager object per chunk
+                sink._send_media(data)
+            except ConnectionClosed:
+                pass
 
-    def make_room(self, end: int, connected: bool) -> None:
-        """Make room for audio up to ``end``: forget the oldest, or refuse."""
-        over = end - self.base - self.max_bytes
+    def add_audio(self, data: bytes, connected: bool) -> None:
+        if self.dirty:
+            self.on_dirty()
+        if len(data) > self.room:
+            self.make_room(len(data), connected)
+        self.room -= len(data)
+        self.chunks.append(data)
+
+    def make_room(self, size: int, connected: bool) -> None:
+        """Make room for ``size`` more bytes of audio: forget the oldest, or refuse."""
+        total = self.total
+        over = size - self.room
         if over > 0:
             if not connected and self.overflow == "error":
-                raise BufferOverflowError(
-                    f"the reconnect buffer is full ({self.max_bytes / self.bytes_per_s:.1f} s of "
-                    "audio): raise Reconnect(max_buffer_s=...) or use on_overflow='drop_oldest'"
-                )
+                raise self.full()
             # a tenth of the buffer more than needed: not a trim at every chunk of a long silence
             slack = self.max_bytes // 10 if connected else 0
             new_base = self._align(self.base + over + slack + self.frame_bytes - 1)
-            self.dropped += min(new_base, self.total) - self.base
-            self.base = new_base
-            self._trim()
+            self.dropped += min(new_base, total) - self.base
+            self._set_base(new_base, total)
+
+    def check_room(self, size: int) -> None:
+        """Raise :class:`BufferOverflowError` if ``size`` more bytes would not fit while no
+        connection is up (reads only)."""
+        if size > self.room and self.overflow == "error":
+            raise self.full()
+
+    def full(self) -> BufferOverflowError:
+        return BufferOverflowError(
+            f"the reconnect buffer is full ({self.max_bytes / self.bytes_per_s:.1f} s of "
+            "audio): raise Reconnect(max_buffer_s=...) or use on_overflow='drop_oldest'"
+        )
 
     def add_control(self, message: Any) -> None:
         self.controls.append((self.total, message))
 
     def confirm(self, position: int) -> None:
         """Everything before ``position`` is covered by the server's final results."""
-        if position > self.total:
-            position = self.total
+        total = self.total
+        if position > total:
+            position = total
         if position > self.base:
-            self.base = position
-            self._trim()
+            self._set_base(position, total)
 
-    def _trim(self) -> None:
+    def _set_base(self, base: int, total: int) -> None:
+        """Move the boundary to ``base`` (``total`` unchanged) and forget what lies before."""
+        self.base = base
+        self.room = base + self.max_bytes - total
         chunks = self.chunks
-        base = self.base
         first = self.first
         while chunks and first + len(chunks[0]) <= base:
             first += len(chunks.popleft())
-        self.first = first if chunks else self.total
+        self.first = first if chunks else total
         controls = self.controls
         while controls and controls[0][0] <= base:
             controls.popleft()
@@ -182,6 +258,10 @@ class AudioLog:
         return start, items
 
 
+def _nothing() -> None:
+    pass
+
+
 class ListenPolicy(Policy):
     """What the two Listen channels share: an :class:`AudioLog` of what the new connection must
     hear again, the time shift of everything it sends back, and the last ``Configure`` (sent
@@ -195,10 +275,34 @@ class ListenPolicy(Policy):
         self.resumed = False
         self._configure: Any = None
         self._acks_to_skip = 0
+        self.tap = self.log
+        # What the server's final results cover, in the application's time: a policy whose
+        # ``on_message`` runs without the lock raises ``_final_end`` and sets ``log.dirty``;
+        # the audio path tells the log (lazily, not per message).
+        self._final_end = 0.0
+        self._confirmed = 0.0  # what the log was last told of it
+        self.log.on_dirty = self._confirm
 
     @property
     def dropped_audio_s(self) -> float:
         return self.log.seconds(self.log.dropped)
+
+    def _confirm(self) -> None:
+        """Tell the log what the final results cover."""
+        log = self.log
+        log.dirty = False  # first: a later raise of _final_end sets it again
+        final_end = self._final_end
+        if final_end > self._confirmed:
+            self._confirmed = final_end
+            log.confirm(log.position(final_end))
+
+    def set_sink(self, sink: AudioSink | None) -> None:
+        super().set_sink(sink)
+        self.log.sink = sink
+
+    def check_room(self, pending: int) -> None:
+        if self.forward is None:
+            self.log.check_room(pending)
 
     def _replay(self) -> list[Any]:
         """What a new connection is sent first; sets the shift of what it sends back."""

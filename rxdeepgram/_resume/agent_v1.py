@@ -114,15 +114,27 @@ class AgentV1Policy(Policy):
             self.held.append(item)
         return None  # a KeepAlive, say, while no connection is up: not needed
 
+    def check_room(self, pending: int) -> None:
+        if self.forward is None:
+            self._check_room(pending)
+
+    def _check_room(self, pending: int) -> None:
+        if (
+            self.max_audio
+            and self.audio_bytes + pending > self.max_audio
+            and self.config.on_overflow == "error"
+        ):
+            raise BufferOverflowError(
+                "the reconnect buffer is full: raise Reconnect(max_buffer_s=...) or "
+                "use on_overflow='drop_oldest'"
+            )
+
     def _keep_audio(self, data: bytes, connected: bool) -> None:
         """Keep the audio of the user's statement in progress (since the last one heard)."""
         audio = self.audio
         if self.max_audio and self.audio_bytes + len(data) > self.max_audio:
-            if not connected and self.config.on_overflow == "error":
-                raise BufferOverflowError(
-                    "the reconnect buffer is full: raise Reconnect(max_buffer_s=...) or "
-                    "use on_overflow='drop_oldest'"
-                )
+            if not connected:
+                self._check_room(len(data))
             while audio and self.audio_bytes + len(data) > self.max_audio:
                 self.audio_bytes -= len(audio.popleft())
         audio.append(data)

@@ -63,38 +63,18 @@ def shift_words(words: list[Any], shift: float) -> list[Any]:
 
 
 class ListenV1Policy(ListenPolicy):
-    # on_message only writes floats on_send reads (_final_end) and its own suppression state
+    # on_message only writes what the audio path reads atomically (_final_end, then log.dirty)
+    # and its own suppression state
     locked_messages = False
 
     def __init__(self, config: Reconnect, options: dict[str, Any]) -> None:
         super().__init__(config, *audio_rate(options, "Listen V1"))
         self._add_audio = self.log.add_audio
-        self._final_end = 0.0  # end of the last final result, in the application's time
-        self._confirmed = 0.0  # what the log was last told of it
         self._speech_started = -1.0
         self._utterance_end = -1.0
 
-    def _confirm(self) -> None:
-        """Tell the log what the final results cover (done lazily: not per message)."""
-        if self._final_end > self._confirmed:
-            self._confirmed = self._final_end
-            self.log.confirm(self.log.position(self._final_end))
-
-    def on_audio(self, data: bytes, connected: bool) -> bytes | None:
-        if self._final_end > self._confirmed:
-            self._confirm()
-        log = self.log
-        end = log.total + len(data)
-        if end - log.base > log.max_bytes:
-            log.make_room(end, connected)
-        log.chunks.append(data)
-        log.total = end
-        return data
-
     def on_send(self, item: Any, connected: bool) -> Any:
         if type(item) is bytes:
-            if self._final_end > self._confirmed:
-                self._confirm()
             self._add_audio(item, connected)
             return item
         elif type(item) is m.Finalize:
@@ -115,6 +95,7 @@ class ListenV1Policy(ListenPolicy):
                 end = self.shift + message.start + message.duration
                 if end > self._final_end:
                     self._final_end = end
+                    self.log.dirty = True  # after _final_end: see _confirm
             return self._shifted(message) if self.shift else message
         return self._other(message)
 
