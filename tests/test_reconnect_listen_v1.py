@@ -526,3 +526,35 @@ def test_audio_sent_on_the_loop_thread_resumes_then_another_thread_joins(
     times = [t for w in final_words(rec) for t in (w.start, w.end)]
     assert times == sorted(times)
     assert conn.stats.reconnects == 3
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [pytest.param(c.values[0][1], id=c.values[0][1], marks=c.marks) for c in CLIENTS[1::2]],
+)
+def test_a_closestream_sent_on_the_loop_thread_ends_the_lock_free_path(
+    transport: str, proxy: FaultProxy
+) -> None:
+    """Audio after a ``CloseStream`` sent through ``input`` raises at the caller, on the loop
+    thread too (where audio skips the lock), and never reaches the wire."""
+    audio = word_audio(SHORT[:2])
+    rec = Recorder()
+
+    async def run() -> None:
+        client = AsyncDeepgramClient(api_key="test-key", base_url=proxy.url, transport=transport)
+        conn = await client.listen.v1.connect(reconnect=FAST, **RAW)
+        conn.messages.subscribe(rec)
+        conn.input.on_next(audio)
+        conn.input.on_next(m.CloseStream())
+        with pytest.raises(ConnectionClosed, match="closing"):
+            conn.input.on_next(audio[:3200])
+        await asyncio.wait_for(conn.wait(), 20)
+
+    with asyncio.Runner() as runner:
+        runner.run(run())
+    rec.wait(30)
+    assert rec.completed and rec.error is None
+    assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT[:2]]
+    metadata = [r for r in rec.items if isinstance(r, m.Metadata)]
+    assert len(metadata) == 1  # the audio refused after the close never reached the server
+    assert metadata[0].duration == pytest.approx(len(audio) / 32000, abs=0.02)

@@ -493,6 +493,7 @@ class ResumableBase(ConnectionBase[S, C]):
         if not closing:
             item = policy.on_send(item, inner is not None)
         else:
+            self._input._owner = None  # audio from now on raises at the caller (the session)
             self._closing = True
             policy.on_close()
         if inner is not None and item is not None:
@@ -643,7 +644,8 @@ class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
         self._loop = asyncio.get_running_loop()
         # the loop's thread: audio sent on it needs no lock (one int object per thread, shared
         # by its connections: the check per chunk reads memory that stays in the cache)
-        self._owner = _IDENTS.setdefault(get_ident(), get_ident())
+        ident = get_ident()
+        self._owner = _IDENTS.setdefault(ident, ident)
         super().__init__(*args, **kwargs)
 
     async def _open_inner(self) -> ConnectionBase[Any, Any]:
