@@ -34,6 +34,7 @@ from .errors import (
     ApiError,
     ConfigurationError,
     ConnectError,
+    DeepgramError,
     DeepgramTimeoutError,
     InvalidOptionError,
 )
@@ -80,7 +81,18 @@ def _check_ttl(ttl_seconds: float | None) -> None:
 
 
 def _grant(config: ClientConfig, ttl_seconds: float | None) -> GrantedToken:
-    """The blocking grant request (see the module docstring)."""
+    """The blocking grant request (see the module docstring). Whatever it raises is masked
+    (``_secrets.scrub``): a server may echo the key in its ``dg-error`` header or body."""
+    from ._secrets import scrub
+
+    try:
+        return _request_grant(config, ttl_seconds)
+    except DeepgramError as exc:
+        error = scrub(exc, config.secrets())
+    raise error  # outside the except block: no __context__ that could show the key
+
+
+def _request_grant(config: ClientConfig, ttl_seconds: float | None) -> GrantedToken:
     import http.client
 
     from ._config import USER_AGENT, redact
@@ -126,7 +138,13 @@ def _grant(config: ClientConfig, ttl_seconds: float | None) -> GrantedToken:
     status = response.status
     request_id = response.getheader("dg-request-id")
     if not 200 <= status < 300:
-        raise ApiError(status, response.getheader("dg-error"), request_id, text)
+        dg_error = response.getheader("dg-error")
+        raise ApiError(
+            status,
+            None if dg_error is None else redact(dg_error, secrets),
+            None if request_id is None else redact(request_id, secrets),
+            text[:2048],
+        )
     try:
         payload: Any = json.loads(data)
         token = payload["access_token"]

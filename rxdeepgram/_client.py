@@ -19,6 +19,7 @@ from reactivex import operators as ops
 from ._auth import AsyncTokensClient, AuthClient, TokensClient
 from ._channels import channel
 from ._config import ClientConfig
+from ._secrets import check_header_value, check_headers
 from ._connection import AsyncConnection, Connection, ConnectionBase
 from ._session import ChannelSpec, Session
 from .errors import CallbackError, ConfigurationError
@@ -53,7 +54,7 @@ _OPTIONS: dict[str, str] = {
 class _Prepared:
     """Everything decided before I/O: URL, headers, session settings. Raises on bad input."""
 
-    __slots__ = ("headers", "keepalive", "spec", "url")
+    __slots__ = ("headers", "keepalive", "secrets", "spec", "url")
 
     def __init__(
         self,
@@ -91,9 +92,17 @@ class _Prepared:
         if query:
             url += "?" + query
         config.check_credentials(url)
+        secrets = config.secrets()
+        if authorization is not None:  # checked and masked as the client's own credentials are
+            authorization = check_header_value("authorization=", authorization).strip()
+            credential = authorization.partition(" ")[2].strip() or authorization
+            secrets = (*secrets, credential)
         headers = config.request_headers(authorization)
         if request_options:
-            extra = request_options.get("additional_headers") or {}
+            extra = check_headers(
+                request_options.get("additional_headers"),
+                "request_options['additional_headers']",
+            )
             if any(k.lower() == "authorization" for k in extra):
                 raise ConfigurationError(
                     "pass credentials as api_key=/access_token=/authorization="
@@ -101,6 +110,7 @@ class _Prepared:
             headers.update(extra)
         self.url = url
         self.headers = headers
+        self.secrets = secrets
         if keepalive is True:
             self.keepalive: float | None = spec.keepalive_interval
         elif keepalive is False or keepalive is None:
@@ -121,7 +131,7 @@ class _Prepared:
             "close_timeout": config.close_timeout,
             "ping_interval": config.ping_interval,
             "ping_timeout": config.ping_timeout,
-            "secrets": config.secrets(),
+            "secrets": self.secrets,
             "connection_kwargs": {"on_callback_error": config.on_callback_error},
             "transport": config.transport,
         }

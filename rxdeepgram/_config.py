@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from ._version import __version__
+from ._secrets import check_base_url, check_credential, check_headers, masker
 from .errors import CallbackError, ConfigurationError
 
 __all__ = ["DEFAULT_AGENT_URL", "DEFAULT_BASE_URL", "ClientConfig", "Secret"]
@@ -99,7 +99,10 @@ class ClientConfig:
         if base_url is None:
             base_url = environ.get("DEEPGRAM_BASE_URL") or None
         if base_url is not None:
-            base_url = base_url.rstrip("/")
+            if not isinstance(base_url, str):
+                raise ConfigurationError(f"base_url must be a string, got {type(base_url).__name__}")
+            base_url = base_url.strip().rstrip("/")
+            check_base_url(base_url)
             parts = urlsplit(base_url)
             if parts.scheme not in ("ws", "wss", "http", "https") or not parts.netloc:
                 raise ConfigurationError(
@@ -130,10 +133,14 @@ class ClientConfig:
                 raise ConfigurationError(
                     "transport='picows' needs picows: pip install 'rxdeepgram[fast]'"
                 )
-        for name, secret in (("api_key", api_key), ("access_token", access_token)):
-            if secret is not None and (not isinstance(secret, str) or not secret.strip()):
-                raise ConfigurationError(f"{name} must be a non-empty string")
-        if headers is not None and any(k.lower() == "authorization" for k in headers):
+        # Credentials and headers go into the request as given: refuse what would break out of
+        # a header line (see _secrets.py), before anything is dialled.
+        if api_key is not None:
+            api_key = check_credential("api_key", api_key)
+        if access_token is not None:
+            access_token = check_credential("access_token", access_token)
+        headers = check_headers(headers, "headers")
+        if any(k.lower() == "authorization" for k in headers):
             raise ConfigurationError(
                 "pass credentials as api_key= or access_token=, not as an Authorization header"
             )
@@ -143,7 +150,7 @@ class ClientConfig:
             base_url=base_url,
             open_timeout=float(open_timeout),
             close_timeout=float(close_timeout),
-            headers=dict(headers or {}),
+            headers=headers,
             on_callback_error=on_callback_error,
             ping_interval=None if ping_interval is None else float(ping_interval),
             ping_timeout=None if ping_timeout is None else float(ping_timeout),
@@ -201,18 +208,10 @@ USER_AGENT = (
     f"rxdeepgram/{__version__} python/{platform.python_version()} ({platform.system().lower()})"
 )
 
-_HEADER_SECRET = re.compile(
-    r"(?i)\b(authorization|sec-websocket-protocol|proxy-authorization)(\s*:\s*)(.*)"
-)
-
-
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Mask credential-bearing header values and any known secret inside ``text``."""
-    text = _HEADER_SECRET.sub(lambda m: m.group(1) + m.group(2) + "***", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """Mask credential-bearing header values and every known secret inside ``text`` (by value,
+    in its plain, percent-encoded and base64 forms: see ``_secrets.py``)."""
+    return masker(tuple(secrets)).mask(text)
 
 
 class RedactingLogger(logging.LoggerAdapter[logging.Logger]):

@@ -14,7 +14,7 @@ One tree, rooted at :class:`DeepgramError`::
      │    ├── RateLimitError         429: too many concurrent connections
      │    └── ServiceUnavailableError  5xx
      ├── BufferOverflowError         a resumable connection's replay buffer is full
- ├── ConnectionClosed            the socket is closed (raised on send after close)
+     ├── ConnectionClosed            the socket is closed (raised on send after close)
      │    ├── ConnectionClosedOK     closed with 1000 (or 1005 where the channel does so)
      │    └── ConnectionClosedError  closed with an error code and reason (e.g. 1011 NET-0001)
      ├── ServerError                 a fatal in-band ``Error`` message (Listen V2, Agent V1)
@@ -23,8 +23,16 @@ One tree, rooted at :class:`DeepgramError`::
      └── CallbackError               a user callback raised; reported, never fatal
 
 Errors carry data (status, headers, code, reason) as attributes and read well when printed.
-None of them ever contains an API key or an access token: the handshake and API errors keep only
-the response's status, ``dg-error``, ``dg-request-id`` and body.
+None of them ever contains an API key, an access token or a proxy password: the handshake and API
+errors keep only the response's status, ``dg-error``, ``dg-request-id``, ``Retry-After`` and the
+first 2 KiB of its body, and every text that came from outside (those fields, a close reason, an
+OS error, a proxy's answer) is masked by value (the secret as given, percent-encoded and base64);
+a chained exception (``__cause__``, ``__context__``) that would show a secret is cut off.
+
+Sending after the connection closed raises :class:`ConnectionClosedOK` (it closed normally, or is
+closing) or :class:`ConnectionClosedError` (with the close code and reason it ended with), not
+:class:`InvalidInputError`: the item is fine, the connection's state is not, and the subclass
+tells the caller how the connection ended.
 """
 
 from __future__ import annotations
@@ -130,7 +138,7 @@ class HandshakeError(DeepgramError):
         self.request_id = request_id
         self.body = body
         self.retry_after = _seconds(retry_after)
-        detail = dg_error or body.strip() or "no detail given"
+        detail = dg_error or body.strip()[:200] or "no detail given"
         rid = f" [request {request_id}]" if request_id else ""
         super().__init__(f"handshake rejected with HTTP {status}: {detail}{rid}")
 

@@ -14,6 +14,7 @@ every sync connection (``_loop.py``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import threading
@@ -58,9 +59,11 @@ async def open_async(
     opener = opener_for(transport)
     proxy = proxy_for(url)
     if proxy is not None:
-        password = urlsplit(proxy).password
-        if password:
-            secrets = (*secrets, password, unquote(password))
+        parts = urlsplit(proxy)
+        if parts.password:  # the password and the Basic token it goes out in
+            user, password = unquote(parts.username or ""), unquote(parts.password)
+            basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+            secrets = (*secrets, parts.password, password, basic)
     params = OpenParams(
         url=url,
         headers=headers,
@@ -77,10 +80,12 @@ async def open_async(
     driver = Driver(session)
     try:
         opened = await opener(params, driver)
-    except DeepgramError:
-        raise
     except Exception as exc:  # whatever a transport let through: still the error tree
-        raise map_open_error(exc, url, secrets) from exc
+        error = map_open_error(exc, url, secrets)  # masks secrets (and DeepgramErrors too)
+    else:
+        error = None
+    if error is not None:
+        raise error  # outside the except block: no __context__ that could show a secret
     request_id = None
     for name, value in opened.response_headers:
         if name.lower() == "dg-request-id":

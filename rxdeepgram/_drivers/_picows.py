@@ -39,13 +39,14 @@ from picows import (
 )
 
 from .._config import redact
+from .._secrets import masker, safe_url, scrub
 from ..errors import (
     ConfigurationError,
     ConnectError,
     DeepgramError,
     DeepgramTimeoutError,
-    HandshakeError,
 )
+from ._common import closed_in_handshake, not_http, parse_refusal
 from ._transport import Opened, OpenParams, TransportEvents
 
 __all__ = ["PicowsTransport", "open_picows"]
@@ -229,6 +230,8 @@ class PicowsTransport(WSListener):
         elif sent is not None and sent.code.value != 1000:
             code, reason = sent.code.value, sent.reason or ""
         self._state = _FAILED if self._state == _OPEN else self._state
+        if reason and self._params.secrets:  # a server may echo a credential in its reason
+            reason = masker(self._params.secrets).mask(reason)
         try:
             self._events.transport_closed(code, reason)
         except Exception as exc:  # a bug of the driver's: picows would keep it unretrieved
@@ -449,14 +452,14 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
         error = _open_error(exc, params)
         if error is None:
             raise
-        raise error from None
+    else:
+        error = None
+    if error is not None:
+        raise error  # outside the except block: no __context__ that could show a secret
     response = ws.response
     if response is None:  # picows returns when the server closes without answering
         ws.disconnect(graceful=False)
-        url = redact(params.url, params.secrets)
-        raise ConnectError(
-            f"WebSocket handshake with {url} failed: the connection closed before an answer"
-        )
+        raise closed_in_handshake(redact(safe_url(params.url), params.secrets))
     response_headers = list(response.headers.items())
     if debug:
         log.debug("< HTTP/1.1 101 Switching Protocols")
@@ -484,25 +487,23 @@ class _Quieter(logging.LoggerAdapter[Any]):
 
 
 def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
-    url = redact(params.url, params.secrets)
+    error = _map_error(exc, params)
+    if error is not None:
+        scrub(error, params.secrets)
+    return error
+
+
+def _map_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
+    url = redact(safe_url(params.url), params.secrets)
     if isinstance(exc, DeepgramError):
         return exc
     if isinstance(exc, WSHandshakeError):
         response = exc.response
-        if response is not None and response.status != 101:
-            headers = response.headers
-            raw = exc.raw_body or b""
-            length = headers.get("content-length")
-            if length is not None and length.isdigit():
-                raw = raw[: int(length)]
-            body = raw.decode("utf-8", "replace")
-            return HandshakeError.for_status(
-                int(response.status),
-                headers.get("dg-error"),
-                headers.get("dg-request-id"),
-                redact(body, params.secrets),
-                headers.get("retry-after"),
-            )
+        if exc.raw_header is not None and (response is None or response.status != 101):
+            refusal = parse_refusal(exc.raw_header, exc.raw_body or b"", params.secrets)
+            if refusal is not None:
+                return refusal
+            return not_http(url)
         detail = redact(str(exc), params.secrets)
         return ConnectError(f"WebSocket handshake with {url} failed: {detail}")
     if isinstance(exc, (WSInvalidURL, ValueError)) and not isinstance(exc, OSError):

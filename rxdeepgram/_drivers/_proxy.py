@@ -5,7 +5,9 @@ this module opens the TCP connection to the proxy, asks it for a tunnel to the s
 the connected socket to ``loop.create_connection(sock=...)``, where TLS (for ``wss://``) and the
 WebSocket handshake start as on a direct connection. Proxy credentials
 (``http://user:password@host:port``) go out as ``Proxy-Authorization: Basic``; no error or log
-line shows them.
+line shows them: a refusal is reported by its status alone (a proxy may echo the request, its
+``Proxy-Authorization`` included, in its reason phrase), and the driver masks the password and
+the ``Basic`` token in everything else.
 """
 
 from __future__ import annotations
@@ -72,9 +74,9 @@ async def tunnel(proxy: str, host: str, port: int) -> socket.socket:
         status_line = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
         fields = status_line.split(" ", 2)
         if len(fields) < 2 or not fields[1].isdigit():
-            raise ConnectError(f"{where} answered CONNECT with {status_line!r}")
-        if fields[1] != "200":
-            raise ConnectError(f"{where} refused the tunnel to {target}: {status_line}")
+            raise ConnectError(f"{where} answered CONNECT with something other than HTTP")
+        if fields[1] != "200":  # the status only: a reason phrase may echo our request
+            raise ConnectError(f"{where} refused the tunnel to {target} with HTTP {fields[1]}")
         if head.index(b"\r\n\r\n") + 4 != len(head):
             raise ConnectError(f"{where} sent data before the tunnel was used")
     except BaseException:

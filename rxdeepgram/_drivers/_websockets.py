@@ -34,8 +34,9 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from .._config import redact
-from ..errors import ConfigurationError, DeepgramError
-from ._common import map_open_error
+from .._secrets import masker, safe_url
+from ..errors import ConfigurationError, DeepgramError, HandshakeError
+from ._common import ERROR_BODY_LIMIT, map_open_error, parse_refusal
 from ._transport import Opened, OpenParams, TransportEvents
 
 __all__ = ["WebSocketsTransport", "open_websockets"]
@@ -44,6 +45,9 @@ _TEXT, _BINARY, _CONT, _PONG = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.P
 _OPEN = State.OPEN
 
 _ssl_context: ssl.SSLContext | None = None
+
+_ANSWER_LIMIT = 64 * 1024 + ERROR_BODY_LIMIT
+"""The most of the raw answer to the upgrade kept (its head and the start of a refusal's body)."""
 
 
 def _default_ssl() -> ssl.SSLContext:
@@ -58,10 +62,14 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
     try:
         uri = parse_uri(params.url)
     except InvalidURI as exc:
-        url = redact(params.url, params.secrets)
-        raise ConfigurationError(
-            f"invalid URL {url!r}: {redact(str(exc), params.secrets)}"
-        ) from exc
+        error = ConfigurationError(
+            f"invalid URL {redact(safe_url(params.url), params.secrets)!r}: "
+            f"{redact(str(exc), params.secrets)}"
+        )
+    else:
+        error = None
+    if error is not None:
+        raise error
     loop = asyncio.get_running_loop()
     protocol = ClientProtocol(uri, max_size=params.max_size, logger=params.logger)
     transport = WebSocketsTransport(params, events, protocol)
@@ -90,10 +98,12 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
         raise
     except Exception as exc:
         transport.abort()
-        if isinstance(exc, DeepgramError):
-            raise
-        raise map_open_error(exc, params.url, params.secrets) from exc
-    return Opened(transport, list(response.headers.raw_items()))
+        error = transport.refusal() if not isinstance(exc, TimeoutError) else None
+        if error is None:
+            error = map_open_error(exc, params.url, params.secrets)
+    else:
+        return Opened(transport, list(response.headers.raw_items()))
+    raise error  # outside the except block: no __context__ that could show a secret
 
 
 class WebSocketsTransport(asyncio.Protocol):
@@ -116,6 +126,7 @@ class WebSocketsTransport(asyncio.Protocol):
         self._fragments: list[bytes] | None = None
         self._fragments_text = False
         self._head_tail = b""  # the end of the handshake response read so far
+        self._answer = bytearray()  # the start of the raw answer to the upgrade (see refusal)
         self._fast = False  # the frame reader reads (see _read)
         self._buffer = bytearray()  # the start of a frame not yet complete
         self._need = 0  # its size, once its header is in
@@ -180,6 +191,8 @@ class WebSocketsTransport(asyncio.Protocol):
         """Before the handshake completed: websockets gets the bytes up to the end of the
         response's head (a 101 response has no body), then, if the connection is open, the frame
         reader takes over at the frame boundary that follows."""
+        if len(self._answer) < _ANSWER_LIMIT:
+            self._answer += data[: _ANSWER_LIMIT - len(self._answer)]
         seen = self._head_tail + data
         end = seen.find(b"\r\n\r\n")
         if end < 0:
@@ -339,7 +352,10 @@ class WebSocketsTransport(asyncio.Protocol):
                 else ConnectionError("the server closed the connection during the handshake")
             )
         if self._open:
-            self._events.transport_closed(*self._close_status())
+            code, reason = self._close_status()
+            if reason and self._params.secrets:  # a server may echo a credential in its reason
+                reason = masker(self._params.secrets).mask(reason)
+            self._events.transport_closed(code, reason)
 
     def pause_writing(self) -> None:
         self._paused = True
@@ -348,6 +364,15 @@ class WebSocketsTransport(asyncio.Protocol):
         self._paused = False
         if self._open:
             self._events.write_resumed()
+
+    def refusal(self) -> HandshakeError | None:
+        """The upgrade's refusal (an HTTP answer other than 101), built from the raw answer as the
+        picows transport builds its own (``_common.parse_refusal``), or ``None``."""
+        answer = bytes(self._answer)
+        end = answer.find(b"\r\n\r\n")
+        if end < 0 or self._open:
+            return None
+        return parse_refusal(answer[:end], answer[end + 4 :], self._params.secrets)
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -363,6 +388,7 @@ class WebSocketsTransport(asyncio.Protocol):
         response = events[0]
         assert isinstance(response, Response)
         self._open = True
+        self._answer = bytearray()
         if not self.handshake.done():
             self.handshake.set_result(response)
         interval = self._params.ping_interval
