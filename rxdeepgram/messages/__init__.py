@@ -28,6 +28,52 @@ _encoder = msgspec.json.Encoder()
 def encode(message: MessageBase) -> bytes:
     """Serialise a message to the JSON text the wire expects (unset optional fields omitted).
 
-    The result is UTF-8 bytes; send it as a *text* frame.
+    The result is UTF-8 bytes; send it as a *text* frame. A string that UTF-8 cannot encode
+    (a lone surrogate such as ``"\\ud800"``, left by a bad decode or a split emoji) raises
+    :class:`~rxdeepgram.errors.InvalidMessageError` naming the field.
     """
-    return _encoder.encode(message)
+    try:
+        return _encoder.encode(message)
+    except UnicodeEncodeError as exc:
+        error = _unencodable(message, exc)
+    raise error
+
+
+def _unencodable(message: MessageBase, exc: UnicodeEncodeError) -> Exception:
+    from ..errors import InvalidMessageError
+
+    where = _surrogate_path(message, "") or type(message).__name__
+    char = exc.object[exc.start] if isinstance(exc.object, str) else "?"
+    return InvalidMessageError(
+        where,
+        f"contains U+{ord(char):04X} (a lone surrogate) at position {exc.start}: "
+        "text must be valid Unicode (UTF-8 cannot encode it)",
+    )
+
+
+def _surrogate_path(value: object, path: str) -> str | None:
+    """The dotted path of the first string in ``value`` that UTF-8 cannot encode."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            found = _surrogate_path(getattr(value, name), f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _surrogate_path(key, f"{path}[{key!r}]") or _surrogate_path(
+                item, f"{path}[{key!r}]"
+            )
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _surrogate_path(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None

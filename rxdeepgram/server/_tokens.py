@@ -210,7 +210,7 @@ def _grant(store: TokenStore, keys: ApiKeyAuth, request: Request, body: bytes, r
     if body.strip():
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON is refused as invalid too
             return _error(400, "INVALID_REQUEST", "The request body is not valid JSON.")
         if not isinstance(data, dict):
             return _error(400, "INVALID_REQUEST", "The request body must be a JSON object.")

@@ -412,7 +412,9 @@ class _Agent:
 
     async def _shutdown(self) -> None:
         worker, self.worker = self.worker, None
-        if worker is not None and not worker.done():
+        if worker is not None and worker.done() and not worker.cancelled():
+            worker.exception()  # it may have ended on the dropped socket: retrieved, quietly
+        elif worker is not None and not worker.done():
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker
@@ -451,7 +453,7 @@ class _Agent:
                 continue
             try:
                 message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
                 raise _Fatal(
                     "UNPARSABLE_CLIENT_MESSAGE",
                     f"A message from the client could not be parsed: {exc}",

@@ -384,7 +384,7 @@ class _ListenStream:
                 continue
             try:
                 message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
                 raise DataError(f"invalid control message: {exc}") from None
             if isinstance(message, CloseStream):
                 await self._close_stream()

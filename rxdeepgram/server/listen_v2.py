@@ -259,7 +259,7 @@ async def close_without_status(ws: ServerConnection) -> None:
 def _peek_type(frame: str) -> str | None:
     try:
         value = msgspec.json.decode(frame)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # deeply nested JSON: not a Configure
         return None
     kind = value.get("type") if isinstance(value, dict) else None
     return kind if isinstance(kind, str) else None
@@ -369,7 +369,7 @@ class _FluxStream:
                 continue
             try:
                 message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
                 if _peek_type(frame) == "Configure":
                     await self._configure_failure(f"invalid Configure message: {exc}")
                     continue

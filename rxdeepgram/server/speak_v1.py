@@ -316,7 +316,11 @@ class _SpeakStream:
 
     async def _stop_worker(self) -> None:
         worker = self.worker
-        if worker is None or worker.done():
+        if worker is None:
+            return
+        if worker.done():  # it may have ended on the dropped socket: retrieve that, quietly
+            if not worker.cancelled():
+                worker.exception()
             return
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
@@ -358,7 +362,7 @@ class _SpeakStream:
                 )
             try:
                 message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
                 raise _Fatal(
                     1008, _reason("DATA-0000", f"not a valid Speak V1 message: {exc}")
                 ) from None
