@@ -19,8 +19,8 @@ from reactivex import operators as ops
 from ._auth import AsyncTokensClient, AuthClient, TokensClient
 from ._channels import channel
 from ._config import ClientConfig
-from ._secrets import check_header_value, check_headers
 from ._connection import AsyncConnection, Connection, ConnectionBase
+from ._secrets import check_header_value, check_headers
 from ._session import ChannelSpec, Session
 from .errors import CallbackError, ConfigurationError
 

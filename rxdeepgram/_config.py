@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._version import __version__
 from ._secrets import check_base_url, check_credential, check_headers, masker
+from ._version import __version__
 from .errors import CallbackError, ConfigurationError
 
 __all__ = ["DEFAULT_AGENT_URL", "DEFAULT_BASE_URL", "ClientConfig", "Secret"]
@@ -100,7 +100,9 @@ class ClientConfig:
             base_url = environ.get("DEEPGRAM_BASE_URL") or None
         if base_url is not None:
             if not isinstance(base_url, str):
-                raise ConfigurationError(f"base_url must be a string, got {type(base_url).__name__}")
+                raise ConfigurationError(
+                    f"base_url must be a string, got {type(base_url).__name__}"
+                )
             base_url = base_url.strip().rstrip("/")
             check_base_url(base_url)
             parts = urlsplit(base_url)
@@ -207,6 +209,7 @@ class ClientConfig:
 USER_AGENT = (
     f"rxdeepgram/{__version__} python/{platform.python_version()} ({platform.system().lower()})"
 )
+
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Mask credential-bearing header values and every known secret inside ``text`` (by value,

@@ -33,8 +33,9 @@ class Answer:
     linger: float = 0.5
 
 
-def http(status: int, reason: str = "Error", headers: dict[str, str] | None = None,
-         body: bytes = b"") -> bytes:
+def http(
+    status: int, reason: str = "Error", headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
     """An HTTP/1.1 response with ``Content-Length`` (``headers`` given as they should go out)."""
     lines = [f"HTTP/1.1 {status} {reason}"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]

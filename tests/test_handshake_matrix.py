@@ -32,13 +32,22 @@ CASES: dict[str, tuple[Answer, tuple[Any, ...]]] = {
             http(
                 401,
                 "Unauthorized",
-                {"dg-error": "Invalid credentials.", "dg-request-id": "r-401",
-                 "Content-Type": "application/json"},
+                {
+                    "dg-error": "Invalid credentials.",
+                    "dg-request-id": "r-401",
+                    "Content-Type": "application/json",
+                },
                 b'{"err_code":"INVALID_AUTH"}',
             )
         ),
-        (AuthenticationError, 401, "Invalid credentials.", "r-401", '{"err_code":"INVALID_AUTH"}',
-         None),
+        (
+            AuthenticationError,
+            401,
+            "Invalid credentials.",
+            "r-401",
+            '{"err_code":"INVALID_AUTH"}',
+            None,
+        ),
     ),
     "400": (
         Answer(http(400, "Bad Request", {"dg-error": "bad model"}, b"no such model")),

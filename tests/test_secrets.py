@@ -84,7 +84,7 @@ class Watch:
         formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
 
         class Handler(logging.Handler):
-            def emit(inner, record: logging.LogRecord) -> None:  # noqa: N805
+            def emit(inner, record: logging.LogRecord) -> None:
                 self.records.append(formatter.format(record))
 
         self.handler = Handler(logging.DEBUG)
@@ -165,18 +165,28 @@ def peer() -> Iterator[MisbehavingServer]:
         {"api_key": KEY, "headers": {"X-Bad\r\nX-Injected": "yes"}},
         {"api_key": KEY, "headers": {"X-Custom": 42}},
     ],
-    ids=["key-crlf", "key-lf", "key-space", "key-nul", "key-non-ascii", "token-crlf",
-         "header-value", "header-name", "header-type"],
+    ids=[
+        "key-crlf",
+        "key-lf",
+        "key-space",
+        "key-nul",
+        "key-non-ascii",
+        "token-crlf",
+        "header-value",
+        "header-name",
+        "header-type",
+    ],
 )
 def test_bad_credentials_and_headers_are_refused_before_dialling(
     h: Any, peer: MisbehavingServer, bad: dict[str, Any], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    with Watch() as watch:
-        with pytest.raises(ConfigurationError) as caught:
-            h.client(base_url=peer.url, **bad)
-    assert "cannot be sent in an HTTP header" in str(caught.value) or "header name" in str(
-        caught.value
-    ) or "must be a string" in str(caught.value)
+    with Watch() as watch, pytest.raises(ConfigurationError) as caught:
+        h.client(base_url=peer.url, **bad)
+    assert (
+        "cannot be sent in an HTTP header" in str(caught.value)
+        or "header name" in str(caught.value)
+        or "must be a string" in str(caught.value)
+    )
     assert peer.requests == []
     assert_never_shown(caught.value, watch=watch, capfd=capfd)
 
@@ -284,8 +294,11 @@ def echo_401(head: bytes) -> Answer:
         http(
             401,
             f"Unauthorized {auth}",
-            {"dg-error": f"Invalid credentials: {value}", "dg-request-id": f"rid-{value}",
-             "X-Echo": auth},
+            {
+                "dg-error": f"Invalid credentials: {value}",
+                "dg-request-id": f"rid-{value}",
+                "X-Echo": auth,
+            },
             body.encode(),
         )
     )
@@ -363,12 +376,12 @@ def test_a_proxy_echoing_proxy_authorization_shows_it_nowhere(
 ) -> None:
     def answer(head: bytes) -> Answer:
         auth = header(head, "proxy-authorization") or ""
-        return Answer(
-            http(407, f"Proxy-Authorization: {auth}", {"X-Echo": auth}, auth.encode())
-        )
+        return Answer(http(407, f"Proxy-Authorization: {auth}", {"X-Echo": auth}, auth.encode()))
 
     with MisbehavingServer(answer) as proxy, Watch() as watch:
-        through(monkeypatch, f"http://{PROXY_USER}:{quote(PROXY_PW, safe='')}@127.0.0.1:{proxy.port}")
+        through(
+            monkeypatch, f"http://{PROXY_USER}:{quote(PROXY_PW, safe='')}@127.0.0.1:{proxy.port}"
+        )
         client = h.client(api_key=KEY, base_url="ws://127.0.0.1:9")
         error = connect_error(h, client)
         assert header(proxy.requests[0], "proxy-authorization") == f"Basic {PROXY_BASIC}"

@@ -78,12 +78,11 @@ async def open_async(
         proxy=proxy,
     )
     driver = Driver(session)
+    error: DeepgramError | None = None
     try:
         opened = await opener(params, driver)
     except Exception as exc:  # whatever a transport let through: still the error tree
         error = map_open_error(exc, url, secrets)  # masks secrets (and DeepgramErrors too)
-    else:
-        error = None
     if error is not None:
         raise error  # outside the except block: no __context__ that could show a secret
     request_id = None

@@ -161,7 +161,9 @@ def _dechunk(data: bytes) -> bytes:
 
 def not_http(url: str) -> ConnectError:
     """The error of an answer to the upgrade that is not an HTTP response at all."""
-    return ConnectError(f"WebSocket handshake with {url} failed: the answer is not an HTTP response")
+    return ConnectError(
+        f"WebSocket handshake with {url} failed: the answer is not an HTTP response"
+    )
 
 
 def closed_in_handshake(url: str) -> ConnectError:
@@ -194,7 +196,7 @@ def _map_open_error(exc: BaseException, url: str, secrets: tuple[str, ...]) -> D
         for name, value in response.headers.raw_items():
             if name.lower() not in ("content-length", "transfer-encoding"):  # body decoded
                 head += f"\r\n{name}: {value}".encode()
-        refusal = parse_refusal(head, response.body or b"", secrets)
+        refusal = parse_refusal(head, bytes(response.body or b""), secrets)
         if refusal is not None:
             return refusal
     if isinstance(exc, InvalidURI):

@@ -59,6 +59,7 @@ def _default_ssl() -> ssl.SSLContext:
 
 async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened:
     """The websockets ``Opener`` (see ``_transport.py``)."""
+    error: DeepgramError | None = None
     try:
         uri = parse_uri(params.url)
     except InvalidURI as exc:
@@ -66,8 +67,6 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
             f"invalid URL {redact(safe_url(params.url), params.secrets)!r}: "
             f"{redact(str(exc), params.secrets)}"
         )
-    else:
-        error = None
     if error is not None:
         raise error
     loop = asyncio.get_running_loop()
