@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from .._config import USER_AGENT, RedactingLogger
 from .._connection import AsyncConnection, Connection, ConnectionBase
+from .._secrets import check_headers
 from .._session import Frame, Session
 from ..errors import DeepgramError, DeepgramTimeoutError
 from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, map_open_error, opener_for, proxy_for
@@ -57,6 +58,7 @@ async def open_async(
     """Open the socket on the running loop and start the driver; raises a ``DeepgramError`` if
     that fails. ``on_finished`` is called once the socket is closed (not if the open fails)."""
     opener = opener_for(transport)
+    headers = check_headers(headers, "headers")  # checked when configured; again, for any path
     proxy = proxy_for(url)
     if proxy is not None:
         parts = urlsplit(proxy)

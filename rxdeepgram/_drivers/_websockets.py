@@ -35,7 +35,7 @@ from websockets.uri import parse_uri
 
 from .._config import redact
 from .._secrets import masker, safe_url
-from ..errors import ConfigurationError, DeepgramError, HandshakeError
+from ..errors import ConfigurationError, ConnectError, DeepgramError, HandshakeError
 from ._common import ERROR_BODY_LIMIT, map_open_error, parse_refusal
 from ._transport import Opened, OpenParams, TransportEvents
 
@@ -97,7 +97,9 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
         raise
     except Exception as exc:
         transport.abort()
-        error = transport.refusal() if not isinstance(exc, TimeoutError) else None
+        # A refusal whose body never ends (or a socket error after the head) is still the
+        # refusal: picows reports it as soon as the head is in, and so do we.
+        error = transport.refusal()
         if error is None:
             error = map_open_error(exc, params.url, params.secrets)
     else:
@@ -172,10 +174,18 @@ class WebSocketsTransport(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._socket = transport
         protocol = self._protocol
-        request = protocol.connect()
-        request.headers.update(self._params.headers)
-        request.headers.setdefault("User-Agent", self._params.user_agent)
-        protocol.send_request(request)
+        try:
+            request = protocol.connect()
+            request.headers.update(self._params.headers)
+            request.headers.setdefault("User-Agent", self._params.user_agent)
+            protocol.send_request(request)
+        except Exception as exc:  # never asyncio's "Exception in callback" with the headers
+            detail = redact(f"{type(exc).__name__}: {exc}", self._params.secrets)
+            error = ConnectError(f"could not send the WebSocket handshake: {detail}")
+            if not self.handshake.done():
+                self.handshake.set_exception(error)
+            transport.abort()
+            return
         self._write(protocol.data_to_send())
 
     def data_received(self, data: bytes) -> None:
