@@ -200,4 +200,4 @@ def test_nested_json_decodes_on_the_client_too() -> None:
 
     message = listen_v2.decode(NESTED["in-configure"])
     assert isinstance(message, Unknown)
-    assert message.type == "Configure"
+    assert message.raw == NESTED["in-configure"] and message.error

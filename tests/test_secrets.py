@@ -449,43 +449,38 @@ def test_masking_is_by_value_not_by_substring() -> None:
     assert redact("Proxy-Authorization: Basic YWxpY2U6cHc=", ()) == "Proxy-Authorization: ***"
 
 
-def test_a_header_websockets_refuses_fails_the_open_at_once_masked(
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    """Defence in depth below the client's checks: a header value websockets' request refuses
-    fails the open with a ``ConnectError`` (not asyncio's "Exception in callback" log with the
-    header, then the open timeout)."""
+@pytest.mark.parametrize("transport", ["websockets", "picows"])
+def test_the_driver_checks_headers_on_every_path(transport: str) -> None:
+    """Below the clients' checks (a path that skipped them): the driver refuses the headers
+    before dialling, whatever the transport would do with them (picows, and websockets before
+    16, would write the CR/LF out as given)."""
     import asyncio
+    import time
 
-    from rxdeepgram._config import RedactingLogger
-    from rxdeepgram._drivers._transport import OpenParams
-    from rxdeepgram._drivers._websockets import open_websockets
+    from rxdeepgram._channels import channel
+    from rxdeepgram._drivers._asyncio import open_async
+    from rxdeepgram._session import Session
 
-    class Events:
-        def frame_received(self, data: str | bytes) -> None: ...
-        def write_resumed(self) -> None: ...
-        def transport_closed(self, code: int | None, reason: str) -> None: ...
+    pytest.importorskip(transport)
 
     async def go(url: str) -> BaseException:
-        params = OpenParams(
-            url=url + "/v1/listen",
-            headers={"Authorization": f"Token {KEY}\r\nX-Injected: yes"},
-            user_agent="test",
-            open_timeout=30,
-            close_timeout=1,
-            ping_interval=None,
-            ping_timeout=None,
-            max_size=2**20,
-            logger=RedactingLogger(logging.getLogger("rxdeepgram.websockets"), (KEY,)),
-            secrets=(KEY,),
-        )
-        with pytest.raises(ConnectError) as caught:
-            await asyncio.wait_for(open_websockets(params, Events()), 5)
+        session = Session(channel("listen.v1"), keepalive_interval=None, clock=time.monotonic)
+        with pytest.raises(ConfigurationError) as caught:
+            await open_async(
+                session,
+                url + "/v1/listen",
+                {"Authorization": f"Token {KEY}\r\nX-Injected: yes"},
+                open_timeout=5,
+                close_timeout=1,
+                ping_interval=None,
+                ping_timeout=None,
+                secrets=(KEY,),
+                connection_kwargs={"on_callback_error": None},
+                transport=transport,
+            )
         return caught.value
 
-    with MisbehavingServer(lambda head: Answer(http(400))) as peer, Watch() as watch:
+    with MisbehavingServer(lambda head: Answer(http(400))) as peer:
         error = asyncio.run(go(peer.url))
-        assert peer.requests == []  # nothing was sent
-    assert "could not send the WebSocket handshake" in str(error)
-    assert not [r for r in watch.records if " ERROR " in r]
-    assert_never_shown(error, watch=watch, capfd=capfd)
+        assert peer.requests == []
+    assert KEY not in str(error)
