@@ -125,7 +125,9 @@ class _Prepared:
 
     def open_args(self, config: ClientConfig) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Arguments of the drivers' ``open_sync`` / ``open_async`` for one new connection."""
-        session = Session(self.spec, keepalive_interval=self.keepalive, clock=time.monotonic)
+        session = Session(
+            self.spec, keepalive_interval=self.keepalive, clock=time.monotonic, secrets=self.secrets
+        )
         return (session, self.url, self.headers), {
             "open_timeout": config.open_timeout,
             "close_timeout": config.close_timeout,

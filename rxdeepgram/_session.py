@@ -105,8 +105,10 @@ class Session:
         *,
         keepalive_interval: float | None,
         clock: Callable[[], float],
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.spec = spec
+        self._secrets = secrets  # masked in a fatal Error's ServerError (a server may echo them)
         self.state = State.OPEN
         self._lock = threading.Lock()
         self._clock = clock
@@ -261,11 +263,24 @@ class Session:
         """Decode an incoming frame. Fatal in-band errors are remembered for :meth:`closed`."""
         message = self.spec.decode(frame)
         if self.spec.fatal_types and type(message) in self.spec.fatal_types:
-            self._fatal = ServerError(
-                getattr(message, "code", "") or "",
-                getattr(message, "description", "") or "",
-                message,
-            )
+            code = getattr(message, "code", "") or ""
+            description = getattr(message, "description", "") or ""
+            attached: object = message
+            if self._secrets:
+                from ._secrets import masker
+
+                mask = masker(self._secrets).mask
+                code, description = mask(code), mask(description)
+                if mask(repr(message)) != repr(message):  # the error carries a masked copy
+                    import msgspec
+
+                    masked = {
+                        name: mask(value)
+                        for name in message.__struct_fields__
+                        if isinstance(value := getattr(message, name), str)
+                    }
+                    attached = msgspec.structs.replace(message, **masked)
+            self._fatal = ServerError(code, description, attached)
         return message
 
     @property

@@ -4,7 +4,8 @@ what the test's ``answer(head)`` returns, byte for byte.
 
 ``answer`` returns an :class:`Answer`: the bytes to write, then what to do: ``"close"`` (FIN),
 ``"reset"`` (RST: SO_LINGER 0), ``"websocket"`` (the bytes are WebSocket frames sent after a
-correct ``101`` answer; the connection is then closed after ``linger`` s) or ``"hold"`` (keep
+correct ``101`` answer; the connection is closed once the client sends anything, e.g. its
+answer to a close frame, or after ``linger`` s) or ``"hold"`` (keep
 the connection open until the server stops). It serves HTTP upgrades, REST requests (the body
 is read per ``Content-Length`` first) and HTTP proxies' ``CONNECT`` alike.
 """
@@ -103,9 +104,10 @@ class MisbehavingServer:
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
-        elif answer.then == "websocket":
-            await asyncio.sleep(answer.linger)
-            writer.transport.abort()
+        elif answer.then == "websocket":  # close (FIN) once the client answers, or after linger
+            with contextlib.suppress(TimeoutError, ConnectionError):
+                await asyncio.wait_for(reader.read(65536), answer.linger)
+            writer.close()
         elif answer.then == "close":
             writer.close()
 

@@ -371,6 +371,34 @@ def test_a_close_reason_echoing_the_key_shows_it_nowhere(
     )
 
 
+@pytest.mark.parametrize("channel", ["listen.v2", "agent.v1"])
+def test_an_in_band_error_echoing_the_key_shows_it_nowhere_in_the_error(
+    h: Any, channel: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from rxdeepgram import ServerError
+
+    def answer(head: bytes) -> Answer:
+        value = (header(head, "authorization") or "").partition(" ")[2]
+        error = f'{{"type": "Error", "code": "BAD_KEY", "description": "bad key {value}"}}'
+        text = error.encode()
+        return Answer(bytes([0x81, len(text)]) + text + close_frame(1011), "websocket", linger=5)
+
+    flux = {"model": "flux-general-en", "encoding": "linear16", "sample_rate": 16000}
+    options = flux if channel == "listen.v2" else {}
+    with MisbehavingServer(answer) as peer, Watch() as watch:
+        client = h.client(api_key=KEY, base_url=peer.url)
+        conn = h.open(client, channel, **options)
+        rec = Recorder()
+        conn.messages.subscribe(rec)
+        h.wait(conn)
+        rec.wait()
+    assert isinstance(conn.end, ServerError)
+    assert conn.end.code == "BAD_KEY" and conn.end.description == "bad key ***"
+    assert conn.end.message is not None and conn.end.message.description == "bad key ***"
+    # (the Error message itself, on conn.messages, is the server's data, delivered as sent)
+    assert_never_shown(conn.end, rec.error, conn, conn.url, client, watch=watch, capfd=capfd)
+
+
 def test_a_proxy_echoing_proxy_authorization_shows_it_nowhere(
     h: Any, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
