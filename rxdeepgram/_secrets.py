@@ -170,11 +170,18 @@ def check_base_url(url: str) -> None:
 
 
 def secret_forms(secret: str) -> set[str]:
-    """``secret`` as given, percent-encoded and base64-encoded (standard and URL-safe)."""
+    """``secret`` as given, percent-encoded and base64-encoded (standard and URL-safe): on its
+    own, and inside a longer base64 text (at each of the three byte alignments, the characters
+    that depend on the secret's bytes alone, when there are at least ``MIN_SUBSTRING``)."""
     raw = secret.encode("utf-8", "surrogatepass")
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
-    forms.add(base64.b64encode(raw).decode().rstrip("="))
-    forms.add(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        forms.add(encode(raw).decode().rstrip("="))
+        for shift in range(3):  # ``shift`` bytes of something else before the secret
+            text = encode(bytes(shift) + raw).decode()
+            core = text[-(-8 * shift // 6) : (8 * (shift + len(raw))) // 6]
+            if len(core) >= MIN_SUBSTRING:
+                forms.add(core)
     return {f for f in forms if f}
 
 

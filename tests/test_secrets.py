@@ -473,6 +473,11 @@ def test_masking_is_by_value_not_by_substring() -> None:
     secret = "abc/def+ghi=jkl&mno"
     for form in forms(secret):
         assert redact(f"[{form}]", (secret,)) == "[***]", form
+    for before in ("", "a", "ab", "Authorization: Token "):  # inside a longer base64 text
+        for after in ("", "!", "!?"):
+            text = base64.b64encode(f"{before}{secret}{after}".encode()).decode()
+            masked = redact(text, (secret,))
+            assert "***" in masked and len(masked) < len(text) - 10, (before, after)
     assert redact("Authorization: Token anything", ()) == "Authorization: ***"
     assert redact("Proxy-Authorization: Basic YWxpY2U6cHc=", ()) == "Proxy-Authorization: ***"
 
