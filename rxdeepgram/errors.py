@@ -121,8 +121,10 @@ class HandshakeError(DeepgramError):
     """The server answered the WebSocket upgrade with an HTTP error instead of ``101``.
 
     ``status`` is the HTTP status, ``dg_error`` the ``dg-error`` header (Deepgram's explanation),
-    ``request_id`` the ``dg-request-id`` header and ``body`` the response body as text.
-    ``retry_after`` is the ``Retry-After`` header in seconds (429 / 503), when given.
+    ``request_id`` the ``dg-request-id`` header and ``body`` the response body as text: the first
+    2 KiB of what came with the answer (chunked bodies decoded), the same on both transports.
+    ``retry_after`` is the ``Retry-After`` header in seconds (429 / 503), when given. Any
+    credential these echo is masked.
     """
 
     def __init__(
