@@ -18,16 +18,36 @@ from __future__ import annotations
 
 import msgspec
 
-from ._base import ClientMessageBase, MessageBase, ServerMessageBase, Unknown
+from ._base import (
+    ClientMessageBase,
+    MessageBase,
+    RawFrame,
+    ServerMessageBase,
+    Unknown,
+    encode_with_extra,
+    unmodelled,
+)
 
-__all__ = ["ClientMessageBase", "MessageBase", "ServerMessageBase", "Unknown", "encode"]
+__all__ = [
+    "ClientMessageBase",
+    "MessageBase",
+    "RawFrame",
+    "ServerMessageBase",
+    "Unknown",
+    "encode",
+    "unmodelled",
+]
 
 _encoder = msgspec.json.Encoder()
+_encode = _encoder.encode
 
 
 def encode(message: MessageBase) -> bytes:
     """Serialise a message to the JSON text the wire expects (unset optional fields omitted).
 
-    The result is UTF-8 bytes; send it as a *text* frame.
+    Fields added with :meth:`ClientMessageBase.with_extra` are merged in. The result is UTF-8
+    bytes; send it as a *text* frame.
     """
-    return _encoder.encode(message)
+    if message._extra_ is None:
+        return _encode(message)
+    return encode_with_extra(message, _encoder)

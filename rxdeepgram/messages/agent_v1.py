@@ -665,7 +665,8 @@ class Agent(ClientStruct, kw_only=True):
 
     ``think`` and ``speak`` take one settings object or an ordered fallback list.
     ``think_live`` turns on Deepgram's Think Live model (backchannels, presence checks,
-    frustration detection, function-call filler). ``language`` is deprecated: set the listen / speak provider's language instead.
+    frustration detection, function-call filler). ``language`` is deprecated: set the listen /
+    speak provider's language instead.
     """
 
     language: str | None = None

@@ -90,6 +90,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import struct
 import time
 import uuid
@@ -108,9 +109,12 @@ from ..messages.agent_v1 import (
     AgentStartedSpeaking,
     AgentThinking,
     ConversationText,
+    CustomFromThinkProvider,
+    CustomToThinkProvider,
     DeepgramSpeakProvider,
     Error,
     ForceEndTurn,
+    FrustrationDetected,
     FunctionCall,
     FunctionCallRequest,
     FunctionCallResponse,
@@ -122,6 +126,7 @@ from ..messages.agent_v1 import (
     KeepAlive,
     LatencyReport,
     ListenProvider,
+    ListenProviderV1,
     ListenProviderV2,
     ListenUpdated,
     PromptUpdated,
@@ -129,12 +134,15 @@ from ..messages.agent_v1 import (
     SettingsApplied,
     SpeakSettings,
     SpeakUpdated,
+    ThinkLiveSettings,
+    ThinkLiveUpdated,
     ThinkSettings,
     ThinkUpdated,
     UpdateListen,
     UpdatePrompt,
     UpdateSpeak,
     UpdateThink,
+    UpdateThinkLive,
     UserStartedSpeaking,
     Warning,
     Welcome,
@@ -187,6 +195,18 @@ log = logging.getLogger("rxdeepgram.server")
 DEFAULT_SAMPLE_RATE = 24000
 """Input and output sample rate when ``Settings.audio`` names none."""
 MAX_PROMPT_CHARS = 25_000
+
+DYNAMIC_LINE = "One moment, please."
+"""What the local server's stand-in for Think Live says for a dynamic ``InjectAgentMessage``
+(``is_dynamic``): one fixed filler line, ``conversational_behavior`` ``"filler"``."""
+
+FRUSTRATION_WORDS = re.compile(
+    r"\b(frustrat\w*|ridiculous|useless|annoy\w*|fed up|unacceptable)\b", re.IGNORECASE
+)
+"""A user statement matching this is a ``FrustrationDetected`` when Think Live is on."""
+
+DEFAULT_FRUSTRATION_MAX = 3
+"""``escalated`` from this count on when ``frustration_max_count`` is not given."""
 """Longest prompt kept for a managed think provider (longer ones are cut, with a Warning)."""
 
 ServerFunction = Callable[[str, Mapping[str, Any]], str]
@@ -322,6 +342,7 @@ class _Job:
     kind: Literal["user", "agent"]
     text: str
     since: float  # perf_counter() when the turn ended (latencies count from here)
+    behavior: str | None = None  # ConversationText.conversational_behavior of an agent line
 
 
 # --- one connection ----------------------------------------------------------------------------
@@ -350,6 +371,8 @@ class _Agent:
         self.functions: tuple[FunctionSpec, ...] = ()
         self.think: ThinkSettings | None = None
         self.listen: ListenProvider | None = None
+        self.think_live: ThinkLiveSettings | None = None
+        self.frustrations = 0
         # Audio.
         self.decoder: PcmDecoder | None = None
         self.splitter: FrameSplitter | None = None
@@ -500,9 +523,16 @@ class _Agent:
             await self._send(ListenUpdated())
         elif isinstance(message, ForceEndTurn):
             await self._force_end_turn()
+        elif isinstance(message, UpdateThinkLive):
+            self._check(message)
+            self.think_live = message.think_live
+            await self._send(ThinkLiveUpdated())
+        elif isinstance(message, CustomToThinkProvider):
+            # The local think provider has no custom protocol: it hands the payload back.
+            await self._send(CustomFromThinkProvider(content=message.content))
 
     @staticmethod
-    def _check(message: UpdateThink | UpdateSpeak | UpdateListen) -> None:
+    def _check(message: UpdateThink | UpdateSpeak | UpdateListen | UpdateThinkLive) -> None:
         try:
             validate_message(message)
         except InvalidMessageError as exc:
@@ -544,6 +574,7 @@ class _Agent:
         self._check_engines(agent)
         self.history_on = settings.flags is None or settings.flags.history is not False
         self.listen = agent.listen.provider if agent.listen is not None else None
+        self.think_live = agent.think_live
         too_long = self._set_think(_first(agent.think))
         for item in (agent.context.messages or ()) if agent.context is not None else ():
             if item.role is not None and item.content is not None:
@@ -614,15 +645,28 @@ class _Agent:
             f"The prompt was longer than {MAX_PROMPT_CHARS} characters and was truncated.",
         )
 
-    def _update_listen(self, provider: ListenProviderV2) -> None:
+    def _update_listen(self, provider: ListenProvider) -> None:
         current = self.listen
-        if not isinstance(current, ListenProviderV2) or current.model != provider.model:
+        if type(current) is not type(provider) or current.model != provider.model:
             shown = "none"
             if current is not None:
                 shown = f"{current.model!r} (version {current.__struct_config__.tag})"
             raise _Fatal(
                 "INVALID_SETTINGS",
-                f"UpdateListen must name the session's Flux listen provider (current: {shown})",
+                "UpdateListen must name the session's listen provider: the same version and "
+                f"model (current: {shown})",
+            )
+        if isinstance(provider, ListenProviderV1) and isinstance(current, ListenProviderV1):
+            # V1 takes the options it changes; what it leaves out stays as it was.
+            provider = ListenProviderV1(
+                model=current.model,
+                language=provider.language if provider.language is not None else current.language,
+                keyterms=provider.keyterms if provider.keyterms is not None else current.keyterms,
+                smart_format=(
+                    provider.smart_format
+                    if provider.smart_format is not None
+                    else current.smart_format
+                ),
             )
         self.listen = provider
 
@@ -684,7 +728,18 @@ class _Agent:
         behavior = message.behavior or "default"
         user_busy = self.segmenter is not None and self.segmenter.segment is not None
         agent_busy = self.busy or bool(self.jobs)
-        job = _Job("agent", message.message, time.perf_counter())
+        if message.is_dynamic:
+            if self.think_live is None:
+                await self._send(
+                    InjectionRefused(
+                        message="A dynamic InjectAgentMessage needs agent.think_live (Think Live)."
+                    )
+                )
+                return
+            text = DYNAMIC_LINE  # what the local "Think Live model" writes
+        else:
+            text = message.message or ""
+        job = _Job("agent", text, time.perf_counter(), "filler" if message.is_dynamic else None)
         if user_busy and behavior != "interrupt":
             await self._send(
                 InjectionRefused(
@@ -730,7 +785,7 @@ class _Agent:
                     if job.kind == "user":
                         await self._user_turn(job)
                     else:
-                        await self._say(job.text, since=job.since, ttt=0.0)
+                        await self._say(job.text, since=job.since, ttt=0.0, behavior=job.behavior)
                 finally:
                     self.busy = False
         except ConnectionClosed:
@@ -761,7 +816,10 @@ class _Agent:
             return None
 
     async def _user_turn(self, job: _Job) -> None:
-        await self._send(ConversationText(role="user", content=job.text))
+        await self._send(
+            ConversationText(role="user", content=job.text, conversational_behavior="default")
+        )
+        await self._frustration(job.text)
         self.history.append(Message("user", job.text))
         if self.history_on:
             await self._send(History(role="user", content=job.text))
@@ -844,11 +902,37 @@ class _Agent:
 
     # -- speaking -----------------------------------------------------------------------------
 
-    async def _say(self, text: str, *, since: float, ttt: float, tool: float | None = None) -> None:
+    async def _frustration(self, text: str) -> None:
+        """Think Live's frustration detection, locally: a user statement with a word of
+        frustration is one ``FrustrationDetected``, ``escalated`` from the provider's
+        ``frustration_max_count`` on (0 turns the events off)."""
+        live = self.think_live
+        if live is None:
+            return
+        limit = live.provider.frustration_max_count
+        if limit == 0 or not FRUSTRATION_WORDS.search(text):
+            return
+        self.frustrations += 1
+        escalated = self.frustrations >= (DEFAULT_FRUSTRATION_MAX if limit is None else limit)
+        await self._send(FrustrationDetected(count=self.frustrations, escalated=escalated))
+
+    async def _say(
+        self,
+        text: str,
+        *,
+        since: float,
+        ttt: float,
+        tool: float | None = None,
+        behavior: str | None = None,
+    ) -> None:
         text = text.strip()
         if not text:
             return
-        await self._send(ConversationText(role="assistant", content=text))
+        await self._send(
+            ConversationText(
+                role="assistant", content=text, conversational_behavior=behavior or "default"
+            )
+        )
         self.history.append(Message("assistant", text))
         if self.history_on:
             await self._send(History(role="assistant", content=text))
