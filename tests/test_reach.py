@@ -18,7 +18,7 @@ from harness import Frames, Recorder
 
 from rxdeepgram import BadRequestError, ConnectionClosed, InvalidInputError, InvalidOptionError
 from rxdeepgram import compat as dg
-from rxdeepgram.messages import RawFrame, agent_v1, listen_v1, listen_v2, speak_v1
+from rxdeepgram.messages import RawFrame, agent_v1, listen_v1
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 from rxdeepgram.server.agent_v1 import DYNAMIC_LINE, AgentV1Handler
 
@@ -122,7 +122,7 @@ def test_send_raw_sends_json_objects_and_binary_frames_as_given(
     rec.wait()
     assert rec.completed and rec.error is None
     finals = [m for m in rec.items if isinstance(m, listen_v1.Results) and m.is_final]
-    assert [m.channel.alternatives[0].transcript for m in finals if m.is_final][0] == "hello world"
+    assert finals[0].channel.alternatives[0].transcript == "hello world"
     assert isinstance(rec.items[-1], listen_v1.Metadata)
 
 
