@@ -246,7 +246,7 @@ def test_with_extra_reaches_into_nested_objects_only_where_they_are_objects() ->
     settings = agent(think=think())
     extended = settings.with_extra({"agent": {"think": {"provider": {"knob": 1}}}})
     assert json.loads(encode(extended))["agent"]["think"]["provider"]["knob"] == 1
-    with pytest.raises(InvalidInputError, match="agent.think.provider.model"):
+    with pytest.raises(InvalidInputError, match=r"agent\.think\.provider\.model"):
         settings.with_extra({"agent": {"think": {"provider": {"model": "x"}}}})
 
 

@@ -41,10 +41,8 @@ def sdk_models(tp):
         if o is typing.Annotated:
             walk(typing.get_args(t)[0])
             return
-        if (
-            o in (typing.Union, types.UnionType, list, list, dict, tuple, typing.Sequence)
-            or (o is not None
-            and o is not typing.Literal)
+        if o in (typing.Union, types.UnionType, list, list, dict, tuple, typing.Sequence) or (
+            o is not None and o is not typing.Literal
         ):
             for a in typing.get_args(t):
                 walk(a)
