@@ -12,11 +12,18 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from audio_util import chunks, concat, pcm16, silence, tone
 from harness import Frames, Recorder
 
-from rxdeepgram import BadRequestError, ConnectionClosed, InvalidInputError, InvalidOptionError
+from rxdeepgram import (
+    BadRequestError,
+    ConnectionClosed,
+    InvalidInputError,
+    InvalidMessageError,
+    InvalidOptionError,
+)
 from rxdeepgram import compat as dg
 from rxdeepgram.messages import RawFrame, agent_v1, listen_v1
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
@@ -450,3 +457,119 @@ def test_sdk7_agent_port(h: Any, agent_server: DeepgramServer, frames: Frames) -
         "version": "v1",
         "model": "nova-3",
     }
+
+
+# --- function calls: Think Live filler, FunctionCallCancelled ----------------------------------
+
+
+def weather(**flags: Any) -> agent_v1.Function:
+    return agent_v1.Function(
+        name="get_weather",
+        description="Current weather for a place.",
+        parameters={"type": "object", "properties": {"location": {"type": "string"}}},
+        **flags,
+    )
+
+
+def with_functions(*functions: agent_v1.Function, live: bool = True) -> agent_v1.Settings:
+    base = settings(think_live=agent_v1.ThinkLiveSettings() if live else None)
+    assert isinstance(base.agent, agent_v1.Agent) and isinstance(
+        base.agent.think, agent_v1.ThinkSettings
+    )
+    think = msgspec.structs.replace(base.agent.think, functions=list(functions))
+    return msgspec.structs.replace(base, agent=msgspec.structs.replace(base.agent, think=think))
+
+
+def fillers(rec: Recorder) -> list[agent_v1.ConversationText]:
+    return [
+        m
+        for m in rec.items
+        if isinstance(m, agent_v1.ConversationText) and m.conversational_behavior == "filler"
+    ]
+
+
+def test_filler_lines_while_a_function_call_is_outstanding(
+    h: Any, agent_server: DeepgramServer
+) -> None:
+    client = h.client(base_url=agent_server.url)
+    rec = Until()
+    function = weather(
+        initial_agent_filler=True, agent_filler_max_count=1, agent_filler_interval_ms=1000
+    )
+    with h.connect(client, "agent.v1") as conn:
+        conn.messages.subscribe(rec)
+        conn.send_settings(with_functions(function))
+        rec.wait_for(agent_v1.SettingsApplied)
+        conn.send_inject_user_message(
+            agent_v1.InjectUserMessage(content="what is the weather in Paris")
+        )
+        (request,) = rec.wait_for(agent_v1.FunctionCallRequest)
+        rec.wait_for(agent_v1.AgentAudioDone, 2)  # the first filler line, then one more
+        (call,) = request.functions
+        conn.send_function_call_response(
+            agent_v1.FunctionCallResponse(id=call.id, name=call.name, content='{"temp": 21}')
+        )
+        rec.wait_for(agent_v1.AgentAudioDone, 3)
+    said = [m for m in rec.items if isinstance(m, agent_v1.ConversationText)]
+    assert [(m.role, m.content, m.conversational_behavior) for m in said] == [
+        ("user", "what is the weather in Paris", "default"),
+        ("assistant", "Let me check on that.", "filler"),
+        ("assistant", "Let me check on that.", "filler"),
+        ("assistant", "Weather: temp 21.", "default"),
+    ]
+
+
+def test_no_filler_unless_asked_for_and_filler_fields_need_think_live(
+    h: Any, agent_server: DeepgramServer
+) -> None:
+    client = h.client(base_url=agent_server.url)
+    rec = Until()
+    with h.connect(client, "agent.v1") as conn:
+        conn.messages.subscribe(rec)
+        # Think Live on, but the function asks for no filler line
+        conn.input.on_next(with_functions(weather(agent_filler_max_count=0), live=True))
+        rec.wait_for(agent_v1.SettingsApplied)
+        conn.send_inject_user_message(agent_v1.InjectUserMessage(content="weather in Oslo"))
+        (request,) = rec.wait_for(agent_v1.FunctionCallRequest)
+        (call,) = request.functions
+        conn.send_function_call_response(
+            agent_v1.FunctionCallResponse(id=call.id, name=call.name, content='{"temp": 3}')
+        )
+        rec.wait_for(agent_v1.AgentAudioDone)
+    assert fillers(rec) == []
+    with pytest.raises(InvalidMessageError, match="think_live"):
+        agent_v1.validate_settings(with_functions(weather(initial_agent_filler=True), live=False))
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["speculative", "defer_until_eot"])
+def test_speaking_again_cancels_an_unanswered_call(
+    h: Any, agent_server: DeepgramServer, deferred: bool
+) -> None:
+    client = h.client(base_url=agent_server.url)
+    rec = Until()
+    function = weather(defer_until_eot=True) if deferred else weather()
+    with h.connect(client, "agent.v1") as conn:
+        conn.messages.subscribe(rec)
+        conn.send_settings(with_functions(function, live=False))
+        rec.wait_for(agent_v1.SettingsApplied)
+        conn.send_inject_user_message(agent_v1.InjectUserMessage(content="weather in Rome"))
+        (request,) = rec.wait_for(agent_v1.FunctionCallRequest)
+        (call,) = request.functions
+        for chunk in chunks(pcm16(concat(tone(0.6), silence(0.8))), 3200):
+            conn.send_media(chunk)  # the user speaks again before the answer
+        rec.wait_for(agent_v1.UserStartedSpeaking)
+        if deferred:  # kept: its answer still makes the reply
+            conn.send_function_call_response(
+                agent_v1.FunctionCallResponse(id=call.id, name=call.name, content='{"temp": 9}')
+            )
+            rec.wait_for(agent_v1.AgentAudioDone)
+        else:
+            (cancelled,) = rec.wait_for(agent_v1.FunctionCallCancelled)
+            assert cancelled.functions == [agent_v1.CancelledFunction(id=call.id, name=call.name)]
+            rec.wait_for(agent_v1.AgentAudioDone)  # the next turn ("hello world") is answered
+    said = [m.content for m in rec.items if isinstance(m, agent_v1.ConversationText)]
+    cancels = [m for m in rec.items if isinstance(m, agent_v1.FunctionCallCancelled)]
+    if deferred:
+        assert cancels == [] and "Weather: temp 9." in said
+    else:
+        assert len(cancels) == 1 and not any(s.startswith("Weather") for s in said)

@@ -108,6 +108,7 @@ from ..messages.agent_v1 import (
     AgentAudioDone,
     AgentStartedSpeaking,
     AgentThinking,
+    CancelledFunction,
     ConversationText,
     CustomFromThinkProvider,
     CustomToThinkProvider,
@@ -115,7 +116,9 @@ from ..messages.agent_v1 import (
     Error,
     ForceEndTurn,
     FrustrationDetected,
+    Function,
     FunctionCall,
+    FunctionCallCancelled,
     FunctionCallRequest,
     FunctionCallResponse,
     History,
@@ -196,6 +199,9 @@ DEFAULT_SAMPLE_RATE = 24000
 """Input and output sample rate when ``Settings.audio`` names none."""
 MAX_PROMPT_CHARS = 25_000
 
+_CANCELLED: Any = object()
+"""The answer of a client-side call that ``FunctionCallCancelled`` withdrew."""
+
 DYNAMIC_LINE = "One moment, please."
 """What the local server's stand-in for Think Live says for a dynamic ``InjectAgentMessage``
 (``is_dynamic``): one fixed filler line, ``conversational_behavior`` ``"filler"``."""
@@ -204,6 +210,9 @@ FRUSTRATION_WORDS = re.compile(
     r"\b(frustrat\w*|ridiculous|useless|annoy\w*|fed up|unacceptable)\b", re.IGNORECASE
 )
 """A user statement matching this is a ``FrustrationDetected`` when Think Live is on."""
+
+FILLER_LINE = "Let me check on that."
+"""The filler line the local Think Live stand-in says while a function call is outstanding."""
 
 DEFAULT_FRUSTRATION_MAX = 3
 """``escalated`` from this count on when ``frustration_max_count`` is not given."""
@@ -692,6 +701,62 @@ class _Agent:
             log.debug("request %s: barge-in, dropping agent audio", self.request_id)
             self.interrupt.set()
         await self._send(UserStartedSpeaking())
+        await self._cancel_calls()
+
+    async def _cancel_calls(self) -> None:
+        """The user speaks again while client-side calls wait for their answers: the turn
+        they were made for is over. Calls of functions with ``defer_until_eot`` are kept (they
+        waited for the turn to be confirmed); the others are ``FunctionCallCancelled`` and
+        their turn ends without a reply."""
+        deferred = {f.name for f in self._function_settings() if f.defer_until_eot}
+        gone = [(k, v) for k, v in self.pending.items() if v[0] not in deferred]
+        if not gone:
+            return
+        for key, _ in gone:
+            del self.pending[key]
+        await self._send(
+            FunctionCallCancelled(
+                functions=[CancelledFunction(id=key, name=name) for key, (name, _) in gone]
+            )
+        )
+        for _, (_, future) in gone:
+            if not future.done():
+                future.set_result(_CANCELLED)
+
+    def _function_settings(self) -> list[Function]:
+        return list(self.think.functions or ()) if self.think is not None else []
+
+    async def _await_responses(
+        self,
+        items: list[FunctionCall],
+        futures: Mapping[str, asyncio.Future[str]],
+        *,
+        announced: bool,
+    ) -> None:
+        """Think Live's filler while client-side calls are outstanding: one line at once
+        (``initial_agent_filler``, unless the reply already announced the call), then up to
+        ``agent_filler_max_count`` more, each after ``agent_filler_interval_ms`` of silence."""
+        if self.think_live is None:
+            return
+        names = {item.name for item in items if item.client_side}
+        settings = [f for f in self._function_settings() if f.name in names]
+        initial = any(f.initial_agent_filler for f in settings) and not announced
+        more = max((f.agent_filler_max_count or 0 for f in settings), default=0)
+        interval = max((f.agent_filler_interval_ms or 0 for f in settings), default=0) / 1000
+        waiting = list(futures.values())
+
+        def answered() -> bool:
+            return all(f.done() for f in waiting)
+
+        if initial and not answered():
+            await self._say(FILLER_LINE, since=time.perf_counter(), ttt=0.0, behavior="filler")
+        for _ in range(more):
+            if answered():
+                return
+            await asyncio.wait(waiting, timeout=interval)
+            if answered():
+                return
+            await self._say(FILLER_LINE, since=time.perf_counter(), ttt=0.0, behavior="filler")
 
     async def _utterance(self, segment: Segment) -> None:
         assert self.stt is not None and self.segmenter is not None
@@ -841,7 +906,10 @@ class _Agent:
                 )
                 return
             started = time.perf_counter()
-            results += await self._call_functions(reply.calls)
+            called = await self._call_functions(reply.calls, announced=bool(reply.text))
+            if called is None:  # cancelled by the user speaking again: the turn is over
+                return
+            results += called
             tool_time += time.perf_counter() - started
             reply = await self._think(results)
         if reply is None:
@@ -852,7 +920,9 @@ class _Agent:
             ttt = time.perf_counter() - job.since
             await self._say(reply.text, since=job.since, ttt=ttt, tool=tool_time or None)
 
-    async def _call_functions(self, calls: tuple[Call, ...]) -> tuple[CallResult, ...]:
+    async def _call_functions(
+        self, calls: tuple[Call, ...], *, announced: bool = False
+    ) -> tuple[CallResult, ...] | None:
         loop = asyncio.get_running_loop()
         items: list[FunctionCall] = []
         for call in calls:
@@ -880,8 +950,13 @@ class _Agent:
                 content = json.dumps({"error": str(exc)})
             contents[item.id] = content
             await self._send(FunctionCallResponse(id=item.id, name=item.name, content=content))
+        if futures:
+            await self._await_responses(items, futures, announced=announced)
         for fid, future in futures.items():
-            contents[fid] = await future
+            content = await future
+            if content is _CANCELLED:
+                return None
+            contents[fid] = content
         results = tuple(
             CallResult(item.id, item.name, call.arguments, contents[item.id], item.client_side)
             for item, call in zip(items, calls, strict=True)
