@@ -317,11 +317,13 @@ def test_sdk7_speak_port(h: Any, server: DeepgramServer) -> None:
     assert not any(isinstance(m, bytes) for m in rest)  # everything came before Flushed
 
 
-def test_sdk7_listen_port(h: Any, server: DeepgramServer) -> None:
+@pytest.mark.parametrize("reconnect", [False, True], ids=["plain", "resumable"])
+def test_sdk7_listen_port(h: Any, server: DeepgramServer, reconnect: bool) -> None:
     client = h.client(base_url=server.url)
     audio = pcm16(tone(0.9))  # speech without a pause: nothing final until Finalize
+    options = {"model": "nova-3", "reconnect": reconnect, **RAW}
     if h.kind == "sync":
-        with client.listen.v1.connect(model="nova-3", **RAW) as connection:
+        with client.listen.v1.connect(**options) as connection:
             for chunk in chunks(audio, 3200):
                 connection.send_media(chunk)
             connection.send_finalize(dg.ListenV1Finalize(type="Finalize"))
@@ -337,7 +339,7 @@ def test_sdk7_listen_port(h: Any, server: DeepgramServer) -> None:
     else:
 
         async def main() -> tuple[Any, list[Any]]:
-            async with client.listen.v1.connect(model="nova-3", **RAW) as connection:
+            async with client.listen.v1.connect(**options) as connection:
                 for chunk in chunks(audio, 3200):
                     await connection.send_media(chunk)
                 await connection.send_finalize()
