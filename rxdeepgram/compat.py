@@ -14,6 +14,14 @@ are validated then). The nested settings objects are the native classes under th
 :class:`~rxdeepgram.messages.agent_v1.ListenProviderV1`, which always sends ``"version": "v1"``).
 ``AgentV1OpenAiThinkProvider`` and ``AgentV1DeepgramSpeakProvider`` are functions that take the
 seed's ``type=`` keyword and return the native provider struct (whose ``type`` is its tag).
+
+deepgram-sdk 7's names sit beside them (``ListenV1Results``, ``SpeakV1Text``,
+``AgentV1Settings``, ``AgentV1SettingsAgentListenProvider_V1``, ``ThinkSettingsV1Provider_OpenAi``,
+...: the types its socket clients take and return). What the server sends is the native struct
+under the SDK's name (``isinstance`` works); what the client sends is a function taking the
+SDK's keywords, ``type=`` / ``version=`` included, and returning the native struct. With the
+connection's SDK 7 calls (``recv()``, iteration, ``send_*(message=None)``, ``send_close()``,
+``send_raw()``, plain ``dict`` messages), SDK 7 code ports by changing its imports.
 """
 
 from __future__ import annotations

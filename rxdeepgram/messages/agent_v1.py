@@ -4,12 +4,16 @@
 Server -> client: ``Welcome``, ``SettingsApplied``, ``ConversationText``, ``UserStartedSpeaking``,
 ``AgentThinking``, ``FunctionCallRequest``, ``FunctionCallResponse``, ``AgentStartedSpeaking``,
 ``AgentAudioDone``, ``LatencyReport``, ``PromptUpdated``, ``SpeakUpdated``, ``ThinkUpdated``,
-``ListenUpdated``, ``InjectionRefused``, ``Error``, ``Warning``, ``History`` and the live
-service's undocumented ``EndOfThought``; agent speech arrives as ``bytes``.
+``ListenUpdated``, ``InjectionRefused``, ``Error``, ``Warning``, ``History``, the live
+service's undocumented ``EndOfThought`` and, from deepgram-sdk 7.17, ``ThinkLiveUpdated``,
+``FrustrationDetected``, ``FunctionCallCancelled`` and ``__customFromThinkProvider``
+(:class:`CustomFromThinkProvider`); agent speech arrives as ``bytes``.
 Client -> server: microphone audio as ``bytes`` and ``Settings``, ``UpdateListen``,
 ``UpdateThink``, ``UpdateSpeak``, ``UpdatePrompt``, ``InjectUserMessage``,
-``InjectAgentMessage``, ``FunctionCallResponse``, ``KeepAlive`` and the post-spec
-``ForceEndTurn``.
+``InjectAgentMessage``, ``FunctionCallResponse``, ``KeepAlive``, the post-spec
+``ForceEndTurn`` and, from deepgram-sdk 7.17, ``UpdateThink_Live`` (:class:`UpdateThinkLive`)
+and ``__customToThinkProvider`` (:class:`CustomToThinkProvider`). Fields the library does not
+model (yet) go through :meth:`~rxdeepgram.messages.ClientMessageBase.with_extra`.
 
 Building settings::
 
@@ -42,8 +46,8 @@ every member is *tagged* on one common field with a distinct value per member, s
   ``default_factory``; msgspec never omits factory defaults, so ``type`` is always sent too.
   The spec allows ``version`` to be absent, so :func:`decode_client` accepts a version-less
   ``agent.listen.provider`` (read as ``v2`` for a ``flux-*`` model, else ``v1``); it then
-  re-encodes with the ``version`` made explicit. ``UpdateListen`` carries only the V2 shape,
-  a plain struct that does not need the tag.
+  re-encodes with the ``version`` made explicit. ``UpdateListen`` takes either provider, as
+  deepgram-sdk 7 does.
 
 Alternatives rejected: untagged structs with ``Literal`` ``type`` fields (msgspec allows one
 untagged struct per union, the providers need five or six); a ``dec_hook`` (msgspec calls it

@@ -47,11 +47,29 @@ A user turn
     WAV header starts each reply) -> ``AgentAudioDone`` -> ``LatencyReport``. With ``realtime``
     (the default) audio is paced at playback speed, ``lead`` seconds ahead; otherwise it is sent
     as fast as it is made.
+  * Every ``ConversationText`` carries ``conversational_behavior``: ``default``, or ``filler``
+    for the lines below.
   * ``History`` messages are sent unless ``flags.history`` is false.
   * Barge-in: speech onset while agent audio is being sent -> ``UserStartedSpeaking`` and the
     rest of that reply's audio is dropped; *local*: the reply still ends with
     ``AgentAudioDone`` and ``LatencyReport``, so each ``AgentStartedSpeaking`` is closed.
   * Turns run one at a time, in order; a turn (or statement) arriving while one runs waits.
+  * The user speaking again (speech onset) while client-side calls wait for their answers:
+    ``FunctionCallCancelled`` lists them and their turn ends without a reply (*local*: the
+    local server never dispatches speculatively, so this is its "resumed turn"); calls of
+    functions with ``defer_until_eot`` are kept and answered as usual.
+
+Think Live (``agent.think_live``, ``UpdateThink_Live``), *local* stand-ins for Deepgram's model
+  * While client-side calls are outstanding: one filler line (:data:`FILLER_LINE`,
+    ``conversational_behavior: filler``) at once for a function with ``initial_agent_filler``
+    (unless the reply already said something before the call), then up to
+    ``agent_filler_max_count`` more, each after ``agent_filler_interval_ms``.
+  * ``InjectAgentMessage {is_dynamic: true}`` speaks :data:`DYNAMIC_LINE` (a ``filler``);
+    without Think Live it is refused (``InjectionRefused``).
+  * A user statement with a word of frustration (:data:`FRUSTRATION_WORDS`) is a
+    ``FrustrationDetected {count, escalated}``; ``escalated`` from ``frustration_max_count``
+    (default 3) on, none when it is 0.
+  * Backchannels and presence checks are not made.
 
 Other client messages
   * ``InjectAgentMessage``: ``behavior`` ``default`` -> spoken if neither the user (speech
@@ -59,10 +77,14 @@ Other client messages
     mid-turn, else ``InjectionRefused``; ``queue`` -> refused only while the user speaks,
     otherwise spoken after what is queued; ``interrupt`` -> current agent audio is dropped and the
     message is spoken next.
-  * ``UpdatePrompt`` / ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` -> applied and
-    acknowledged with ``PromptUpdated`` / ``ThinkUpdated`` / ``SpeakUpdated`` /
-    ``ListenUpdated`` (checked as in ``Settings``: ``INVALID_SETTINGS``; ``UpdateListen`` must
-    name the session's own Flux provider). Voice changes do not change the local voice.
+  * ``UpdatePrompt`` / ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` /
+    ``UpdateThink_Live`` -> applied and acknowledged with ``PromptUpdated`` / ``ThinkUpdated`` /
+    ``SpeakUpdated`` / ``ListenUpdated`` / ``ThinkLiveUpdated`` (checked as in ``Settings``:
+    ``INVALID_SETTINGS``; ``UpdateListen`` must name the session's own listen provider, same
+    version and model: a V1 one changes ``language`` / ``keyterms`` / ``smart_format``, what it
+    leaves out staying as it was). Voice changes do not change the local voice.
+  * ``__customToThinkProvider`` -> *local*: the think step has no custom protocol, so its
+    ``content`` comes straight back in a ``__customFromThinkProvider``.
   * ``ForceEndTurn`` ends the user's utterance now when the listen provider is Flux (``version:
     v2``), else ``Warning FORCE_END_TURN_UNSUPPORTED``.
   * ``KeepAlive``: no reply. Any frame restarts the idle timer.
