@@ -575,3 +575,25 @@ def test_speaking_again_cancels_an_unanswered_call(
         assert cancels == [] and "Weather: temp 9." in said
     else:
         assert len(cancels) == 1 and not any(s.startswith("Weather") for s in said)
+
+
+# --- Listen V1: languages_hinted ---------------------------------------------------------------
+
+
+def test_languages_hinted_with_language_multi(h: Any, server: DeepgramServer) -> None:
+    client = h.client(base_url=server.url)
+    for options, hinted in (
+        ({"language": "multi", "language_hint": ["ES", "zh-hk"]}, ["es", "zh-HK"]),
+        ({"language": "multi"}, []),
+        ({}, None),
+    ):
+        rec = Recorder()
+        with h.connect(client, "listen.v1", model="nova-3", **options, **RAW) as conn:
+            conn.messages.subscribe(rec)
+            for chunk in chunks(SPEECH, 3200):
+                conn.send_media(chunk)
+        rec.wait()
+        results = [m for m in rec.items if isinstance(m, listen_v1.Results)]
+        assert results
+        seen = [a.languages_hinted for m in results for a in m.channel.alternatives]
+        assert seen == [hinted] * len(seen)
