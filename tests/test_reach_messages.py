@@ -262,8 +262,9 @@ def test_raw_frames() -> None:
     )
     assert (RawFrame(b"\x01").text, RawFrame(bytearray(b"\x01")).data) == (False, b"\x01")
     assert RawFrame('{"a": 1}').type == ""
-    with pytest.raises(InvalidInputError):
-        RawFrame("[]")
+    for bad in ("[]", '{"a": "\ud800"}', {"a": "\ud800"}):
+        with pytest.raises(InvalidInputError, match="send_raw"):
+            RawFrame(bad)
 
 
 def test_unmodelled_returns_what_the_struct_dropped() -> None:
