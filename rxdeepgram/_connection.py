@@ -331,6 +331,10 @@ class ConnectionBase(Generic[S, C]):
     def _start_receiver(self) -> None:
         raise NotImplementedError
 
+    def _pushed(self) -> bool:
+        """Whether messages go to seed-style handlers (then no recv() queue is kept)."""
+        return bool(self._handlers[EventType.MESSAGE])
+
     def _control(self, tag: str) -> object:
         for cls in self._session.spec.client_messages:
             if cls.__name__ == tag:
@@ -385,7 +389,7 @@ class Connection(ConnectionBase[S, C]):
 
         receiver = self._receiver
         if receiver is None:
-            receiver = self._receiver = SyncReceiver(self.messages)
+            receiver = self._receiver = SyncReceiver(self.messages, self._pushed)
         return receiver
 
     def recv(self, timeout: float | None = None) -> S:
@@ -463,7 +467,7 @@ class AsyncConnection(ConnectionBase[S, C]):
 
         receiver = self._receiver
         if receiver is None:
-            receiver = self._receiver = AsyncReceiver(self.messages)
+            receiver = self._receiver = AsyncReceiver(self.messages, self._pushed)
         return receiver
 
     async def recv(self) -> S:

@@ -8,11 +8,11 @@ takes it. It is created by the first ``recv()`` / iteration, or by the first see
 are kept for a ``recv()`` that comes after them, as the SDK does; messages that arrived before
 it exist are replayed while the subscription window is open (see ``conn.messages``).
 
-Until the first ``recv()`` / iteration it keeps at most ``limit`` messages: a connection used
-through ``on(...)`` handlers or ``conn.messages`` never reads them, so past the limit the
-receiver lets go of its queue and unsubscribes (nothing is taken away from the other
-subscribers). A ``recv()`` after that raises :class:`~rxdeepgram.errors.DeepgramError` saying
-so, rather than skip messages without a word.
+Until the first ``recv()`` / iteration it keeps at most ``limit`` messages, and none once the
+connection has ``on(EventType.MESSAGE, ...)`` handlers: a connection used through handlers or
+``conn.messages`` never reads them, so the receiver lets go of its queue and unsubscribes
+(nothing is taken away from the other subscribers). A ``recv()`` after that raises
+:class:`~rxdeepgram.errors.DeepgramError` saying so, rather than skip messages without a word.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from reactivex import abc
@@ -42,14 +43,19 @@ class _End:
 
 def _dropped() -> DeepgramError:
     return DeepgramError(
-        f"recv(): more than {_LIMIT} messages arrived before the first recv() or iteration, "
-        "so they were not kept; call recv() (or iterate) earlier, or subscribe to "
-        "conn.messages"
+        "recv(): messages that arrived before the first recv() or iteration were not kept "
+        f"(more than {_LIMIT}, or the connection has on(EventType.MESSAGE) handlers); call "
+        "recv() (or iterate) earlier, or subscribe to conn.messages"
     )
 
 
+def _never() -> bool:
+    return False
+
+
 class _ReceiverBase(abc.ObserverBase[Any]):
-    def __init__(self, messages: Any) -> None:
+    def __init__(self, messages: Any, pushed: Callable[[], bool] = _never) -> None:
+        self._pushed = pushed  # true once the connection has MESSAGE handlers
         self._items: deque[Any] = deque()
         self._reading = False
         self._dropped = False
@@ -62,7 +68,7 @@ class _ReceiverBase(abc.ObserverBase[Any]):
         if self._dropped:
             return False
         self._items.append(item)
-        if not self._reading and len(self._items) > _LIMIT:
+        if not self._reading and (len(self._items) > _LIMIT or self._pushed()):
             self._dropped = True
             self._items.clear()
             if self._subscription is not None:
@@ -91,9 +97,9 @@ class SyncReceiver(_ReceiverBase):
     """The receiver of a sync connection: messages arrive on the I/O thread, ``recv()`` blocks
     the caller's thread."""
 
-    def __init__(self, messages: Any) -> None:
+    def __init__(self, messages: Any, pushed: Callable[[], bool] = _never) -> None:
         self._cond = threading.Condition()
-        super().__init__(messages)
+        super().__init__(messages, pushed)
 
     def on_next(self, value: Any) -> None:
         with self._cond:
@@ -129,9 +135,9 @@ class AsyncReceiver(_ReceiverBase):
     """The receiver of an async connection: messages arrive on the event loop's thread, the
     one ``recv()`` awaits on."""
 
-    def __init__(self, messages: Any) -> None:
+    def __init__(self, messages: Any, pushed: Callable[[], bool] = _never) -> None:
         self._waiter: asyncio.Future[None] | None = None
-        super().__init__(messages)
+        super().__init__(messages, pushed)
 
     def _wake(self) -> None:
         waiter = self._waiter

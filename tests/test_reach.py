@@ -20,6 +20,7 @@ from harness import Frames, Recorder
 from rxdeepgram import (
     BadRequestError,
     ConnectionClosed,
+    DeepgramError,
     InvalidInputError,
     InvalidMessageError,
     InvalidOptionError,
@@ -597,3 +598,22 @@ def test_languages_hinted_with_language_multi(h: Any, server: DeepgramServer) ->
         assert results
         seen = [a.languages_hinted for m in results for a in m.channel.alternatives]
         assert seen == [hinted] * len(seen)
+
+
+def test_no_recv_queue_is_kept_for_handler_users(h: Any, server: DeepgramServer) -> None:
+    """A connection read through on(MESSAGE) handlers keeps no recv() queue; a recv() then
+    says so instead of returning a message from the middle of the stream."""
+    client = h.client(base_url=server.url)
+    voice = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": 24000}
+    rec = Until()
+    with h.connect(client, "speak.v1", **voice) as conn:
+        conn.on(dg.EventType.MESSAGE, rec.on_next)
+        conn.send_text("Hello there.")
+        conn.send_flush()
+        rec.wait_for(dg.SpeakV1Flushed)
+        with pytest.raises(DeepgramError, match="not kept"):
+            if h.kind == "sync":
+                conn.recv()
+            else:
+                h.run(conn.recv())
+    assert isinstance(rec.items[0], dg.SpeakV1Metadata)

@@ -193,8 +193,9 @@ class ListenV1Settings:
         interim = bool(options.interim_results)
         hinted = None
         if options.language == "multi":
-            hints = (options.extra_query or {}).get("language_hint", [])
-            hinted = [_canonical(h) for h in ([hints] if isinstance(hints, str) else hints)]
+            hints = (options.extra_query or {}).get("language_hint")  # wire strings by now
+            given = [hints] if isinstance(hints, str) else list(hints or ())  # type: ignore[arg-type]
+            hinted = [_canonical(str(h)) for h in given]
         return cls(
             options=options,
             model=options.model,
