@@ -39,7 +39,7 @@ from .errors import (
     InvalidInputError,
     ServerError,
 )
-from .messages import MessageBase, RawFrame, encode
+from .messages import MessageBase, RawFrame, _encode_plain, encode
 
 __all__ = ["ChannelSpec", "Frame", "Session", "State"]
 
@@ -194,7 +194,9 @@ class Session:
             assert isinstance(item, MessageBase)
             if spec.validate is not None:
                 spec.validate(item)
-            return Frame(encode(item), True)
+            # encode() inlined: the common case (no with_extra fields) is one C call
+            data = _encode_plain(item) if item._extra_ is None else encode(item)
+            return Frame(data, True)
         if cls is RawFrame:
             assert isinstance(item, RawFrame)
             return Frame(item.data, item.text) if item.data else None  # sent as given

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 _encoder = msgspec.json.Encoder()
-_encode = _encoder.encode
+_encode = _encode_plain = _encoder.encode  # the session's fast path (no with_extra fields)
 
 
 def encode(message: MessageBase) -> bytes:
