@@ -1423,33 +1423,67 @@ def validate_settings(settings: Settings) -> None:
     _check_agent("agent", settings.agent)
 
 
+def _check_update_think(message: Any) -> None:
+    for where, think in _items("think", message.think):
+        _check_think(where, think)
+
+
+def _check_update_speak(message: Any) -> None:
+    for where, speak in _items("speak", message.speak):
+        _check_speak(where, speak)
+
+
+def _check_update_listen(message: Any) -> None:
+    _check_listen_provider("listen.provider", message.listen.provider)
+
+
+def _check_update_think_live(message: Any) -> None:
+    _check_think_live("think_live", message.think_live)
+
+
+def _check_inject_agent(message: Any) -> None:
+    if message.is_dynamic and message.message is not None:
+        raise _fail("message", "a dynamic injection (is_dynamic) carries no message")
+    if not message.is_dynamic:
+        _check_nonempty("message", message.message, "required (or is_dynamic=True)")
+
+
+def _check_function_response(message: Any) -> None:
+    _check_nonempty("id", message.id, "required: the id of the FunctionCallRequest item")
+
+
+_MESSAGE_CHECKS: dict[type[Any], Any] = {
+    UpdateThink: _check_update_think,
+    UpdateSpeak: _check_update_speak,
+    UpdateListen: _check_update_listen,
+    UpdateThinkLive: _check_update_think_live,
+    InjectAgentMessage: _check_inject_agent,
+    FunctionCallResponse: _check_function_response,
+}
+"""The checks beyond types, by message class (one dict lookup per message sent)."""
+
+_CLIENT_CLASSES = frozenset(CLIENT_MESSAGES)
+
+
 def validate_message(message: ClientMessage) -> None:
     """Check any client message beyond its types, as :func:`validate_settings` does.
 
-    ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` get the same provider checks as in
-    ``Settings`` (paths start at ``think`` / ``speak`` / ``listen``); a ``FunctionCallResponse``
-    sent by a client needs its ``id``. Raises :class:`~rxdeepgram.errors.InvalidMessageError`.
+    ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` / ``UpdateThinkLive`` get the same
+    checks as in ``Settings`` (paths start at ``think`` / ``speak`` / ``listen`` /
+    ``think_live``); an ``InjectAgentMessage`` has either ``message`` or ``is_dynamic``; a
+    ``FunctionCallResponse`` sent by a client needs its ``id``. Raises
+    :class:`~rxdeepgram.errors.InvalidMessageError`.
     """
-    if isinstance(message, Settings):
-        validate_settings(message)
-        return
-    if not isinstance(message, CLIENT_MESSAGES):
-        raise TypeError(f"not an Agent V1 client message: {type(message).__name__}")
+    cls = type(message)
+    if cls not in _CLIENT_CLASSES or cls is Settings:
+        if isinstance(message, Settings):
+            validate_settings(message)
+            return
+        if not isinstance(message, CLIENT_MESSAGES):
+            raise TypeError(f"not an Agent V1 client message: {cls.__name__}")
     _check_types(message)
-    if isinstance(message, UpdateThink):
-        for where, think in _items("think", message.think):
-            _check_think(where, think)
-    elif isinstance(message, UpdateSpeak):
-        for where, speak in _items("speak", message.speak):
-            _check_speak(where, speak)
-    elif isinstance(message, UpdateListen):
-        _check_listen_provider("listen.provider", message.listen.provider)
-    elif isinstance(message, UpdateThinkLive):
-        _check_think_live("think_live", message.think_live)
-    elif isinstance(message, InjectAgentMessage):
-        if message.is_dynamic and message.message is not None:
-            raise _fail("message", "a dynamic injection (is_dynamic) carries no message")
-        if not message.is_dynamic:
-            _check_nonempty("message", message.message, "required (or is_dynamic=True)")
-    elif isinstance(message, FunctionCallResponse):
-        _check_nonempty("id", message.id, "required: the id of the FunctionCallRequest item")
+    check = _MESSAGE_CHECKS.get(cls)
+    if check is None and cls not in _CLIENT_CLASSES:  # a subclass of a client message
+        check = next((c for k, c in _MESSAGE_CHECKS.items() if isinstance(message, k)), None)
+    if check is not None:
+        check(message)
