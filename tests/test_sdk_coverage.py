@@ -234,3 +234,36 @@ def test_the_diff_reports_a_missing_message_and_a_missing_field(
     problems = diff("agent_v1")
     assert any("FrustrationDetected" in p and "NO MESSAGE" in p for p in problems)
     assert any("speak.provider.expressivity: MISSING" in p for p in problems)
+
+
+# --- connect() options ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sdk_client", "options_name"),
+    [
+        ("deepgram.listen.v1.client:V1Client", "ListenV1Options"),
+        ("deepgram.listen.v2.client:V2Client", "ListenV2Options"),
+        ("deepgram.speak.v1.client:V1Client", "SpeakV1Options"),
+        ("deepgram.agent.v1.client:V1Client", None),
+    ],
+)
+def test_every_sdk7_connect_parameter_is_an_option(
+    sdk_client: str, options_name: str | None
+) -> None:
+    """What SDK 7's ``connect(...)`` takes, ``client.<channel>.connect(...)`` takes too: a typed
+    option (or one passed through as given), or ``authorization`` / ``request_options``."""
+    import importlib
+
+    from rxdeepgram import options as rx_options
+
+    module, _, name = sdk_client.partition(":")
+    params = set(
+        inspect.signature(getattr(importlib.import_module(module), name).connect).parameters
+    )
+    params -= {"self", "authorization", "request_options"}  # connect()'s own keywords
+    known: set[str] = set()
+    if options_name is not None:
+        cls = getattr(rx_options, options_name)
+        known = set(cls.FIELDS) | set(cls.PASSTHROUGH)
+    assert params - known == set()
