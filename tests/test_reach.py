@@ -617,3 +617,52 @@ def test_no_recv_queue_is_kept_for_handler_users(h: Any, server: DeepgramServer)
             else:
                 h.run(conn.recv())
     assert isinstance(rec.items[0], dg.SpeakV1Metadata)
+
+
+# --- the deepgram think provider ----------------------------------------------------------------
+
+
+def deepgram_think(model: str, **flags: Any) -> agent_v1.Settings:
+    base = settings()
+    assert isinstance(base.agent, agent_v1.Agent)
+    think = agent_v1.ThinkSettings(provider=agent_v1.DeepgramThinkProvider(model=model, **flags))
+    agent = msgspec.structs.replace(base.agent, think=think)
+    return msgspec.structs.replace(base, agent=agent)
+
+
+@pytest.mark.parametrize(
+    ("model", "flags", "warned"),
+    [
+        ("think-fast", {}, True),
+        ("think-fast", {"voice_prompt_opt_out": True}, False),
+        ("phonellm-mini-alpha-2-fp8", {}, False),
+    ],
+)
+def test_deepgram_think_provider_voice_prompt(
+    h: Any, agent_server: DeepgramServer, model: str, flags: dict[str, Any], warned: bool
+) -> None:
+    client = h.client(base_url=agent_server.url)
+    rec = Until()
+    with h.connect(client, "agent.v1") as conn:
+        conn.messages.subscribe(rec)
+        conn.send_settings(deepgram_think(model, **flags))
+        rec.wait_for(agent_v1.SettingsApplied)
+        conn.send_inject_user_message(agent_v1.InjectUserMessage(content="good morning"))
+        rec.wait_for(agent_v1.AgentAudioDone)
+    warnings = [m.code for m in rec.items if isinstance(m, agent_v1.Warning)]
+    assert warnings == (["VOICE_PROMPT_ADDED"] if warned else [])
+    said = [m.content for m in rec.items if isinstance(m, agent_v1.ConversationText)]
+    assert said[-1] == "You said: good morning"
+
+
+def test_think_fast_needs_the_model_improvement_program(
+    h: Any, agent_server: DeepgramServer
+) -> None:
+    client = h.client(base_url=agent_server.url)
+    rec = Until()
+    opted_out = msgspec.structs.replace(deepgram_think("think-fast"), mip_opt_out=True)
+    with h.connect(client, "agent.v1") as conn:
+        conn.messages.subscribe(rec)
+        conn.send_settings(opted_out)
+        (error,) = rec.wait_for(agent_v1.Error, fatal=True)
+    assert error.code == "INVALID_SETTINGS" and "think-fast" in error.description

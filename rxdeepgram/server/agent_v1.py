@@ -59,6 +59,12 @@ A user turn
     local server never dispatches speculatively, so this is its "resumed turn"); calls of
     functions with ``defer_until_eot`` are kept and answered as usual.
 
+Deepgram's own think models (``think.provider.type: deepgram``)
+  * ``think-fast``: ``Warning VOICE_PROMPT_ADDED`` after ``SettingsApplied`` / ``ThinkUpdated``
+    unless ``voice_prompt_opt_out``; with ``mip_opt_out`` it is ``INVALID_SETTINGS``, as
+    Deepgram documents. The reply itself comes from the local think step, as for every
+    provider.
+
 Think Live (``agent.think_live``, ``UpdateThink_Live``), *local* stand-ins for Deepgram's model
   * While client-side calls are outstanding: one filler line (:data:`FILLER_LINE`,
     ``conversational_behavior: filler``) at once for a function with ``initial_agent_filler``
@@ -82,7 +88,8 @@ Other client messages
     ``SpeakUpdated`` / ``ListenUpdated`` / ``ThinkLiveUpdated`` (checked as in ``Settings``:
     ``INVALID_SETTINGS``; ``UpdateListen`` must name the session's own listen provider, same
     version and model: a V1 one changes ``language`` / ``keyterms`` / ``smart_format``, what it
-    leaves out staying as it was). Voice changes do not change the local voice.
+    leaves out staying as it was). Voice changes (``speed``, ``expressivity`` included) do not
+    change the local voice.
   * ``__customToThinkProvider`` -> *local*: the think step has no custom protocol, so its
     ``content`` comes straight back in a ``__customFromThinkProvider``.
   * ``ForceEndTurn`` ends the user's utterance now when the listen provider is Flux (``version:
@@ -135,6 +142,7 @@ from ..messages.agent_v1 import (
     CustomFromThinkProvider,
     CustomToThinkProvider,
     DeepgramSpeakProvider,
+    DeepgramThinkProvider,
     Error,
     ForceEndTurn,
     FrustrationDetected,
@@ -335,6 +343,14 @@ def _first(value: Any) -> Any:
     return value
 
 
+def _think_fast(think: ThinkSettings | None) -> DeepgramThinkProvider | None:
+    """The think provider when it is Deepgram's ``think-fast`` model, else ``None``."""
+    provider = think.provider if think is not None else None
+    if isinstance(provider, DeepgramThinkProvider) and provider.model == "think-fast":
+        return provider
+    return None
+
+
 def _functions(think: ThinkSettings | None) -> tuple[FunctionSpec, ...]:
     if think is None:
         return ()
@@ -403,6 +419,7 @@ class _Agent:
         self.think: ThinkSettings | None = None
         self.listen: ListenProvider | None = None
         self.think_live: ThinkLiveSettings | None = None
+        self.mip_opt_out = False
         self.frustrations = 0
         # Audio.
         self.decoder: PcmDecoder | None = None
@@ -541,10 +558,17 @@ class _Agent:
                 await self._prompt_warning()
         elif isinstance(message, UpdateThink):
             self._check(message)
+            if self.mip_opt_out and _think_fast(_first(message.think)) is not None:
+                raise _Fatal(
+                    "INVALID_SETTINGS",
+                    "UpdateThink: think-fast requires the Model Improvement Program "
+                    "(mip_opt_out is true)",
+                )
             too_long = self._set_think(_first(message.think))
             await self._send(ThinkUpdated())
             if too_long:
                 await self._prompt_warning()
+            await self._voice_prompt_warning()
         elif isinstance(message, UpdateSpeak):
             self._check(message)
             await self._send(SpeakUpdated())
@@ -603,6 +627,13 @@ class _Agent:
         self.out_wav = container == "wav"
         agent = settings.agent if isinstance(settings.agent, Agent) else Agent()
         self._check_engines(agent)
+        if settings.mip_opt_out and _think_fast(_first(agent.think)) is not None:
+            raise _Fatal(
+                "INVALID_SETTINGS",
+                "agent.think.provider.model: think-fast requires the Model Improvement Program "
+                "(mip_opt_out is true); use phonellm-mini-alpha-2-fp8 to opt out",
+            )
+        self.mip_opt_out = bool(settings.mip_opt_out)
         self.history_on = settings.flags is None or settings.flags.history is not False
         self.listen = agent.listen.provider if agent.listen is not None else None
         self.think_live = agent.think_live
@@ -616,6 +647,7 @@ class _Agent:
         await self._send(SettingsApplied())
         if too_long:
             await self._prompt_warning()
+        await self._voice_prompt_warning()
         if agent.greeting:
             self._enqueue(_Job("agent", agent.greeting, time.perf_counter()))
 
@@ -655,6 +687,15 @@ class _Agent:
         self.decoder = PcmDecoder(fmt)
         self.margins = Margins.of(engine)
         self.stt = await call_engine(engine, engine.new_stream)
+
+    async def _voice_prompt_warning(self) -> None:
+        provider = _think_fast(self.think)
+        if provider is not None and not provider.voice_prompt_opt_out:
+            await self._warn(
+                "VOICE_PROMPT_ADDED",
+                "Spoken-style instructions were placed ahead of the prompt for think-fast; "
+                "set voice_prompt_opt_out to send the prompt unchanged.",
+            )
 
     def _set_think(self, think: ThinkSettings | None) -> bool:
         """Adopt a think configuration; ``True`` if its prompt had to be cut."""
