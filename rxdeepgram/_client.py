@@ -379,7 +379,8 @@ class ChannelClient(Generic[S, C]):
 
         keepalive = options.pop("keepalive", True)
         reconnect = options.pop("reconnect", None)
-        prepared = self._prepare(keepalive, None, None, options)
+        request_options = options.pop("request_options", None)
+        prepared = self._prepare(keepalive, None, request_options, options)
         is_async = isinstance(self, AsyncChannelClient)
         context: Any = AsyncConnectContext if is_async else ConnectContext
         wrap = self._resumable(prepared, options, reconnect)

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 import pytest
+import reactivex
 from audio_util import chunks, concat, pcm16, silence, tone
 from harness import Frames, Recorder
 
@@ -666,3 +667,26 @@ def test_think_fast_needs_the_model_improvement_program(
         conn.send_settings(opted_out)
         (error,) = rec.wait_for(agent_v1.Error, fatal=True)
     assert error.code == "INVALID_SETTINGS" and "think-fast" in error.description
+
+
+def test_the_cold_operators_take_request_options_too(h: Any, server: DeepgramServer) -> None:
+    client = h.client(base_url=server.url)
+    with pytest.raises(InvalidOptionError, match="max_retries"):
+        client.listen.v1.transcribe(model="nova-3", request_options={"max_retries": 2}, **RAW)
+    operator = client.listen.v1.transcribe(
+        model="nova-3",
+        request_options={"additional_query_parameters": {"brand_new_option": "1"}},
+        **RAW,
+    )
+    rec = Recorder()
+    if h.kind == "sync":
+        reactivex.of(SPEECH).pipe(operator).subscribe(rec)
+    else:
+
+        async def subscribe() -> None:  # the async client's operators run on its loop
+            reactivex.of(SPEECH).pipe(operator).subscribe(rec)
+
+        h.run(subscribe())
+    rec.wait()
+    assert isinstance(rec.error, BadRequestError)  # the local server refused the new option
+    assert "brand_new_option" in str(rec.error)
