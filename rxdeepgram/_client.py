@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
+from urllib.parse import urlencode
 
 import reactivex
 from reactivex import operators as ops
@@ -74,12 +75,15 @@ class _Prepared:
         from ._drivers._common import opener_for
 
         opener_for(config.transport)
+        extra_headers, extra_params = _request_options(request_options)
         query = ""
         options_cls_name = _OPTIONS.get(name)
         if options_cls_name is not None:
             from . import options as options_module
 
             options_cls = getattr(options_module, options_cls_name)
+            if extra_params:
+                _merge_query_parameters(options_cls, options, extra_params)
             query = options_cls.from_kwargs(**options).query_string()
         elif options:
             from .errors import InvalidOptionError
@@ -88,6 +92,10 @@ class _Prepared:
             raise InvalidOptionError(
                 unknown, options[unknown], f"{spec.name} takes no query options"
             )
+        elif extra_params:
+            from .options import query_pairs
+
+            query = urlencode(query_pairs(extra_params, option=_AQP))
         url = config.url(spec.path, agent=spec.agent_host)
         if query:
             url += "?" + query
@@ -98,11 +106,8 @@ class _Prepared:
             credential = authorization.partition(" ")[2].strip() or authorization
             secrets = (*secrets, credential)
         headers = config.request_headers(authorization)
-        if request_options:
-            extra = check_headers(
-                request_options.get("additional_headers"),
-                "request_options['additional_headers']",
-            )
+        if extra_headers:
+            extra = check_headers(extra_headers, "request_options['additional_headers']")
             if any(k.lower() == "authorization" for k in extra):
                 raise ConfigurationError(
                     "pass credentials as api_key=/access_token=/authorization="
@@ -137,6 +142,75 @@ class _Prepared:
             "connection_kwargs": {"on_callback_error": config.on_callback_error},
             "transport": config.transport,
         }
+
+
+_AQP = "request_options['additional_query_parameters']"
+
+_REFUSED_REQUEST_OPTIONS: dict[str, str] = {
+    "timeout": "a WebSocket has no request timeout here; use the client's open_timeout=",
+    "timeout_in_seconds": "use the client's open_timeout=",
+    "max_retries": "use connect(reconnect=Reconnect(max_attempts=...))",
+    "stream_reconnection_enabled": "use connect(reconnect=True)",
+    "max_stream_reconnection_attempts": "use connect(reconnect=Reconnect(max_attempts=...))",
+    "additional_body_parameters": "a WebSocket handshake has no body",
+    "chunk_size": "only for file downloads",
+}
+
+
+def _request_options(
+    request_options: Mapping[str, Any] | None,
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The seed SDK's ``request_options``: ``additional_headers`` and
+    ``additional_query_parameters``, checked. Anything else raises ``InvalidOptionError``
+    naming the key: it would otherwise be dropped without a word."""
+    if not request_options:
+        return {}, {}
+    from .errors import InvalidOptionError
+
+    if not isinstance(request_options, Mapping):
+        raise InvalidOptionError(
+            "request_options", type(request_options).__name__, "expected a mapping"
+        )
+    for key, value in request_options.items():
+        if key in ("additional_headers", "additional_query_parameters"):
+            if value is not None and not isinstance(value, Mapping):
+                raise InvalidOptionError(
+                    f"request_options[{key!r}]", type(value).__name__, "expected a mapping"
+                )
+            continue
+        shown = value if isinstance(value, (bool, int, float)) or value is None else "..."
+        why = _REFUSED_REQUEST_OPTIONS.get(key, "not a request option rxdeepgram knows")
+        raise InvalidOptionError(
+            f"request_options[{key!r}]",
+            shown,
+            f"cannot be honoured on a WebSocket connection: {why}",
+            ["additional_headers", "additional_query_parameters"],
+        )
+    headers = request_options.get("additional_headers") or {}
+    params = request_options.get("additional_query_parameters") or {}
+    return headers, params
+
+
+def _merge_query_parameters(
+    options_cls: Any, options: dict[str, Any], params: Mapping[str, Any]
+) -> None:
+    """Merge ``additional_query_parameters`` into ``options`` (in place): a known option is
+    validated as if given as a keyword, any other goes to ``extra_query``, sent as given."""
+    from .errors import InvalidOptionError
+
+    extra = dict(options.get("extra_query") or {})
+    for key, value in params.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidOptionError(_AQP, key, "parameter names must be non-empty strings")
+        known = key in options_cls.FIELDS or key in options_cls.PASSTHROUGH
+        if key in options or key in extra:
+            raise InvalidOptionError(key, value, f"given both as a keyword and in {_AQP}")
+        if known:
+            options[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        options["extra_query"] = extra
 
 
 Wrap = Callable[[Any], Any]
@@ -315,7 +389,8 @@ class ChannelClient(Generic[S, C]):
 
         keepalive = options.pop("keepalive", True)
         reconnect = options.pop("reconnect", None)
-        prepared = self._prepare(keepalive, None, None, options)
+        request_options = options.pop("request_options", None)
+        prepared = self._prepare(keepalive, None, request_options, options)
         is_async = isinstance(self, AsyncChannelClient)
         context: Any = AsyncConnectContext if is_async else ConnectContext
         wrap = self._resumable(prepared, options, reconnect)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 import reactivex
@@ -142,6 +142,7 @@ class ConnectionBase(Generic[S, C]):
         self._ended = False
         self._media = session.spec.accepts_media
         self._windows_open = True
+        self._receiver: Any = None  # recv() / iteration (deepgram-sdk 7 style): _receive.py
 
     # -- wiring used by drivers ---------------------------------------------------------------
 
@@ -264,45 +265,75 @@ class ConnectionBase(Generic[S, C]):
 
     def send_media(self, message: Any) -> Sent:
         """Send audio: ``bytes`` or a seed ``*MediaMessage(data=...)``."""
+        if self._receiver is None:
+            self._start_receiver()
         self._send(message)
         return _SENT
 
     def send_control(self, message: Any) -> Sent:
         """Send a control message: a struct or a seed ``*ControlMessage(type=...)``."""
-        self._send(message)
-        return _SENT
+        return self.send_message(message)
 
     def send_text(self, message: Any) -> Sent:
-        """Speak: send text to synthesise (``str``, ``Speak`` or seed ``SpeakV1TextMessage``)."""
-        self._send(message)
-        return _SENT
+        """Speak: send text to synthesise (``str``, ``Speak``, seed ``SpeakV1TextMessage``
+        or SDK 7 ``SpeakV1Text``)."""
+        return self.send_message(message)
 
     def send_message(self, message: Any) -> Sent:
-        """Send any client message of the channel."""
+        """Send any client message of the channel: a struct, a seed / SDK 7 compat object, or
+        a plain ``dict`` of the message's JSON (checked strictly: typos raise)."""
+        if self._receiver is None:
+            self._start_receiver()
         self._send(message)
         return _SENT
 
     send_settings = send_update_speak = send_update_prompt = send_update_think = send_message
     send_update_listen = send_inject_user_message = send_inject_agent_message = send_message
-    send_function_call_response = send_configure = send_message
+    send_function_call_response = send_configure = send_update_think_live = send_message
+    send_inject_dynamic_agent_message = send_custom_to_think_provider = send_message
 
-    def send_keep_alive(self) -> Sent:
-        return self.send_message(self._control("KeepAlive"))
+    def send_raw(self, message: Any) -> Sent:
+        """Send a frame exactly as given, for what rxdeepgram does not model (yet): a JSON
+        object (``dict``, or ``str`` holding one) as a text frame, ``bytes`` as a binary frame.
 
-    def send_finalize(self) -> Sent:
-        return self.send_message(self._control("Finalize"))
+        Checked at the caller (JSON-encodable, a JSON object); otherwise sent as is, on any
+        channel. A raw ``{"type": "CloseStream"}`` (Speak: ``Close``) closes like the struct.
+        On a resumable connection a raw frame goes to the current connection only: it is not
+        sent again after a reconnect. ``conn.input.on_next(RawFrame(...))`` does the same.
+        """
+        from .messages import RawFrame
 
-    def send_close_stream(self) -> Sent:
-        return self.send_message(self._control("CloseStream"))
+        return self.send_message(RawFrame(message))
 
-    def send_flush(self) -> Sent:
-        return self.send_message(self._control("Flush"))
+    def send_keep_alive(self, message: Any = None) -> Sent:
+        return self.send_message(self._control("KeepAlive") if message is None else message)
 
-    def send_clear(self) -> Sent:
-        return self.send_message(self._control("Clear"))
+    def send_finalize(self, message: Any = None) -> Sent:
+        return self.send_message(self._control("Finalize") if message is None else message)
 
-    def send_force_end_turn(self) -> Sent:
-        return self.send_message(self._control("ForceEndTurn"))
+    def send_close_stream(self, message: Any = None) -> Sent:
+        return self.send_message(self._control("CloseStream") if message is None else message)
+
+    def send_flush(self, message: Any = None) -> Sent:
+        return self.send_message(self._control("Flush") if message is None else message)
+
+    def send_clear(self, message: Any = None) -> Sent:
+        return self.send_message(self._control("Clear") if message is None else message)
+
+    def send_close(self, message: Any = None) -> Sent:
+        """Speak: finish the buffered text, send its audio, then close (SDK 7's
+        ``send_close``); the remaining messages still arrive."""
+        return self.send_message(self._control("Close") if message is None else message)
+
+    def send_force_end_turn(self, message: Any = None) -> Sent:
+        return self.send_message(self._control("ForceEndTurn") if message is None else message)
+
+    def _start_receiver(self) -> None:
+        raise NotImplementedError
+
+    def _pushed(self) -> bool:
+        """Whether messages go to seed-style handlers (then no recv() queue is kept)."""
+        return bool(self._handlers[EventType.MESSAGE])
 
     def _control(self, tag: str) -> object:
         for cls in self._session.spec.client_messages:
@@ -353,6 +384,43 @@ class Connection(ConnectionBase[S, C]):
         self._fire_open()
         self.wait()
 
+    def _start_receiver(self) -> Any:
+        from ._receive import SyncReceiver
+
+        receiver = self._receiver
+        if receiver is None:
+            receiver = self._receiver = SyncReceiver(self.messages, self._pushed)
+        return receiver
+
+    def recv(self, timeout: float | None = None) -> S:
+        """deepgram-sdk 7 style: block until the next message and return it (a struct,
+        ``bytes`` for audio or ``Unknown``). Raises the stream's error, or
+        ``ConnectionClosedOK`` once it ended cleanly; ``TimeoutError`` after ``timeout``.
+
+        Messages are kept for it from the first ``recv()``, iteration or seed-style
+        ``send_*`` call (before the first send: from the open). Not on the I/O thread."""
+        from ._drivers._loop import refuse_on_io_thread
+
+        refuse_on_io_thread("conn.recv()")
+        result: S = self._start_receiver().recv(timeout)
+        return result
+
+    def __iter__(self) -> Iterator[S]:
+        """``for message in conn``: every message until the connection ends (then the loop
+        stops, or raises the stream's error), as deepgram-sdk 7's socket iterates."""
+        from ._drivers._loop import refuse_on_io_thread
+        from ._receive import _End
+
+        refuse_on_io_thread("iterating a connection")
+        receiver = self._start_receiver()
+        while True:
+            item = receiver.next()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the stream ends; ``False`` on timeout.
 
@@ -393,6 +461,36 @@ class AsyncConnection(ConnectionBase[S, C]):
         """Seed API: fire ``OPEN`` handlers, then wait until the connection ends."""
         self._fire_open()
         await self._done.wait()
+
+    def _start_receiver(self) -> Any:
+        from ._receive import AsyncReceiver
+
+        receiver = self._receiver
+        if receiver is None:
+            receiver = self._receiver = AsyncReceiver(self.messages, self._pushed)
+        return receiver
+
+    async def recv(self) -> S:
+        """deepgram-sdk 7 style: wait for the next message and return it (a struct, ``bytes``
+        for audio or ``Unknown``). Raises the stream's error, or ``ConnectionClosedOK`` once
+        it ended cleanly. Messages are kept for it from the first ``recv()``, iteration or
+        seed-style ``send_*`` call (before the first send: from the open)."""
+        result: S = await self._start_receiver().recv()
+        return result
+
+    async def __aiter__(self) -> AsyncIterator[S]:
+        """``async for message in conn``: every message until the connection ends (then the
+        loop stops, or raises the stream's error), as deepgram-sdk 7's socket iterates."""
+        from ._receive import _End
+
+        receiver = self._start_receiver()
+        while True:
+            item = await receiver.next()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
 
     async def wait(self) -> None:
         """Wait until the stream ends."""

@@ -7,6 +7,8 @@ happens on the wire and do what it says:
   seed-compat object, ``str`` on Speak) into a :class:`Frame`, or raises at the caller
   (``InvalidInputError`` for a wrong type, ``ConnectionClosed`` after close) — nothing bad
   reaches the wire. Empty audio is dropped (Deepgram closes on zero-length frames).
+  A :class:`~rxdeepgram.messages.RawFrame` (``send_raw``) is sent as given, on any channel;
+  a raw JSON object whose ``type`` is the channel's closing message closes like it.
 * :meth:`Session.receive` decodes an incoming frame to the channel's message struct
   (``Unknown`` when it does not decode, ``bytes`` for audio) and reports fatal in-band errors.
 * :meth:`Session.keepalive` applies the keepalive rule: if nothing was sent for ``interval``
@@ -26,9 +28,9 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Union
 
 from .errors import (
     ConnectionClosed,
@@ -37,7 +39,7 @@ from .errors import (
     InvalidInputError,
     ServerError,
 )
-from .messages import MessageBase, encode
+from .messages import MessageBase, RawFrame, _encode_plain, encode
 
 __all__ = ["ChannelSpec", "Frame", "Session", "State"]
 
@@ -82,11 +84,27 @@ class ChannelSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_allowed", frozenset(self.client_messages))
 
+    def from_dict(self, obj: Mapping[str, Any]) -> MessageBase:
+        """A plain ``dict`` (as deepgram-sdk 7 takes) as the channel's client message struct,
+        strictly: an unknown ``type`` or field raises :class:`InvalidInputError` naming it."""
+        import msgspec
+
+        union: Any = Union.__getitem__(self.client_messages)  # a runtime union of the classes
+        try:
+            message: MessageBase = msgspec.convert(dict(obj), union)
+        except msgspec.ValidationError as exc:
+            raise InvalidInputError(
+                f"cannot send on {self.name}: the dict is not a {self.name} client message "
+                f"({exc}); conn.send_raw(...) sends a frame as given"
+            ) from None
+        return message
+
     def expected(self) -> str:
         kinds = [] if not self.accepts_media else ["bytes (audio)"]
         if self.text_message is not None:
             kinds.append("str (text)")
         kinds.extend(cls.__name__ for cls in self.client_messages)
+        kinds.append("dict (a client message) or RawFrame (send_raw)")
         return ", ".join(kinds)
 
 
@@ -120,6 +138,7 @@ class Session:
         self.keepalive_interval = keepalive_interval or 0.0
         self._close_frames = tuple(Frame(encode(m), True) for m in spec.close_messages)
         self._closing_type = type(spec.close_messages[-1]) if spec.close_messages else None
+        self._closing_tag = spec.close_messages[-1].type if spec.close_messages else None
         self.last_sent = clock()
         self.sent_anything = False
         self._end: BaseException | None = None
@@ -148,7 +167,9 @@ class Session:
             self.sent_anything = True
             self.last_sent = self._clock()
             put(frame)
-            if type(item) is self._closing_type:
+            if type(item) is self._closing_type or (
+                type(item) is RawFrame and item.type == self._closing_tag and item.text
+            ):
                 self.state = State.CLOSING
                 return True
             return False
@@ -175,9 +196,19 @@ class Session:
             assert isinstance(item, MessageBase)
             if spec.validate is not None:
                 spec.validate(item)
-            return Frame(encode(item), True)
+            # encode() inlined: the common case (no with_extra fields) is one C call
+            try:
+                data = _encode_plain(item) if item._extra_ is None else encode(item)
+            except UnicodeEncodeError:
+                data = encode(item)  # raises InvalidMessageError naming the field
+            return Frame(data, True)
+        if cls is RawFrame:
+            assert isinstance(item, RawFrame)
+            return Frame(item.data, item.text) if item.data else None  # sent as given
         if isinstance(item, (bytearray, memoryview)):
             return self._encode(bytes(item))  # copy: the caller may reuse its buffer
+        if isinstance(item, Mapping):
+            return self._encode(spec.from_dict(item))
         if isinstance(item, str) and spec.text_message is not None:
             if not item:
                 return None

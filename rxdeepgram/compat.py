@@ -14,12 +14,21 @@ are validated then). The nested settings objects are the native classes under th
 :class:`~rxdeepgram.messages.agent_v1.ListenProviderV1`, which always sends ``"version": "v1"``).
 ``AgentV1OpenAiThinkProvider`` and ``AgentV1DeepgramSpeakProvider`` are functions that take the
 seed's ``type=`` keyword and return the native provider struct (whose ``type`` is its tag).
+
+deepgram-sdk 7's names sit beside them (``ListenV1Results``, ``SpeakV1Text``,
+``AgentV1Settings``, ``AgentV1SettingsAgentListenProvider_V1``, ``ThinkSettingsV1Provider_OpenAi``,
+...: the types its socket clients take and return). What the server sends is the native struct
+under the SDK's name (``isinstance`` works); what the client sends is a function taking the
+SDK's keywords, ``type=`` / ``version=`` included, and returning the native struct. With the
+connection's SDK 7 calls (``recv()``, iteration, ``send_*(message=None)``, ``send_close()``,
+``send_raw()``, plain ``dict`` messages), SDK 7 code ports by changing its imports.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import Any, ClassVar, Literal, TypeAlias
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -29,33 +38,123 @@ from .messages import MessageBase, Unknown, agent_v1, listen_v1, listen_v2, spea
 
 __all__ = [
     "AgentV1Agent",
+    "AgentV1AgentAudioDone",
+    "AgentV1AgentStartedSpeaking",
+    "AgentV1AgentThinking",
     "AgentV1AudioConfig",
     "AgentV1AudioInput",
     "AgentV1ControlMessage",
+    "AgentV1ConversationText",
+    "AgentV1CustomFromThinkProvider",
+    "AgentV1CustomToThinkProvider",
     "AgentV1DeepgramSpeakProvider",
+    "AgentV1Error",
+    "AgentV1ForceEndTurn",
+    "AgentV1FrustrationDetected",
+    "AgentV1FunctionCallCancelled",
+    "AgentV1FunctionCallRequest",
     "AgentV1FunctionCallResponseMessage",
+    "AgentV1History",
+    "AgentV1InjectAgentMessage",
     "AgentV1InjectAgentMessageMessage",
+    "AgentV1InjectDynamicAgentMessage",
+    "AgentV1InjectUserMessage",
     "AgentV1InjectUserMessageMessage",
+    "AgentV1InjectionRefused",
+    "AgentV1KeepAlive",
+    "AgentV1LatencyReport",
     "AgentV1Listen",
     "AgentV1ListenProvider",
+    "AgentV1ListenUpdated",
     "AgentV1MediaMessage",
     "AgentV1OpenAiThinkProvider",
+    "AgentV1PromptUpdated",
+    "AgentV1ReceiveFunctionCallResponse",
+    "AgentV1SendFunctionCallResponse",
+    "AgentV1Settings",
+    "AgentV1SettingsAgent",
+    "AgentV1SettingsAgentContext",
+    "AgentV1SettingsAgentListen",
+    "AgentV1SettingsAgentListenProvider_V1",
+    "AgentV1SettingsAgentListenProvider_V2",
+    "AgentV1SettingsApplied",
+    "AgentV1SettingsAudio",
+    "AgentV1SettingsAudioInput",
+    "AgentV1SettingsAudioOutput",
+    "AgentV1SettingsFlags",
     "AgentV1SettingsMessage",
     "AgentV1SocketClientResponse",
     "AgentV1SpeakProviderConfig",
+    "AgentV1SpeakUpdated",
     "AgentV1Think",
+    "AgentV1ThinkLiveUpdated",
+    "AgentV1ThinkUpdated",
+    "AgentV1UpdateListen",
+    "AgentV1UpdateListenListen",
+    "AgentV1UpdatePrompt",
     "AgentV1UpdatePromptMessage",
+    "AgentV1UpdateSpeak",
     "AgentV1UpdateSpeakMessage",
+    "AgentV1UpdateThink",
+    "AgentV1UpdateThinkLive",
+    "AgentV1UserStartedSpeaking",
+    "AgentV1Warning",
+    "AgentV1Welcome",
+    "DeepgramThinkLiveProviderV1",
     "EventType",
+    "ListenV1CloseStream",
+    "ListenV1Configure",
+    "ListenV1ConfigureFailure",
+    "ListenV1ConfigureSuccess",
     "ListenV1ControlMessage",
+    "ListenV1Error",
+    "ListenV1Finalize",
+    "ListenV1KeepAlive",
     "ListenV1MediaMessage",
+    "ListenV1Metadata",
+    "ListenV1Results",
     "ListenV1SocketClientResponse",
+    "ListenV1SpeechStarted",
+    "ListenV1UtteranceEnd",
+    "ListenV2CloseStream",
+    "ListenV2Configure",
+    "ListenV2ConfigureFailure",
+    "ListenV2ConfigureSuccess",
+    "ListenV2ConfigureThresholds",
+    "ListenV2Connected",
     "ListenV2ControlMessage",
+    "ListenV2FatalError",
+    "ListenV2ForceEndTurn",
     "ListenV2MediaMessage",
     "ListenV2SocketClientResponse",
+    "ListenV2TurnInfo",
+    "ListenV2Warning",
+    "SpeakSettingsV1",
+    "SpeakSettingsV1Provider_AwsPolly",
+    "SpeakSettingsV1Provider_Cartesia",
+    "SpeakSettingsV1Provider_Deepgram",
+    "SpeakSettingsV1Provider_ElevenLabs",
+    "SpeakSettingsV1Provider_OpenAi",
+    "SpeakV1Clear",
+    "SpeakV1Cleared",
+    "SpeakV1Close",
     "SpeakV1ControlMessage",
+    "SpeakV1Flush",
+    "SpeakV1Flushed",
+    "SpeakV1Metadata",
     "SpeakV1SocketClientResponse",
+    "SpeakV1Text",
     "SpeakV1TextMessage",
+    "SpeakV1Warning",
+    "ThinkLiveSettingsV1",
+    "ThinkSettingsV1",
+    "ThinkSettingsV1FunctionsItem",
+    "ThinkSettingsV1Provider_Anthropic",
+    "ThinkSettingsV1Provider_AwsBedrock",
+    "ThinkSettingsV1Provider_Deepgram",
+    "ThinkSettingsV1Provider_Google",
+    "ThinkSettingsV1Provider_Groq",
+    "ThinkSettingsV1Provider_OpenAi",
 ]
 
 
@@ -270,3 +369,167 @@ class AgentV1ControlMessage(_Control, frozen=True):
 
 
 AgentV1SocketClientResponse: TypeAlias = agent_v1.ServerMessage | Unknown | bytes
+
+
+# --- deepgram-sdk 7.x names -----------------------------------------------------------------------
+# The types SDK 7's socket clients take and return (``deepgram.listen.v1.types``,
+# ``deepgram.agent.v1.types``, ``deepgram.types``...). What the server sends is the native struct
+# under the SDK's name, so ``isinstance(message, ListenV1Results)`` holds. What the client sends
+# takes the SDK's keywords, ``type=`` (and the listen providers' ``version=``) included, and
+# returns the native struct.
+
+_T = TypeVar("_T", bound=msgspec.Struct)
+
+
+def _sdk7(native: builtins.type[_T], name: str, **fixed: Any) -> Callable[..., _T]:
+    """A constructor under an SDK 7 name: the native struct's keywords plus the SDK's tag
+    keyword (``type=`` / ``version=``), which must be the native tag when given."""
+    config = native.__struct_config__
+    tag_field, tag = config.tag_field, config.tag
+
+    def build(**kwargs: Any) -> _T:
+        if tag_field is not None and tag_field in kwargs:
+            _check_type(name, str(kwargs.pop(tag_field)), str(tag))
+        for key, value in fixed.items():
+            given = kwargs.pop(key, value)
+            if given != value:
+                raise InvalidInputError(f"{name}({key}={given!r}): must be {value!r}")
+            kwargs[key] = value
+        return native(**kwargs)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"deepgram-sdk 7's ``{name}``: builds :class:`{native.__module__}.{native.__name__}`."
+    )
+    return build
+
+
+# Listen V1
+ListenV1Results = listen_v1.Results
+ListenV1Metadata = listen_v1.Metadata
+ListenV1UtteranceEnd = listen_v1.UtteranceEnd
+ListenV1SpeechStarted = listen_v1.SpeechStarted
+ListenV1ConfigureSuccess = listen_v1.ConfigureSuccess
+ListenV1ConfigureFailure = listen_v1.ConfigureFailure
+ListenV1Error = listen_v1.Error
+ListenV1Finalize = _sdk7(listen_v1.Finalize, "ListenV1Finalize")
+ListenV1CloseStream = _sdk7(listen_v1.CloseStream, "ListenV1CloseStream")
+ListenV1KeepAlive = _sdk7(listen_v1.KeepAlive, "ListenV1KeepAlive")
+ListenV1Configure = _sdk7(listen_v1.Configure, "ListenV1Configure")
+
+# Listen V2
+ListenV2Connected = listen_v2.Connected
+ListenV2TurnInfo = listen_v2.TurnInfo
+ListenV2ConfigureSuccess = listen_v2.ConfigureSuccess
+ListenV2ConfigureFailure = listen_v2.ConfigureFailure
+ListenV2FatalError = listen_v2.Error
+ListenV2Warning = listen_v2.Warning
+ListenV2CloseStream = _sdk7(listen_v2.CloseStream, "ListenV2CloseStream")
+ListenV2ForceEndTurn = _sdk7(listen_v2.ForceEndTurn, "ListenV2ForceEndTurn")
+ListenV2Configure = _sdk7(listen_v2.Configure, "ListenV2Configure")
+ListenV2ConfigureThresholds = listen_v2.Thresholds
+
+# Speak V1
+SpeakV1Metadata = speak_v1.Metadata
+SpeakV1Flushed = speak_v1.Flushed
+SpeakV1Cleared = speak_v1.Cleared
+SpeakV1Warning = speak_v1.Warning
+SpeakV1Text = _sdk7(speak_v1.Speak, "SpeakV1Text")
+SpeakV1Flush = _sdk7(speak_v1.Flush, "SpeakV1Flush")
+SpeakV1Clear = _sdk7(speak_v1.Clear, "SpeakV1Clear")
+SpeakV1Close = _sdk7(speak_v1.Close, "SpeakV1Close")
+
+# Agent V1: what the server sends
+AgentV1Welcome = agent_v1.Welcome
+AgentV1SettingsApplied = agent_v1.SettingsApplied
+AgentV1ConversationText = agent_v1.ConversationText
+AgentV1UserStartedSpeaking = agent_v1.UserStartedSpeaking
+AgentV1AgentThinking = agent_v1.AgentThinking
+AgentV1FunctionCallRequest = agent_v1.FunctionCallRequest
+AgentV1FunctionCallCancelled = agent_v1.FunctionCallCancelled
+AgentV1ReceiveFunctionCallResponse = agent_v1.ReceivedFunctionCallResponse
+AgentV1AgentStartedSpeaking = agent_v1.AgentStartedSpeaking
+AgentV1AgentAudioDone = agent_v1.AgentAudioDone
+AgentV1LatencyReport = agent_v1.LatencyReport
+AgentV1PromptUpdated = agent_v1.PromptUpdated
+AgentV1SpeakUpdated = agent_v1.SpeakUpdated
+AgentV1ThinkUpdated = agent_v1.ThinkUpdated
+AgentV1ThinkLiveUpdated = agent_v1.ThinkLiveUpdated
+AgentV1ListenUpdated = agent_v1.ListenUpdated
+AgentV1InjectionRefused = agent_v1.InjectionRefused
+AgentV1Error = agent_v1.Error
+AgentV1Warning = agent_v1.Warning
+AgentV1History = agent_v1.History
+AgentV1FrustrationDetected = agent_v1.FrustrationDetected
+AgentV1CustomFromThinkProvider = agent_v1.CustomFromThinkProvider
+
+# Agent V1: what the client sends
+AgentV1Settings = _sdk7(agent_v1.Settings, "AgentV1Settings")
+AgentV1UpdateListen = _sdk7(agent_v1.UpdateListen, "AgentV1UpdateListen")
+AgentV1UpdateThink = _sdk7(agent_v1.UpdateThink, "AgentV1UpdateThink")
+AgentV1UpdateThinkLive = _sdk7(agent_v1.UpdateThinkLive, "AgentV1UpdateThinkLive")
+AgentV1UpdateSpeak = _sdk7(agent_v1.UpdateSpeak, "AgentV1UpdateSpeak")
+AgentV1UpdatePrompt = _sdk7(agent_v1.UpdatePrompt, "AgentV1UpdatePrompt")
+AgentV1InjectUserMessage = _sdk7(agent_v1.InjectUserMessage, "AgentV1InjectUserMessage")
+AgentV1InjectAgentMessage = _sdk7(agent_v1.InjectAgentMessage, "AgentV1InjectAgentMessage")
+AgentV1InjectDynamicAgentMessage = _sdk7(
+    agent_v1.InjectAgentMessage, "AgentV1InjectDynamicAgentMessage", is_dynamic=True
+)
+AgentV1SendFunctionCallResponse = _sdk7(
+    agent_v1.FunctionCallResponse, "AgentV1SendFunctionCallResponse"
+)
+AgentV1KeepAlive = _sdk7(agent_v1.KeepAlive, "AgentV1KeepAlive")
+AgentV1ForceEndTurn = _sdk7(agent_v1.ForceEndTurn, "AgentV1ForceEndTurn")
+AgentV1CustomToThinkProvider = _sdk7(agent_v1.CustomToThinkProvider, "AgentV1CustomToThinkProvider")
+
+# Agent V1: the settings tree
+AgentV1SettingsAudio = agent_v1.Audio
+AgentV1SettingsAudioInput = agent_v1.AudioInput
+AgentV1SettingsAudioOutput = agent_v1.AudioOutput
+AgentV1SettingsAgent = agent_v1.Agent
+AgentV1SettingsAgentContext = agent_v1.Context
+AgentV1SettingsAgentListen = agent_v1.ListenSettings
+AgentV1SettingsAgentListenProvider_V1 = _sdk7(
+    agent_v1.ListenProviderV1, "AgentV1SettingsAgentListenProvider_V1"
+)
+AgentV1SettingsAgentListenProvider_V2 = _sdk7(
+    agent_v1.ListenProviderV2, "AgentV1SettingsAgentListenProvider_V2"
+)
+AgentV1SettingsFlags = agent_v1.Flags
+AgentV1UpdateListenListen = agent_v1.ListenUpdateSettings
+ThinkSettingsV1 = agent_v1.ThinkSettings
+ThinkSettingsV1Provider_OpenAi = _sdk7(
+    agent_v1.OpenAiThinkProvider, "ThinkSettingsV1Provider_OpenAi"
+)
+ThinkSettingsV1Provider_AwsBedrock = _sdk7(
+    agent_v1.AwsBedrockThinkProvider, "ThinkSettingsV1Provider_AwsBedrock"
+)
+ThinkSettingsV1Provider_Anthropic = _sdk7(
+    agent_v1.AnthropicThinkProvider, "ThinkSettingsV1Provider_Anthropic"
+)
+ThinkSettingsV1Provider_Google = _sdk7(
+    agent_v1.GoogleThinkProvider, "ThinkSettingsV1Provider_Google"
+)
+ThinkSettingsV1Provider_Groq = _sdk7(agent_v1.GroqThinkProvider, "ThinkSettingsV1Provider_Groq")
+ThinkSettingsV1Provider_Deepgram = _sdk7(
+    agent_v1.DeepgramThinkProvider, "ThinkSettingsV1Provider_Deepgram"
+)
+ThinkSettingsV1FunctionsItem = agent_v1.Function
+ThinkLiveSettingsV1 = agent_v1.ThinkLiveSettings
+DeepgramThinkLiveProviderV1 = _sdk7(agent_v1.ThinkLiveProvider, "DeepgramThinkLiveProviderV1")
+SpeakSettingsV1 = agent_v1.SpeakSettings
+SpeakSettingsV1Provider_Deepgram = _sdk7(
+    agent_v1.DeepgramSpeakProvider, "SpeakSettingsV1Provider_Deepgram"
+)
+SpeakSettingsV1Provider_ElevenLabs = _sdk7(
+    agent_v1.ElevenLabsSpeakProvider, "SpeakSettingsV1Provider_ElevenLabs"
+)
+SpeakSettingsV1Provider_Cartesia = _sdk7(
+    agent_v1.CartesiaSpeakProvider, "SpeakSettingsV1Provider_Cartesia"
+)
+SpeakSettingsV1Provider_OpenAi = _sdk7(
+    agent_v1.OpenAiSpeakProvider, "SpeakSettingsV1Provider_OpenAi"
+)
+SpeakSettingsV1Provider_AwsPolly = _sdk7(
+    agent_v1.AwsPollySpeakProvider, "SpeakSettingsV1Provider_AwsPolly"
+)

@@ -374,3 +374,88 @@ def test_a_closed_loop_is_reported_as_the_calls_failure() -> None:
     )
     assert [r.id for r in out] == ["1"]
     assert error_of(out[0]) == "RuntimeError: Event loop is closed"
+
+
+# --- FunctionCallCancelled -------------------------------------------------------------------
+
+
+def cancelled(*ids: str) -> agent_v1.FunctionCallCancelled:
+    return agent_v1.FunctionCallCancelled(
+        functions=[agent_v1.CancelledFunction(id=i, name="slow") for i in ids]
+    )
+
+
+def test_a_cancelled_call_is_disposed_and_never_answered() -> None:
+    scheduler = TestScheduler()
+    slow = scheduler.create_cold_observable(on_next(50, {"rows": 1}), on_completed(50))
+    xs = scheduler.create_hot_observable(
+        on_next(210, request(call("1", "slow"), call("2", "slow"))),
+        on_next(230, cancelled("1", "unknown-id")),  # an id never asked for is ignored
+        on_next(240, cancelled("2")),
+        on_completed(250),
+    )
+    observed = scheduler.start(lambda: xs.pipe(dgo.function_calls(lambda n, a: slow)))
+    assert observed.messages == [on_completed(250)]
+    assert slow.subscriptions == [subscribe(210, 230), subscribe(210, 240)]
+
+
+def test_a_cancelled_call_no_longer_holds_the_completion_back() -> None:
+    scheduler = TestScheduler()
+    slow = scheduler.create_cold_observable(on_next(100, "late"), on_completed(100))
+    xs = scheduler.create_hot_observable(
+        on_next(210, request(call("1", "slow"), call("2", "quick"))),
+        on_next(220, cancelled("1")),
+        on_completed(230),  # without the cancellation the output would wait until 310
+    )
+    observed = scheduler.start(
+        lambda: xs.pipe(
+            dgo.function_calls(lambda n, a: slow if n == "slow" else reactivex.of("done"))
+        )
+    )
+    assert observed.messages == [
+        on_next(210, Response(id="2", name="quick", content="done")),
+        on_completed(230),
+    ]
+
+
+def test_a_call_answered_before_its_cancellation_keeps_its_answer() -> None:
+    scheduler = TestScheduler()
+    xs = scheduler.create_hot_observable(
+        on_next(210, request(call("1", "greeting", {"who": "Ann"}))),
+        on_next(220, cancelled("1")),
+        on_completed(230),
+    )
+    observed = scheduler.start(lambda: xs.pipe(dgo.function_calls(lookup)))
+    assert observed.messages == [
+        on_next(210, Response(id="1", name="greeting", content="hello Ann")),
+        on_completed(230),
+    ]
+
+
+def test_a_cancelled_awaitable_is_cancelled_and_never_answered() -> None:
+    answers: list[Response] = []
+    started = threading.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        gate: asyncio.Future[None] = loop.create_future()
+
+        async def handler(name: str, arguments: dict[str, Any]) -> str:
+            started.set()
+            await gate  # never set: only a cancellation ends it
+            return "late"
+
+        source: Subject[object] = Subject()
+        done = asyncio.Event()
+        source.pipe(dgo.function_calls(handler)).subscribe(answers.append, on_completed=done.set)
+        source.on_next(request(call("1", "slow")))
+        await asyncio.sleep(0)
+        source.on_next(cancelled("1"))
+        source.on_completed()
+        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.sleep(0)  # the task's cancellation runs its done callback
+        assert gate.cancelled() or not gate.done()
+
+    asyncio.run(main())
+    assert started.is_set()
+    assert answers == []

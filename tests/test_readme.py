@@ -74,7 +74,19 @@ def _asyncio(out: str, _cwd: Path) -> None:
     assert "boston" in out.lower(), out
 
 
+def _sdk7(out: str, _cwd: Path) -> None:
+    match = re.search(r"(\d+) bytes of audio", out)
+    assert match and int(match[1]) > 0, out
+
+
+def _unmodelled(out: str, _cwd: Path) -> None:
+    lines = out.split()
+    assert lines and set(lines) == {"{}"}, out  # the local server sends nothing unmodelled
+
+
 CHECKS: dict[str, Check] = {
+    "Code written for Deepgram's SDK": _sdk7,
+    "What rxdeepgram does not model yet": _unmodelled,
     "Transcribe a file": _transcribe,
     "An LLM's tokens, spoken": _llm,
     "Flux turns: when may the agent reply?": _flux,

@@ -263,6 +263,7 @@ async def test_the_greeting_is_spoken_first() -> None:
             "type": "ConversationText",
             "role": "assistant",
             "content": "Hi! How can I help?",
+            "conversational_behavior": "default",  # always sent, as Deepgram does
         }
         assert peer.last("History") == {
             "type": "History",

@@ -23,7 +23,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from threading import get_ident
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -606,6 +606,8 @@ def _native(item: object, spec: Any) -> object:
         return bytes(item)
     if isinstance(item, str) and spec.text_message is not None and item:
         return spec.text_message(item)
+    if isinstance(item, Mapping):
+        return spec.from_dict(item)
     native = getattr(item, "_rxdeepgram_native_", None)
     if native is not None and callable(native):
         return _native(native(), spec)

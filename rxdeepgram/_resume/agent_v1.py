@@ -40,6 +40,7 @@ _ACKS: dict[type[Any], type[Any]] = {
     m.UpdateSpeak: m.SpeakUpdated,
     m.UpdateThink: m.ThinkUpdated,
     m.UpdateListen: m.ListenUpdated,
+    m.UpdateThinkLive: m.ThinkLiveUpdated,
 }
 _ENCODING_BYTES = {"linear16": 2, "linear32": 4, "mulaw": 1, "alaw": 1}
 
@@ -225,6 +226,12 @@ class AgentV1Policy(Policy):
                 del self.injected[i]
                 return
 
+    def _acted_on_dynamic(self) -> None:
+        for i, item in enumerate(self.injected):
+            if type(item) is m.InjectAgentMessage and item.is_dynamic:
+                del self.injected[i]
+                return
+
     def _statement(self, message: m.ConversationText) -> Any:
         role = message.role
         if role == "user":
@@ -244,6 +251,8 @@ class AgentV1Policy(Policy):
                 self.calls = {}
             self._asked_again = None
             self._acted_on(m.InjectAgentMessage, message.content)
+            if message.conversational_behavior == "filler":  # a dynamic injection's line
+                self._acted_on_dynamic()
             self.conversation.append(m.ContextMessage(role="assistant", content=message.content))
         return message
 

@@ -18,22 +18,42 @@ from __future__ import annotations
 
 import msgspec
 
-from ._base import ClientMessageBase, MessageBase, ServerMessageBase, Unknown
+from ._base import (
+    ClientMessageBase,
+    MessageBase,
+    RawFrame,
+    ServerMessageBase,
+    Unknown,
+    encode_with_extra,
+    unmodelled,
+)
 
-__all__ = ["ClientMessageBase", "MessageBase", "ServerMessageBase", "Unknown", "encode"]
+__all__ = [
+    "ClientMessageBase",
+    "MessageBase",
+    "RawFrame",
+    "ServerMessageBase",
+    "Unknown",
+    "encode",
+    "unmodelled",
+]
 
 _encoder = msgspec.json.Encoder()
+_encode = _encode_plain = _encoder.encode  # the session's fast path (no with_extra fields)
 
 
 def encode(message: MessageBase) -> bytes:
     """Serialise a message to the JSON text the wire expects (unset optional fields omitted).
 
-    The result is UTF-8 bytes; send it as a *text* frame. A string that UTF-8 cannot encode
-    (a lone surrogate such as ``"\\ud800"``, left by a bad decode or a split emoji) raises
+    Fields added with :meth:`ClientMessageBase.with_extra` are merged in. The result is UTF-8
+    bytes; send it as a *text* frame. A string that UTF-8 cannot encode (a lone surrogate such as
+    ``"\\ud800"``, left by a bad decode or a split emoji) raises
     :class:`~rxdeepgram.errors.InvalidMessageError` naming the field.
     """
     try:
-        return _encoder.encode(message)
+        if message._extra_ is None:
+            return _encode(message)
+        return encode_with_extra(message, _encoder)
     except UnicodeEncodeError as exc:
         error = _unencodable(message, exc)
     raise error

@@ -33,12 +33,13 @@ positive (msgspec inherits the config); ``mypy.overrides`` in pyproject does not
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Self, TypeVar
 
 import msgspec
 
 __all__ = [
+    "RawFrame",
     "ClientMessageBase",
     "ClientStruct",
     "MessageBase",
@@ -48,6 +49,7 @@ __all__ = [
     "make_client_decoder",
     "make_server_decoder",
     "no_items",
+    "unmodelled",
 ]
 
 log = logging.getLogger("rxdeepgram.messages")
@@ -57,6 +59,10 @@ class MessageBase(
     msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag_field="type", tag=True
 ):
     """A JSON message of the wire protocol, tagged on ``type``."""
+
+    _extra_: ClassVar[Mapping[str, Any] | None] = None
+    """Fields the library does not model, merged in when encoded (see
+    :meth:`ClientMessageBase.with_extra`); ``None`` on every other message."""
 
     @property
     def type(self) -> str:
@@ -70,8 +76,182 @@ class ServerMessageBase(MessageBase):
     """A message the server sends. Unknown fields are ignored (forward compatible)."""
 
 
-class ClientMessageBase(MessageBase, forbid_unknown_fields=True):
-    """A message the client sends. Unknown fields are an error when decoding."""
+class ClientMessageBase(MessageBase, forbid_unknown_fields=True, dict=True):
+    """A message the client sends. Unknown fields are an error when decoding.
+
+    :meth:`with_extra` adds fields the library does not model (yet), sent as given.
+    """
+
+    def with_extra(self, fields: Mapping[str, Any]) -> Self:
+        """A copy of this message that is sent with ``fields`` merged into its JSON.
+
+        For what Deepgram accepts before rxdeepgram models it: the message stays typed (and
+        validated as usual); ``fields`` are deep-merged at encode time, so a nested object is
+        reached by nesting, e.g. ``settings.with_extra({"agent": {"think": {"provider":
+        {"new_knob": 1}}}})`` puts ``new_knob`` beside the provider's modelled fields. A key the
+        message already sends with a value that is not an object, or ``type``, raises
+        :class:`~rxdeepgram.errors.InvalidInputError` (set a modelled field on the struct
+        itself). Values must be JSON-encodable. Calling it again merges more fields in.
+        Messages without extra fields encode exactly as before (one attribute check more).
+        """
+        from ..errors import InvalidInputError
+
+        if not isinstance(fields, Mapping):
+            raise InvalidInputError(
+                f"with_extra() takes a mapping of field name to value, got {type(fields).__name__}"
+            )
+        merged = _plain(self._extra_ or {}, "with_extra()")  # a copy: the original keeps its own
+        _deep_merge(merged, _plain(fields, "with_extra()"), "", replace=True)
+        copy = msgspec.structs.replace(self)
+        copy.__dict__["_extra_"] = merged
+        _merge_into(self, merged)  # a conflict raises now, at the caller
+        return copy
+
+
+def _plain(value: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``value`` as JSON builtins (a deep copy), or ``InvalidInputError`` naming the problem."""
+    from ..errors import InvalidInputError
+
+    try:
+        plain = msgspec.json.decode(msgspec.json.encode(value))
+    except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
+        raise InvalidInputError(f"{where}: not JSON-encodable: {exc}") from None
+    if not isinstance(plain, dict):
+        raise InvalidInputError(f"{where}: expected a JSON object")
+    return plain
+
+
+def _deep_merge(
+    into: dict[str, Any], extra: Mapping[str, Any], path: str, *, replace: bool
+) -> None:
+    from ..errors import InvalidInputError
+
+    for key, value in extra.items():
+        if not isinstance(key, str):
+            raise InvalidInputError(f"extra field names must be strings, got {key!r}")
+        where = f"{path}.{key}" if path else key
+        if where == "type" and not replace:
+            raise InvalidInputError("extra fields cannot change the message's type")
+        have = into.get(key)
+        if isinstance(have, dict) and isinstance(value, dict):
+            _deep_merge(have, value, where, replace=replace)
+        elif key in into and not replace:
+            raise InvalidInputError(
+                f"extra field {where!r} is already sent by the message: set it on the struct"
+            )
+        else:
+            into[key] = value
+
+
+def _merge_into(message: MessageBase, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The message's JSON object with ``extra`` deep-merged in."""
+    obj: dict[str, Any] = msgspec.to_builtins(message)
+    _deep_merge(obj, extra, "", replace=False)
+    return obj
+
+
+def encode_with_extra(message: MessageBase, encoder: msgspec.json.Encoder) -> bytes:
+    """Encode a message that carries extra fields (:meth:`ClientMessageBase.with_extra`)."""
+    extra = message._extra_
+    assert extra is not None
+    return encoder.encode(_merge_into(message, extra))
+
+
+class RawFrame:
+    """A frame sent exactly as given, for what the library does not model: a JSON object
+    (``dict``, or ``str`` holding one) as a text frame, or ``bytes`` as a binary frame.
+
+    ``conn.send_raw(...)`` builds one; ``conn.input.on_next(RawFrame(...))`` works too. The
+    check is done here, at the caller: a ``dict`` must be JSON-encodable, a ``str`` must parse
+    to a JSON object. ``type`` is the object's ``type`` (``""`` for a binary frame or none).
+    """
+
+    __slots__ = ("data", "text", "type")
+
+    def __init__(self, message: Mapping[str, Any] | str | bytes | bytearray | memoryview) -> None:
+        from ..errors import InvalidInputError
+
+        kind: object = None
+        if isinstance(message, (bytes, bytearray, memoryview)):
+            self.data = bytes(message)
+            self.text = False
+        elif isinstance(message, str):
+            try:
+                obj = msgspec.json.decode(message)
+            except (msgspec.DecodeError, RecursionError, UnicodeEncodeError) as exc:
+                raise InvalidInputError(f"send_raw: the str is not JSON ({exc})") from None
+            if not isinstance(obj, dict):
+                raise InvalidInputError(
+                    f"send_raw: the str must hold a JSON object, not {type(obj).__name__}"
+                )
+            self.data = message.encode()
+            self.text = True
+            kind = obj.get("type")
+        elif isinstance(message, Mapping):
+            try:
+                self.data = _raw_encoder.encode(message)
+            except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
+                raise InvalidInputError(
+                    f"send_raw: the object is not JSON-encodable: {exc}"
+                ) from None
+            self.text = True
+            kind = message.get("type")
+        else:
+            raise InvalidInputError(
+                "send_raw takes a dict, a str holding a JSON object, or bytes; "
+                f"got {type(message).__name__}"
+            )
+        self.type = kind if isinstance(kind, str) else ""
+
+    def __repr__(self) -> str:
+        what = "text" if self.text else "binary"
+        return f"RawFrame({what}, {len(self.data)} bytes, type={self.type!r})"
+
+
+_raw_encoder = msgspec.json.Encoder()
+
+
+def unmodelled(message: object, frame: str | bytes) -> dict[str, Any]:
+    """The fields of a received ``frame`` that its decoded ``message`` does not model.
+
+    Server structs ignore fields they do not know (so that a new field never breaks a
+    stream); they stay in the frame, which ``conn.raw`` delivers just before the struct. This
+    returns them as a nested dict, e.g. ``{"new_flag": True, "channel": {"alternatives":
+    [{"new_score": 0.3}]}}``: objects are compared field by field, lists item by item. ``{}``
+    when everything is modelled (or the frame is not a JSON object).
+    """
+    if not isinstance(frame, (str, bytes)) or isinstance(message, (bytes, Unknown)):
+        return {}
+    try:
+        obj = msgspec.json.decode(frame)
+    except (msgspec.DecodeError, RecursionError):
+        return {}
+    diff = _unmodelled(message, obj)
+    return diff if isinstance(diff, dict) else {}
+
+
+def _unmodelled(model: object, value: Any) -> Any:
+    if isinstance(model, msgspec.Struct) and isinstance(value, dict):
+        fields = {f.encode_name: f.name for f in msgspec.structs.fields(model)}
+        tag_field = model.__struct_config__.tag_field
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == tag_field:
+                continue
+            name = fields.get(key)
+            if name is None:
+                out[key] = item
+                continue
+            sub = _unmodelled(getattr(model, name), item)
+            if sub:
+                out[key] = sub
+        return out
+    if isinstance(model, list) and isinstance(value, list):
+        items = [_unmodelled(m, v) for m, v in zip(model, value, strict=False)]
+        return items if any(items) else None
+    if isinstance(model, dict) and isinstance(value, dict):
+        return None  # a free-form mapping (``extra``, ``search`` hits): modelled as a whole
+    return None
 
 
 def no_items() -> list[Any]:

@@ -4,12 +4,16 @@
 Server -> client: ``Welcome``, ``SettingsApplied``, ``ConversationText``, ``UserStartedSpeaking``,
 ``AgentThinking``, ``FunctionCallRequest``, ``FunctionCallResponse``, ``AgentStartedSpeaking``,
 ``AgentAudioDone``, ``LatencyReport``, ``PromptUpdated``, ``SpeakUpdated``, ``ThinkUpdated``,
-``ListenUpdated``, ``InjectionRefused``, ``Error``, ``Warning``, ``History`` and the live
-service's undocumented ``EndOfThought``; agent speech arrives as ``bytes``.
+``ListenUpdated``, ``InjectionRefused``, ``Error``, ``Warning``, ``History``, the live
+service's undocumented ``EndOfThought`` and, from deepgram-sdk 7.17, ``ThinkLiveUpdated``,
+``FrustrationDetected``, ``FunctionCallCancelled`` and ``__customFromThinkProvider``
+(:class:`CustomFromThinkProvider`); agent speech arrives as ``bytes``.
 Client -> server: microphone audio as ``bytes`` and ``Settings``, ``UpdateListen``,
 ``UpdateThink``, ``UpdateSpeak``, ``UpdatePrompt``, ``InjectUserMessage``,
-``InjectAgentMessage``, ``FunctionCallResponse``, ``KeepAlive`` and the post-spec
-``ForceEndTurn``.
+``InjectAgentMessage``, ``FunctionCallResponse``, ``KeepAlive``, the post-spec
+``ForceEndTurn`` and, from deepgram-sdk 7.17, ``UpdateThink_Live`` (:class:`UpdateThinkLive`)
+and ``__customToThinkProvider`` (:class:`CustomToThinkProvider`). Fields the library does not
+model (yet) go through :meth:`~rxdeepgram.messages.ClientMessageBase.with_extra`.
 
 Building settings::
 
@@ -42,8 +46,8 @@ every member is *tagged* on one common field with a distinct value per member, s
   ``default_factory``; msgspec never omits factory defaults, so ``type`` is always sent too.
   The spec allows ``version`` to be absent, so :func:`decode_client` accepts a version-less
   ``agent.listen.provider`` (read as ``v2`` for a ``flux-*`` model, else ``v1``); it then
-  re-encodes with the ``version`` made explicit. ``UpdateListen`` carries only the V2 shape,
-  a plain struct that does not need the tag.
+  re-encodes with the ``version`` made explicit. ``UpdateListen`` takes either provider, as
+  deepgram-sdk 7 does.
 
 Alternatives rejected: untagged structs with ``Literal`` ``type`` fields (msgspec allows one
 untagged struct per union, the providers need five or six); a ``dec_hook`` (msgspec calls it
@@ -109,6 +113,7 @@ __all__ = [
     "AwsPollySpeakProvider",
     "Behavior",
     "CLIENT_MESSAGES",
+    "CancelledFunction",
     "CartesiaSpeakProvider",
     "CartesiaVoice",
     "ClientMessage",
@@ -118,15 +123,20 @@ __all__ = [
     "ContextLength",
     "ContextMessage",
     "ConversationText",
+    "CustomFromThinkProvider",
+    "CustomToThinkProvider",
     "DeepgramSpeakProvider",
+    "DeepgramThinkProvider",
     "ElevenLabsSpeakProvider",
     "EndOfThought",
     "Endpoint",
     "Error",
     "Flags",
     "ForceEndTurn",
+    "FrustrationDetected",
     "Function",
     "FunctionCall",
+    "FunctionCallCancelled",
     "FunctionCallRequest",
     "FunctionCallResponse",
     "FunctionEndpoint",
@@ -160,6 +170,9 @@ __all__ = [
     "SpeakProvider",
     "SpeakSettings",
     "SpeakUpdated",
+    "ThinkLiveProvider",
+    "ThinkLiveSettings",
+    "ThinkLiveUpdated",
     "ThinkProvider",
     "ThinkSettings",
     "ThinkUpdated",
@@ -167,6 +180,7 @@ __all__ = [
     "UpdatePrompt",
     "UpdateSpeak",
     "UpdateThink",
+    "UpdateThinkLive",
     "UserStartedSpeaking",
     "Warning",
     "Welcome",
@@ -219,6 +233,11 @@ def _deepgram() -> Literal["deepgram"]:
     # A default_factory, not a plain default: omit_defaults never drops factory defaults, so the
     # listen providers always carry "type": "deepgram" on the wire.
     return "deepgram"
+
+
+def _v1() -> Literal["v1"]:
+    # A factory default, always encoded: Think Live's provider carries "version": "v1".
+    return "v1"
 
 
 # --- secret-safe reprs -------------------------------------------------------------------------
@@ -354,10 +373,12 @@ class ListenSettings(ClientStruct, kw_only=True):
 
 
 class ListenUpdateSettings(ClientStruct, kw_only=True):
-    """``UpdateListen.listen``: Flux tuning only; ``type``/``version``/``model`` must match the
-    session's current listen provider."""
+    """``UpdateListen.listen``: the listen provider's new options. ``type`` / ``version`` /
+    ``model`` must match the session's current listen provider: a V1 (Nova) provider takes
+    ``language``, ``keyterms`` and ``smart_format``, a V2 (Flux) one its thresholds,
+    ``keyterms`` and ``language_hints``."""
 
-    provider: ListenProviderV2
+    provider: ListenProvider
 
 
 # --- Settings: think ---------------------------------------------------------------------------
@@ -435,12 +456,29 @@ class GroqThinkProvider(ClientStruct, kw_only=True, tag_field="type", tag="groq"
     reasoning_mode: ReasoningMode | None = None
 
 
+class DeepgramThinkProvider(ClientStruct, kw_only=True, tag_field="type", tag="deepgram"):
+    """Deepgram-hosted language models (Early Access: ``think-fast``,
+    ``phonellm-mini-alpha-2-fp8``). ``temperature`` 0-2.
+
+    With ``think-fast`` Deepgram puts spoken-style instructions ahead of the prompt (and warns
+    ``VOICE_PROMPT_ADDED``); ``voice_prompt_opt_out=True`` sends the prompt unchanged.
+    ``think-fast`` needs the Model Improvement Program (refused with ``mip_opt_out``).
+    """
+
+    model: str
+    version: Literal["v1"] | None = None
+    temperature: float | None = None
+    reasoning_mode: ReasoningMode | None = None
+    voice_prompt_opt_out: bool | None = None
+
+
 ThinkProvider: TypeAlias = (
     OpenAiThinkProvider
     | AwsBedrockThinkProvider
     | AnthropicThinkProvider
     | GoogleThinkProvider
     | GroqThinkProvider
+    | DeepgramThinkProvider
 )
 """``think.provider``, discriminated by ``type``."""
 
@@ -483,12 +521,23 @@ class FunctionEndpoint(ClientStruct, kw_only=True):
 
 
 class Function(ClientStruct, kw_only=True):
-    """A tool the LLM may call; ``parameters`` is a JSON Schema of its arguments."""
+    """A tool the LLM may call; ``parameters`` is a JSON Schema of its arguments.
+
+    ``defer_until_eot``: hold the call until the user's turn is confirmed (for actions that
+    cannot be undone; a resumed turn discards it). Filler lines while the call is outstanding
+    need ``agent.think_live``: ``initial_agent_filler`` (one line once the turn is confirmed),
+    ``agent_filler_max_count`` more lines, each after ``agent_filler_interval_ms`` (1000-60000)
+    of agent silence.
+    """
 
     name: str | None = None
     description: str | None = None
     parameters: dict[str, Any] | None = None
     endpoint: FunctionEndpoint | None = None
+    defer_until_eot: bool | None = None
+    initial_agent_filler: bool | None = None
+    agent_filler_max_count: int | None = None
+    agent_filler_interval_ms: int | None = None
 
 
 class ThinkSettings(ClientStruct, kw_only=True):
@@ -504,12 +553,38 @@ class ThinkSettings(ClientStruct, kw_only=True):
     context_length: ContextLength | None = None
 
 
+class ThinkLiveProvider(ClientStruct, kw_only=True, tag_field="type", tag="deepgram"):
+    """Deepgram's Think Live model (``{"type": "deepgram", "version": "v1", ...}``), which runs
+    beside the reasoning LLM: backchannels while the user speaks, presence checks after a long
+    silence, frustration detection, filler lines while a function call is outstanding.
+
+    ``agent_backchannel_sensitivity`` (0 turns backchannels off), ``presence_check_max_count``
+    (0: none) every ``presence_check_interval_ms`` (the first one no sooner than 3000 ms),
+    ``frustration_max_count`` (``FrustrationDetected`` events until ``escalated``; 0: none),
+    ``restricted_terms`` the Think Live model never says.
+    """
+
+    version: Literal["v1"] = msgspec.field(default_factory=_v1)
+    agent_backchannel_sensitivity: float | None = None
+    presence_check_max_count: int | None = None
+    presence_check_interval_ms: int | None = None
+    frustration_max_count: int | None = None
+    restricted_terms: list[str] | None = None
+
+
+class ThinkLiveSettings(ClientStruct, kw_only=True):
+    """``agent.think_live`` and ``UpdateThink_Live.think_live``: Think Live is off until set."""
+
+    provider: ThinkLiveProvider = msgspec.field(default_factory=ThinkLiveProvider)
+
+
 # --- Settings: speak ---------------------------------------------------------------------------
 
 
 class DeepgramSpeakProvider(ClientStruct, kw_only=True, tag_field="type", tag="deepgram"):
     """Deepgram text-to-speech: Aura (``version`` ``"v1"`` or absent, ``aura-*`` models, optional
-    ``speed``) or Flux TTS (``version="v2"``, ``flux-*`` models, Early Access).
+    ``speed``) or Flux TTS (``version="v2"``, ``flux-*`` models, Early Access; ``expressivity``
+    -2 (calm) to 2 (animated), 0 the voice's tuned delivery, integers only).
 
     Both share ``"type": "deepgram"``, hence one struct (see the module docstring).
     """
@@ -517,6 +592,7 @@ class DeepgramSpeakProvider(ClientStruct, kw_only=True, tag_field="type", tag="d
     model: str
     version: Literal["v1", "v2"] | None = None
     speed: float | None = None
+    expressivity: int | None = None
 
 
 class ElevenLabsSpeakProvider(ClientStruct, kw_only=True, tag_field="type", tag="eleven_labs"):
@@ -592,7 +668,9 @@ class Agent(ClientStruct, kw_only=True):
     """``Settings.agent`` (inline configuration; a ``str`` uuid selects a stored one instead).
 
     ``think`` and ``speak`` take one settings object or an ordered fallback list.
-    ``language`` is deprecated: set the listen / speak provider's language instead.
+    ``think_live`` turns on Deepgram's Think Live model (backchannels, presence checks,
+    frustration detection, function-call filler). ``language`` is deprecated: set the listen /
+    speak provider's language instead.
     """
 
     language: str | None = None
@@ -601,6 +679,7 @@ class Agent(ClientStruct, kw_only=True):
     think: ThinkSettings | list[ThinkSettings] | None = None
     speak: SpeakSettings | list[SpeakSettings] | None = None
     greeting: str | None = None
+    think_live: ThinkLiveSettings | None = None
 
 
 class Flags(ClientStruct, kw_only=True):
@@ -625,11 +704,18 @@ class SettingsApplied(ServerMessageBase):
 class ConversationText(ServerMessageBase, kw_only=True):
     """A finished statement of the ``user`` (transcript) or the ``assistant`` (being spoken).
 
-    ``languages_hinted`` / ``languages`` appear on user messages with ``flux-general-multi``.
+    ``conversational_behavior`` says what kind of statement it is: ``"default"`` (a turn; always
+    so while Think Live is off; ``None``, the field absent as from an older server, means it too),
+    ``"backchannel"`` (a short acknowledgement while the user held the floor),
+    ``"presence_check"`` (a prompt after a long silence) or ``"filler"`` (a line covering a
+    wait on a function call or a dynamic ``InjectAgentMessage``); a plain ``str``, so that a new
+    value still decodes. ``languages_hinted`` / ``languages`` appear on user messages with
+    ``flux-general-multi``.
     """
 
     role: str = msgspec.field(default_factory=str)
     content: str = msgspec.field(default_factory=str)
+    conversational_behavior: str | None = None
     languages_hinted: list[str] | None = None
     languages: list[str] | None = None
 
@@ -704,6 +790,41 @@ class ThinkUpdated(ServerMessageBase):
 
 class ListenUpdated(ServerMessageBase):
     """``UpdateListen`` applied."""
+
+
+class ThinkLiveUpdated(ServerMessageBase):
+    """``UpdateThink_Live`` applied."""
+
+
+class FrustrationDetected(ServerMessageBase, kw_only=True):
+    """Think Live heard the user getting frustrated. ``count`` is the number of these events in
+    the session (from 1); ``escalated`` turns true once it reaches the provider's
+    ``frustration_max_count`` (time to hand over to a human)."""
+
+    count: int = msgspec.field(default_factory=int)
+    escalated: bool = msgspec.field(default_factory=bool)
+
+
+class CancelledFunction(ServerStruct, kw_only=True):
+    """An item of ``FunctionCallCancelled.functions``: the ``id`` and ``name`` of a
+    ``FunctionCallRequest`` item that is no longer wanted."""
+
+    id: str = msgspec.field(default_factory=str)
+    name: str = msgspec.field(default_factory=str)
+
+
+class FunctionCallCancelled(ServerMessageBase, kw_only=True):
+    """Function calls asked for earlier are no longer valid (the user's turn resumed, the
+    agent was interrupted): send no ``FunctionCallResponse`` for these ids."""
+
+    functions: list[CancelledFunction] = msgspec.field(default_factory=no_items)
+
+
+class CustomFromThinkProvider(ServerMessageBase, tag="__customFromThinkProvider", kw_only=True):
+    """A custom payload the think provider returned (wire type ``__customFromThinkProvider``);
+    ``content`` is any JSON value."""
+
+    content: Any = None
 
 
 class InjectionRefused(ServerMessageBase, kw_only=True):
@@ -788,6 +909,20 @@ class UpdateThink(ClientMessageBase, kw_only=True):
     think: ThinkSettings | list[ThinkSettings]
 
 
+class UpdateThinkLive(ClientMessageBase, tag="UpdateThink_Live", kw_only=True):
+    """Replace the Think Live configuration (wire type ``UpdateThink_Live``); answered by
+    ``ThinkLiveUpdated``."""
+
+    think_live: ThinkLiveSettings
+
+
+class CustomToThinkProvider(ClientMessageBase, tag="__customToThinkProvider", kw_only=True):
+    """Pass a custom payload to the think provider (wire type ``__customToThinkProvider``);
+    ``content`` is any JSON value. The provider may answer with ``CustomFromThinkProvider``."""
+
+    content: Any
+
+
 class UpdateSpeak(ClientMessageBase, kw_only=True):
     """Replace the speak configuration; answered by ``SpeakUpdated``."""
 
@@ -808,10 +943,16 @@ class InjectUserMessage(ClientMessageBase, kw_only=True):
 
 class InjectAgentMessage(ClientMessageBase, kw_only=True):
     """Make the agent say ``message``; ``behavior`` ``default`` (refused mid-turn with
-    ``InjectionRefused``), ``queue`` or ``interrupt``."""
+    ``InjectionRefused``), ``queue`` or ``interrupt``.
 
-    message: str
+    Dynamic injection: ``InjectAgentMessage(is_dynamic=True)`` with no ``message`` lets the
+    Think Live model write the line (needs ``agent.think_live``). Exactly one of the two is
+    given (:func:`validate_message` checks).
+    """
+
+    message: str | None = None
     behavior: Behavior | None = None
+    is_dynamic: Literal[True] | None = None
 
 
 class FunctionCallResponse(ClientMessageBase, kw_only=True):
@@ -872,6 +1013,10 @@ ServerMessage: TypeAlias = (
     | Warning
     | History
     | EndOfThought
+    | ThinkLiveUpdated
+    | FrustrationDetected
+    | FunctionCallCancelled
+    | CustomFromThinkProvider
 )
 """Every JSON message the server sends on Agent V1."""
 
@@ -886,6 +1031,8 @@ ClientMessage: TypeAlias = (
     | FunctionCallResponse
     | KeepAlive
     | ForceEndTurn
+    | UpdateThinkLive
+    | CustomToThinkProvider
 )
 """Every JSON message a client sends on Agent V1."""
 
@@ -949,6 +1096,7 @@ _THINK_TEMPERATURE_MAX: dict[str, float] = {
     "anthropic": 1.0,
     "google": 2.0,
     "groq": 2.0,
+    "deepgram": 2.0,
 }
 
 # Model families of Deepgram's *managed* LLMs (no think.endpoint). The spec's enums lag behind
@@ -959,6 +1107,7 @@ _MANAGED_THINK_MODEL_PREFIXES: dict[str, tuple[str, ...]] = {
     "anthropic": ("claude-",),
     "google": ("gemini-",),
     "groq": ("openai/gpt-oss-",),
+    "deepgram": ("think-", "phonellm-"),
 }
 
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -1115,6 +1264,7 @@ def _check_think(path: str, think: ThinkSettings) -> None:
     for i, function in enumerate(think.functions or ()):
         fpath = f"{_join(path, 'functions')}[{i}]"
         _check_nonempty(_join(fpath, "name"), function.name, "required")
+        _check_filler(fpath, function)
         if function.endpoint is not None:
             _check_url(_join(fpath, "endpoint.url"), function.endpoint.url)
             method = function.endpoint.method
@@ -1132,6 +1282,42 @@ def _check_think(path: str, think: ThinkSettings) -> None:
             raise _fail(cpath, "only configurable with a custom think endpoint")
 
 
+def _check_filler(path: str, function: Function) -> None:
+    count = function.agent_filler_max_count
+    if count is not None and count < 0:
+        raise _fail(_join(path, "agent_filler_max_count"), f"must be 0 or more, got {count!r}")
+    if count:  # the interval is ignored (any value accepted) when no filler is asked for
+        _check_number(
+            _join(path, "agent_filler_interval_ms"), function.agent_filler_interval_ms, 1000, 60000
+        )
+
+
+def _uses_filler(think: ThinkSettings) -> str | None:
+    """The first filler field set on a function of ``think`` (they need ``think_live``)."""
+    for function in think.functions or ():
+        for name in ("initial_agent_filler", "agent_filler_max_count", "agent_filler_interval_ms"):
+            if getattr(function, name) is not None:
+                return f"{function.name}.{name}"
+    return None
+
+
+def _check_think_live(path: str, think_live: ThinkLiveSettings) -> None:
+    ppath = _join(path, "provider")
+    provider = think_live.provider
+    _check_number(
+        _join(ppath, "agent_backchannel_sensitivity"),
+        provider.agent_backchannel_sensitivity,
+        0.0,
+        1.0,
+    )
+    for name in ("presence_check_max_count", "presence_check_interval_ms", "frustration_max_count"):
+        value = getattr(provider, name)
+        if value is not None and value < 0:
+            raise _fail(_join(ppath, name), f"must be 0 or more, got {value!r}")
+    for i, term in enumerate(provider.restricted_terms or ()):
+        _check_nonempty(f"{_join(ppath, 'restricted_terms')}[{i}]", term)
+
+
 def _check_speak(path: str, speak: SpeakSettings) -> None:
     provider = speak.provider
     ppath = _join(path, "provider")
@@ -1144,10 +1330,15 @@ def _check_speak(path: str, speak: SpeakSettings) -> None:
                 )
             if provider.speed is not None:
                 raise _fail(_join(ppath, "speed"), "only Aura (version v1) supports speed")
+            _check_number(_join(ppath, "expressivity"), provider.expressivity, -2, 2)
         elif provider.model.startswith("flux-"):
             raise _fail(_join(ppath, "version"), "flux-* voices need version 'v2' (Flux TTS)")
         elif not provider.model.startswith("aura-"):
             raise _fail(mpath, f"{provider.model!r} is not an Aura voice (aura-2-thalia-en, ...)")
+        elif provider.expressivity is not None:
+            raise _fail(
+                _join(ppath, "expressivity"), "only Flux TTS voices (version v2) support it"
+            )
         if provider.speed is not None and provider.speed <= 0:
             raise _fail(_join(ppath, "speed"), f"must be positive, got {provider.speed!r}")
         if speak.endpoint is not None:
@@ -1197,6 +1388,15 @@ def _check_agent(path: str, agent: Agent | str) -> None:
     if agent.speak is not None:
         for where, speak in _items(_join(path, "speak"), agent.speak):
             _check_speak(where, speak)
+    if agent.think_live is not None:
+        _check_think_live(_join(path, "think_live"), agent.think_live)
+    elif agent.think is not None:
+        for where, think in _items(_join(path, "think"), agent.think):
+            filler = _uses_filler(think)
+            if filler is not None:
+                raise _fail(
+                    f"{where}.functions", f"{filler} needs agent.think_live (Think Live) set"
+                )
 
 
 def validate_settings(settings: Settings) -> None:
@@ -1223,26 +1423,67 @@ def validate_settings(settings: Settings) -> None:
     _check_agent("agent", settings.agent)
 
 
+def _check_update_think(message: Any) -> None:
+    for where, think in _items("think", message.think):
+        _check_think(where, think)
+
+
+def _check_update_speak(message: Any) -> None:
+    for where, speak in _items("speak", message.speak):
+        _check_speak(where, speak)
+
+
+def _check_update_listen(message: Any) -> None:
+    _check_listen_provider("listen.provider", message.listen.provider)
+
+
+def _check_update_think_live(message: Any) -> None:
+    _check_think_live("think_live", message.think_live)
+
+
+def _check_inject_agent(message: Any) -> None:
+    if message.is_dynamic and message.message is not None:
+        raise _fail("message", "a dynamic injection (is_dynamic) carries no message")
+    if not message.is_dynamic:
+        _check_nonempty("message", message.message, "required (or is_dynamic=True)")
+
+
+def _check_function_response(message: Any) -> None:
+    _check_nonempty("id", message.id, "required: the id of the FunctionCallRequest item")
+
+
+_MESSAGE_CHECKS: dict[type[Any], Any] = {
+    UpdateThink: _check_update_think,
+    UpdateSpeak: _check_update_speak,
+    UpdateListen: _check_update_listen,
+    UpdateThinkLive: _check_update_think_live,
+    InjectAgentMessage: _check_inject_agent,
+    FunctionCallResponse: _check_function_response,
+}
+"""The checks beyond types, by message class (one dict lookup per message sent)."""
+
+_CLIENT_CLASSES = frozenset(CLIENT_MESSAGES)
+
+
 def validate_message(message: ClientMessage) -> None:
     """Check any client message beyond its types, as :func:`validate_settings` does.
 
-    ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` get the same provider checks as in
-    ``Settings`` (paths start at ``think`` / ``speak`` / ``listen``); a ``FunctionCallResponse``
-    sent by a client needs its ``id``. Raises :class:`~rxdeepgram.errors.InvalidMessageError`.
+    ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` / ``UpdateThinkLive`` get the same
+    checks as in ``Settings`` (paths start at ``think`` / ``speak`` / ``listen`` /
+    ``think_live``); an ``InjectAgentMessage`` has either ``message`` or ``is_dynamic``; a
+    ``FunctionCallResponse`` sent by a client needs its ``id``. Raises
+    :class:`~rxdeepgram.errors.InvalidMessageError`.
     """
-    if isinstance(message, Settings):
-        validate_settings(message)
-        return
-    if not isinstance(message, CLIENT_MESSAGES):
-        raise TypeError(f"not an Agent V1 client message: {type(message).__name__}")
+    cls = type(message)
+    if cls not in _CLIENT_CLASSES or cls is Settings:
+        if isinstance(message, Settings):
+            validate_settings(message)
+            return
+        if not isinstance(message, CLIENT_MESSAGES):
+            raise TypeError(f"not an Agent V1 client message: {cls.__name__}")
     _check_types(message)
-    if isinstance(message, UpdateThink):
-        for where, think in _items("think", message.think):
-            _check_think(where, think)
-    elif isinstance(message, UpdateSpeak):
-        for where, speak in _items("speak", message.speak):
-            _check_speak(where, speak)
-    elif isinstance(message, UpdateListen):
-        _check_listen_provider("listen.provider", message.listen.provider)
-    elif isinstance(message, FunctionCallResponse):
-        _check_nonempty("id", message.id, "required: the id of the FunctionCallRequest item")
+    check = _MESSAGE_CHECKS.get(cls)
+    if check is None and cls not in _CLIENT_CLASSES:  # a subclass of a client message
+        check = next((c for k, c in _MESSAGE_CHECKS.items() if isinstance(message, k)), None)
+    if check is not None:
+        check(message)

@@ -77,12 +77,17 @@ class Word(ServerStruct):
 
 
 class Alternative(ServerStruct):
-    """A transcription hypothesis for a channel."""
+    """A transcription hypothesis for a channel.
+
+    With ``language=multi``: ``languages`` detected (by word count) and ``languages_hinted``, the
+    connection's ``language_hint`` values in canonical form (``[]`` when none was sent).
+    """
 
     transcript: str = msgspec.field(default_factory=str)
     confidence: float = msgspec.field(default_factory=float)
     words: list[Word] = msgspec.field(default_factory=no_items)
     languages: list[str] | None = None
+    languages_hinted: list[str] | None = None
 
 
 def _silence() -> list[Alternative]:

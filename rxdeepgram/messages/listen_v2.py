@@ -23,7 +23,7 @@ service has sent a ``ConfigureFailure`` without ``request_id``, which decodes wi
 
 from __future__ import annotations
 
-from typing import TypeAlias, get_args
+from typing import Any, TypeAlias, get_args
 
 import msgspec
 
@@ -76,11 +76,16 @@ class Word(ServerStruct):
 
 
 class AppliedThresholds(ServerStruct):
-    """``ConfigureSuccess.thresholds``: the end-of-turn settings now in force."""
+    """``ConfigureSuccess.thresholds``: the end-of-turn settings now in force.
 
-    eager_eot_threshold: float | None = None
-    eot_threshold: float | None = None
-    eot_timeout_ms: int | None = None
+    The spec types each value as "any type": numbers as sent today (``0.7``, ``5000``), but a
+    string (``"0.7"``) or ``null`` decodes too, as given, so that a ``ConfigureSuccess`` never
+    becomes ``Unknown`` over a threshold's JSON type.
+    """
+
+    eager_eot_threshold: Any = None
+    eot_threshold: Any = None
+    eot_timeout_ms: Any = None
 
 
 class Thresholds(ClientStruct):

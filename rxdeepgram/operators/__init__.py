@@ -330,8 +330,10 @@ def function_calls(
     A failure is reported, never fatal: bad arguments, a handler that raises, a failed
     awaitable or Observable, or an unserialisable result each yield a response whose content is
     ``{"error": "<Type>: <message>"}``, and are logged on the ``rxdeepgram.operators`` logger
-    (name and call id, never the arguments). The output completes once the source has
-    completed and every call has been answered.
+    (name and call id, never the arguments). A ``FunctionCallCancelled`` withdraws pending
+    calls: their Observable is disposed or their awaitable cancelled, and no response is sent
+    for them. The output completes once the source has completed and every call has been
+    answered or withdrawn.
 
     Args:
         handler: ``handler(name, arguments) -> result | awaitable | Observable``.

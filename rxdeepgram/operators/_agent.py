@@ -19,7 +19,11 @@ What the handler returns decides how it runs:
 Failures never end the stream: invalid arguments, a handler that raises (or whose awaitable or
 Observable fails) and a result that is not JSON serialisable are each answered with
 ``content = {"error": "<Type>: <message>"}`` so that the agent can tell the user, and logged on
-``rxdeepgram.operators`` (with the function's name and call id, never its arguments). The
+``rxdeepgram.operators`` (with the function's name and call id, never its arguments).
+
+A ``FunctionCallCancelled`` withdraws calls: a pending one (Observable or awaitable) is
+disposed or cancelled and answered with nothing, as Deepgram asks ("send no
+FunctionCallResponse for this id"); a call already answered is not affected. The
 output completes when the source has completed and every pending call has answered; a source
 error is passed on at once and drops pending calls, as does disposal (awaitables on a loop are
 cancelled; a worker thread's result is discarded).
@@ -138,6 +142,8 @@ def function_calls_(
         ) -> abc.DisposableBase:
             lock = threading.RLock()
             pending: dict[int, Callable[[], object]] = {}  # call number -> cancel
+            by_id: dict[str, int] = {}  # call id -> number, while pending
+            withdrawn: set[int] = set()  # numbers a FunctionCallCancelled took back
             numbers = itertools.count()
             source_done = False
             stopped = False
@@ -147,12 +153,32 @@ def function_calls_(
                 with lock:
                     if number is not None:
                         pending.pop(number, None)
+                        by_id.pop(response.id or "", None)
+                        if number in withdrawn:
+                            withdrawn.discard(number)
+                            return
                     if stopped:
                         return
                     observer.on_next(response)
                     if source_done and not pending:
                         stopped = True
                         observer.on_completed()
+
+            def withdraw(message: agent_v1.FunctionCallCancelled) -> None:
+                nonlocal stopped
+                cancels = []
+                with lock:
+                    for fn in message.functions:
+                        number = by_id.pop(fn.id, None)
+                        cancel = pending.pop(number, None) if number is not None else None
+                        if cancel is not None and number is not None:
+                            withdrawn.add(number)
+                            cancels.append(cancel)
+                    if cancels and source_done and not pending and not stopped:
+                        stopped = True
+                        observer.on_completed()
+                for cancel in cancels:
+                    cancel()
 
             def answer(item: agent_v1.FunctionCall, number: int | None, result: object) -> None:
                 try:
@@ -179,6 +205,7 @@ def function_calls_(
                 last: list[object] = [None]
                 with lock:
                     pending[number] = holder.dispose
+                    by_id[item.id] = number
 
                 def on_next(value: object) -> None:
                     last[0] = value
@@ -195,6 +222,10 @@ def function_calls_(
                 future = _start(result, loop)
 
                 def done(finished: _Future) -> None:
+                    with lock:
+                        if number in withdrawn:  # a FunctionCallCancelled took it back
+                            withdrawn.discard(number)
+                            return
                     if finished.cancelled():
                         with lock:
                             if stopped:
@@ -209,6 +240,7 @@ def function_calls_(
 
                 with lock:
                     pending[number] = _canceller(future)
+                    by_id[item.id] = number
                 # asyncio runs the callback on its loop; a concurrent Future at once if done.
                 future.add_done_callback(done)
 
@@ -232,6 +264,9 @@ def function_calls_(
                     fail(item, None, exc)
 
             def on_next(message: object) -> None:
+                if isinstance(message, agent_v1.FunctionCallCancelled):
+                    withdraw(message)
+                    return
                 if not isinstance(message, agent_v1.FunctionCallRequest):
                     return
                 for item in message.functions:

@@ -17,7 +17,7 @@ there is a closed set, the allowed values.
 
 from __future__ import annotations
 
-from ._base import ExtraQuery, OptionsBase, Param, QueryScalar, format_number
+from ._base import ExtraQuery, OptionsBase, Param, QueryScalar, format_number, query_pairs
 from .listen_v1 import (
     LISTEN_V1_MODELS,
     ListenV1CallbackMethod,
@@ -63,4 +63,5 @@ __all__ = [
     "SpeakV1Options",
     "SpeakV1SampleRate",
     "format_number",
+    "query_pairs",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "finalize",
     "format_number",
     "meta",
+    "query_pairs",
 ]
 
 QueryScalar: TypeAlias = str | int | float | bool
@@ -94,6 +95,33 @@ def _wire_scalar(value: object) -> str:
     if isinstance(value, numbers.Real):
         return format_number(float(value) if not isinstance(value, int) else value)
     raise TypeError(type(value).__name__)
+
+
+def query_pairs(params: Mapping[str, object], *, option: str) -> list[tuple[str, str]]:
+    """Query pairs of parameters sent as given (a channel without typed options, e.g. the
+    agent): scalars as :data:`QueryScalar` text, sequences repeat their key, ``None`` is left
+    out. A bad name or value raises :class:`~rxdeepgram.errors.InvalidOptionError` naming
+    ``option``."""
+    out: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidOptionError(option, key, "parameter names must be non-empty strings")
+        if value is None:
+            continue
+        items: Sequence[object]
+        if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Sequence):
+            items = [value]
+        else:
+            items = value
+        try:
+            out.extend((key, _wire_scalar(item)) for item in items)
+        except (TypeError, ValueError):
+            raise InvalidOptionError(
+                option,
+                {key: value},
+                "values must be strings, finite numbers, bools or sequences of them",
+            ) from None
+    return out
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:

@@ -47,11 +47,35 @@ A user turn
     WAV header starts each reply) -> ``AgentAudioDone`` -> ``LatencyReport``. With ``realtime``
     (the default) audio is paced at playback speed, ``lead`` seconds ahead; otherwise it is sent
     as fast as it is made.
+  * Every ``ConversationText`` carries ``conversational_behavior``: ``default``, or ``filler``
+    for the lines below.
   * ``History`` messages are sent unless ``flags.history`` is false.
   * Barge-in: speech onset while agent audio is being sent -> ``UserStartedSpeaking`` and the
     rest of that reply's audio is dropped; *local*: the reply still ends with
     ``AgentAudioDone`` and ``LatencyReport``, so each ``AgentStartedSpeaking`` is closed.
   * Turns run one at a time, in order; a turn (or statement) arriving while one runs waits.
+  * The user speaking again (speech onset) while client-side calls wait for their answers:
+    ``FunctionCallCancelled`` lists them and their turn ends without a reply (*local*: the
+    local server never dispatches speculatively, so this is its "resumed turn"); calls of
+    functions with ``defer_until_eot`` are kept and answered as usual.
+
+Deepgram's own think models (``think.provider.type: deepgram``)
+  * ``think-fast``: ``Warning VOICE_PROMPT_ADDED`` after ``SettingsApplied`` / ``ThinkUpdated``
+    unless ``voice_prompt_opt_out``; with ``mip_opt_out`` it is ``INVALID_SETTINGS``, as
+    Deepgram documents. The reply itself comes from the local think step, as for every
+    provider.
+
+Think Live (``agent.think_live``, ``UpdateThink_Live``), *local* stand-ins for Deepgram's model
+  * While client-side calls are outstanding: one filler line (:data:`FILLER_LINE`,
+    ``conversational_behavior: filler``) at once for a function with ``initial_agent_filler``
+    (unless the reply already said something before the call), then up to
+    ``agent_filler_max_count`` more, each after ``agent_filler_interval_ms``.
+  * ``InjectAgentMessage {is_dynamic: true}`` speaks :data:`DYNAMIC_LINE` (a ``filler``);
+    without Think Live it is refused (``InjectionRefused``).
+  * A user statement with a word of frustration (:data:`FRUSTRATION_WORDS`) is a
+    ``FrustrationDetected {count, escalated}``; ``escalated`` from ``frustration_max_count``
+    (default 3) on, none when it is 0.
+  * Backchannels and presence checks are not made.
 
 Other client messages
   * ``InjectAgentMessage``: ``behavior`` ``default`` -> spoken if neither the user (speech
@@ -59,10 +83,15 @@ Other client messages
     mid-turn, else ``InjectionRefused``; ``queue`` -> refused only while the user speaks,
     otherwise spoken after what is queued; ``interrupt`` -> current agent audio is dropped and the
     message is spoken next.
-  * ``UpdatePrompt`` / ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` -> applied and
-    acknowledged with ``PromptUpdated`` / ``ThinkUpdated`` / ``SpeakUpdated`` /
-    ``ListenUpdated`` (checked as in ``Settings``: ``INVALID_SETTINGS``; ``UpdateListen`` must
-    name the session's own Flux provider). Voice changes do not change the local voice.
+  * ``UpdatePrompt`` / ``UpdateThink`` / ``UpdateSpeak`` / ``UpdateListen`` /
+    ``UpdateThink_Live`` -> applied and acknowledged with ``PromptUpdated`` / ``ThinkUpdated`` /
+    ``SpeakUpdated`` / ``ListenUpdated`` / ``ThinkLiveUpdated`` (checked as in ``Settings``:
+    ``INVALID_SETTINGS``; ``UpdateListen`` must name the session's own listen provider, same
+    version and model: a V1 one changes ``language`` / ``keyterms`` / ``smart_format``, what it
+    leaves out staying as it was). Voice changes (``speed``, ``expressivity`` included) do not
+    change the local voice.
+  * ``__customToThinkProvider`` -> *local*: the think step has no custom protocol, so its
+    ``content`` comes straight back in a ``__customFromThinkProvider``.
   * ``ForceEndTurn`` ends the user's utterance now when the listen provider is Flux (``version:
     v2``), else ``Warning FORCE_END_TURN_UNSUPPORTED``.
   * ``KeepAlive``: no reply. Any frame restarts the idle timer.
@@ -90,6 +119,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import struct
 import time
 import uuid
@@ -107,11 +137,18 @@ from ..messages.agent_v1 import (
     AgentAudioDone,
     AgentStartedSpeaking,
     AgentThinking,
+    CancelledFunction,
     ConversationText,
+    CustomFromThinkProvider,
+    CustomToThinkProvider,
     DeepgramSpeakProvider,
+    DeepgramThinkProvider,
     Error,
     ForceEndTurn,
+    FrustrationDetected,
+    Function,
     FunctionCall,
+    FunctionCallCancelled,
     FunctionCallRequest,
     FunctionCallResponse,
     History,
@@ -122,6 +159,7 @@ from ..messages.agent_v1 import (
     KeepAlive,
     LatencyReport,
     ListenProvider,
+    ListenProviderV1,
     ListenProviderV2,
     ListenUpdated,
     PromptUpdated,
@@ -129,12 +167,15 @@ from ..messages.agent_v1 import (
     SettingsApplied,
     SpeakSettings,
     SpeakUpdated,
+    ThinkLiveSettings,
+    ThinkLiveUpdated,
     ThinkSettings,
     ThinkUpdated,
     UpdateListen,
     UpdatePrompt,
     UpdateSpeak,
     UpdateThink,
+    UpdateThinkLive,
     UserStartedSpeaking,
     Warning,
     Welcome,
@@ -187,6 +228,24 @@ log = logging.getLogger("rxdeepgram.server")
 DEFAULT_SAMPLE_RATE = 24000
 """Input and output sample rate when ``Settings.audio`` names none."""
 MAX_PROMPT_CHARS = 25_000
+
+_CANCELLED: Any = object()
+"""The answer of a client-side call that ``FunctionCallCancelled`` withdrew."""
+
+DYNAMIC_LINE = "One moment, please."
+"""What the local server's stand-in for Think Live says for a dynamic ``InjectAgentMessage``
+(``is_dynamic``): one fixed filler line, ``conversational_behavior`` ``"filler"``."""
+
+FRUSTRATION_WORDS = re.compile(
+    r"\b(frustrat\w*|ridiculous|useless|annoy\w*|fed up|unacceptable)\b", re.IGNORECASE
+)
+"""A user statement matching this is a ``FrustrationDetected`` when Think Live is on."""
+
+FILLER_LINE = "Let me check on that."
+"""The filler line the local Think Live stand-in says while a function call is outstanding."""
+
+DEFAULT_FRUSTRATION_MAX = 3
+"""``escalated`` from this count on when ``frustration_max_count`` is not given."""
 """Longest prompt kept for a managed think provider (longer ones are cut, with a Warning)."""
 
 ServerFunction = Callable[[str, Mapping[str, Any]], str]
@@ -284,6 +343,14 @@ def _first(value: Any) -> Any:
     return value
 
 
+def _think_fast(think: ThinkSettings | None) -> DeepgramThinkProvider | None:
+    """The think provider when it is Deepgram's ``think-fast`` model, else ``None``."""
+    provider = think.provider if think is not None else None
+    if isinstance(provider, DeepgramThinkProvider) and provider.model == "think-fast":
+        return provider
+    return None
+
+
 def _functions(think: ThinkSettings | None) -> tuple[FunctionSpec, ...]:
     if think is None:
         return ()
@@ -322,6 +389,7 @@ class _Job:
     kind: Literal["user", "agent"]
     text: str
     since: float  # perf_counter() when the turn ended (latencies count from here)
+    behavior: str | None = None  # ConversationText.conversational_behavior of an agent line
 
 
 # --- one connection ----------------------------------------------------------------------------
@@ -350,6 +418,9 @@ class _Agent:
         self.functions: tuple[FunctionSpec, ...] = ()
         self.think: ThinkSettings | None = None
         self.listen: ListenProvider | None = None
+        self.think_live: ThinkLiveSettings | None = None
+        self.mip_opt_out = False
+        self.frustrations = 0
         # Audio.
         self.decoder: PcmDecoder | None = None
         self.splitter: FrameSplitter | None = None
@@ -489,10 +560,17 @@ class _Agent:
                 await self._prompt_warning()
         elif isinstance(message, UpdateThink):
             self._check(message)
+            if self.mip_opt_out and _think_fast(_first(message.think)) is not None:
+                raise _Fatal(
+                    "INVALID_SETTINGS",
+                    "UpdateThink: think-fast requires the Model Improvement Program "
+                    "(mip_opt_out is true)",
+                )
             too_long = self._set_think(_first(message.think))
             await self._send(ThinkUpdated())
             if too_long:
                 await self._prompt_warning()
+            await self._voice_prompt_warning()
         elif isinstance(message, UpdateSpeak):
             self._check(message)
             await self._send(SpeakUpdated())
@@ -502,9 +580,16 @@ class _Agent:
             await self._send(ListenUpdated())
         elif isinstance(message, ForceEndTurn):
             await self._force_end_turn()
+        elif isinstance(message, UpdateThinkLive):
+            self._check(message)
+            self.think_live = message.think_live
+            await self._send(ThinkLiveUpdated())
+        elif isinstance(message, CustomToThinkProvider):
+            # The local think provider has no custom protocol: it hands the payload back.
+            await self._send(CustomFromThinkProvider(content=message.content))
 
     @staticmethod
-    def _check(message: UpdateThink | UpdateSpeak | UpdateListen) -> None:
+    def _check(message: UpdateThink | UpdateSpeak | UpdateListen | UpdateThinkLive) -> None:
         try:
             validate_message(message)
         except InvalidMessageError as exc:
@@ -544,8 +629,16 @@ class _Agent:
         self.out_wav = container == "wav"
         agent = settings.agent if isinstance(settings.agent, Agent) else Agent()
         self._check_engines(agent)
+        if settings.mip_opt_out and _think_fast(_first(agent.think)) is not None:
+            raise _Fatal(
+                "INVALID_SETTINGS",
+                "agent.think.provider.model: think-fast requires the Model Improvement Program "
+                "(mip_opt_out is true); use phonellm-mini-alpha-2-fp8 to opt out",
+            )
+        self.mip_opt_out = bool(settings.mip_opt_out)
         self.history_on = settings.flags is None or settings.flags.history is not False
         self.listen = agent.listen.provider if agent.listen is not None else None
+        self.think_live = agent.think_live
         too_long = self._set_think(_first(agent.think))
         for item in (agent.context.messages or ()) if agent.context is not None else ():
             if item.role is not None and item.content is not None:
@@ -556,6 +649,7 @@ class _Agent:
         await self._send(SettingsApplied())
         if too_long:
             await self._prompt_warning()
+        await self._voice_prompt_warning()
         if agent.greeting:
             self._enqueue(_Job("agent", agent.greeting, time.perf_counter()))
 
@@ -596,6 +690,15 @@ class _Agent:
         self.margins = Margins.of(engine)
         self.stt = await call_engine(engine, engine.new_stream)
 
+    async def _voice_prompt_warning(self) -> None:
+        provider = _think_fast(self.think)
+        if provider is not None and not provider.voice_prompt_opt_out:
+            await self._warn(
+                "VOICE_PROMPT_ADDED",
+                "Spoken-style instructions were placed ahead of the prompt for think-fast; "
+                "set voice_prompt_opt_out to send the prompt unchanged.",
+            )
+
     def _set_think(self, think: ThinkSettings | None) -> bool:
         """Adopt a think configuration; ``True`` if its prompt had to be cut."""
         self.think = think
@@ -616,15 +719,28 @@ class _Agent:
             f"The prompt was longer than {MAX_PROMPT_CHARS} characters and was truncated.",
         )
 
-    def _update_listen(self, provider: ListenProviderV2) -> None:
+    def _update_listen(self, provider: ListenProvider) -> None:
         current = self.listen
-        if not isinstance(current, ListenProviderV2) or current.model != provider.model:
+        if type(current) is not type(provider) or current.model != provider.model:
             shown = "none"
             if current is not None:
                 shown = f"{current.model!r} (version {current.__struct_config__.tag})"
             raise _Fatal(
                 "INVALID_SETTINGS",
-                f"UpdateListen must name the session's Flux listen provider (current: {shown})",
+                "UpdateListen must name the session's listen provider: the same version and "
+                f"model (current: {shown})",
+            )
+        if isinstance(provider, ListenProviderV1) and isinstance(current, ListenProviderV1):
+            # V1 takes the options it changes; what it leaves out stays as it was.
+            provider = ListenProviderV1(
+                model=current.model,
+                language=provider.language if provider.language is not None else current.language,
+                keyterms=provider.keyterms if provider.keyterms is not None else current.keyterms,
+                smart_format=(
+                    provider.smart_format
+                    if provider.smart_format is not None
+                    else current.smart_format
+                ),
             )
         self.listen = provider
 
@@ -650,6 +766,62 @@ class _Agent:
             log.debug("request %s: barge-in, dropping agent audio", self.request_id)
             self.interrupt.set()
         await self._send(UserStartedSpeaking())
+        await self._cancel_calls()
+
+    async def _cancel_calls(self) -> None:
+        """The user speaks again while client-side calls wait for their answers: the turn
+        they were made for is over. Calls of functions with ``defer_until_eot`` are kept (they
+        waited for the turn to be confirmed); the others are ``FunctionCallCancelled`` and
+        their turn ends without a reply."""
+        deferred = {f.name for f in self._function_settings() if f.defer_until_eot}
+        gone = [(k, v) for k, v in self.pending.items() if v[0] not in deferred]
+        if not gone:
+            return
+        for key, _ in gone:
+            del self.pending[key]
+        await self._send(
+            FunctionCallCancelled(
+                functions=[CancelledFunction(id=key, name=name) for key, (name, _) in gone]
+            )
+        )
+        for _, (_, future) in gone:
+            if not future.done():
+                future.set_result(_CANCELLED)
+
+    def _function_settings(self) -> list[Function]:
+        return list(self.think.functions or ()) if self.think is not None else []
+
+    async def _await_responses(
+        self,
+        items: list[FunctionCall],
+        futures: Mapping[str, asyncio.Future[str]],
+        *,
+        announced: bool,
+    ) -> None:
+        """Think Live's filler while client-side calls are outstanding: one line at once
+        (``initial_agent_filler``, unless the reply already announced the call), then up to
+        ``agent_filler_max_count`` more, each after ``agent_filler_interval_ms`` of silence."""
+        if self.think_live is None:
+            return
+        names = {item.name for item in items if item.client_side}
+        settings = [f for f in self._function_settings() if f.name in names]
+        initial = any(f.initial_agent_filler for f in settings) and not announced
+        more = max((f.agent_filler_max_count or 0 for f in settings), default=0)
+        interval = max((f.agent_filler_interval_ms or 0 for f in settings), default=0) / 1000
+        waiting = list(futures.values())
+
+        def answered() -> bool:
+            return all(f.done() for f in waiting)
+
+        if initial and not answered():
+            await self._say(FILLER_LINE, since=time.perf_counter(), ttt=0.0, behavior="filler")
+        for _ in range(more):
+            if answered():
+                return
+            await asyncio.wait(waiting, timeout=interval)
+            if answered():
+                return
+            await self._say(FILLER_LINE, since=time.perf_counter(), ttt=0.0, behavior="filler")
 
     async def _utterance(self, segment: Segment) -> None:
         assert self.stt is not None and self.segmenter is not None
@@ -686,7 +858,18 @@ class _Agent:
         behavior = message.behavior or "default"
         user_busy = self.segmenter is not None and self.segmenter.segment is not None
         agent_busy = self.busy or bool(self.jobs)
-        job = _Job("agent", message.message, time.perf_counter())
+        if message.is_dynamic:
+            if self.think_live is None:
+                await self._send(
+                    InjectionRefused(
+                        message="A dynamic InjectAgentMessage needs agent.think_live (Think Live)."
+                    )
+                )
+                return
+            text = DYNAMIC_LINE  # what the local "Think Live model" writes
+        else:
+            text = message.message or ""
+        job = _Job("agent", text, time.perf_counter(), "filler" if message.is_dynamic else None)
         if user_busy and behavior != "interrupt":
             await self._send(
                 InjectionRefused(
@@ -732,7 +915,7 @@ class _Agent:
                     if job.kind == "user":
                         await self._user_turn(job)
                     else:
-                        await self._say(job.text, since=job.since, ttt=0.0)
+                        await self._say(job.text, since=job.since, ttt=0.0, behavior=job.behavior)
                 finally:
                     self.busy = False
         except ConnectionClosed:
@@ -763,7 +946,10 @@ class _Agent:
             return None
 
     async def _user_turn(self, job: _Job) -> None:
-        await self._send(ConversationText(role="user", content=job.text))
+        await self._send(
+            ConversationText(role="user", content=job.text, conversational_behavior="default")
+        )
+        await self._frustration(job.text)
         self.history.append(Message("user", job.text))
         if self.history_on:
             await self._send(History(role="user", content=job.text))
@@ -785,7 +971,10 @@ class _Agent:
                 )
                 return
             started = time.perf_counter()
-            results += await self._call_functions(reply.calls)
+            called = await self._call_functions(reply.calls, announced=bool(reply.text))
+            if called is None:  # cancelled by the user speaking again: the turn is over
+                return
+            results += called
             tool_time += time.perf_counter() - started
             reply = await self._think(results)
         if reply is None:
@@ -796,7 +985,9 @@ class _Agent:
             ttt = time.perf_counter() - job.since
             await self._say(reply.text, since=job.since, ttt=ttt, tool=tool_time or None)
 
-    async def _call_functions(self, calls: tuple[Call, ...]) -> tuple[CallResult, ...]:
+    async def _call_functions(
+        self, calls: tuple[Call, ...], *, announced: bool = False
+    ) -> tuple[CallResult, ...] | None:
         loop = asyncio.get_running_loop()
         items: list[FunctionCall] = []
         for call in calls:
@@ -824,8 +1015,13 @@ class _Agent:
                 content = json.dumps({"error": str(exc)})
             contents[item.id] = content
             await self._send(FunctionCallResponse(id=item.id, name=item.name, content=content))
+        if futures:
+            await self._await_responses(items, futures, announced=announced)
         for fid, future in futures.items():
-            contents[fid] = await future
+            content = await future
+            if content is _CANCELLED:
+                return None
+            contents[fid] = content
         results = tuple(
             CallResult(item.id, item.name, call.arguments, contents[item.id], item.client_side)
             for item, call in zip(items, calls, strict=True)
@@ -846,11 +1042,37 @@ class _Agent:
 
     # -- speaking -----------------------------------------------------------------------------
 
-    async def _say(self, text: str, *, since: float, ttt: float, tool: float | None = None) -> None:
+    async def _frustration(self, text: str) -> None:
+        """Think Live's frustration detection, locally: a user statement with a word of
+        frustration is one ``FrustrationDetected``, ``escalated`` from the provider's
+        ``frustration_max_count`` on (0 turns the events off)."""
+        live = self.think_live
+        if live is None:
+            return
+        limit = live.provider.frustration_max_count
+        if limit == 0 or not FRUSTRATION_WORDS.search(text):
+            return
+        self.frustrations += 1
+        escalated = self.frustrations >= (DEFAULT_FRUSTRATION_MAX if limit is None else limit)
+        await self._send(FrustrationDetected(count=self.frustrations, escalated=escalated))
+
+    async def _say(
+        self,
+        text: str,
+        *,
+        since: float,
+        ttt: float,
+        tool: float | None = None,
+        behavior: str | None = None,
+    ) -> None:
         text = text.strip()
         if not text:
             return
-        await self._send(ConversationText(role="assistant", content=text))
+        await self._send(
+            ConversationText(
+                role="assistant", content=text, conversational_behavior=behavior or "default"
+            )
+        )
         self.history.append(Message("assistant", text))
         if self.history_on:
             await self._send(History(role="assistant", content=text))

@@ -14,6 +14,8 @@ deliberately differs):
   ``DATA-0000`` and a reason saying why, at the first audio frame.
 * ``multichannel=true`` with ``channels=N``: each channel is detected and transcribed on its
   own (``channel_index [i, N]``); otherwise the channels are averaged to one (``[0, 1]``).
+* ``language=multi``: every alternative carries ``languages_hinted``, the ``language_hint``
+  values in canonical case (``[]`` without any).
 * Audio is resampled to the engine's rate and cut into 10 ms frames; :class:`~._audio.EnergyVad`
   finds speech segments. Per channel:
 
@@ -175,6 +177,7 @@ class ListenV1Settings:
     diarize: bool
     detect_entities: bool
     extra: dict[str, str] = field(default_factory=dict)
+    languages_hinted: list[str] | None = None  # with language=multi: the hints, canonical
 
     @classmethod
     def from_options(cls, options: ListenV1Options) -> ListenV1Settings:
@@ -188,6 +191,11 @@ class ListenV1Settings:
             key, _, value = item.partition(":")
             extra[key] = value
         interim = bool(options.interim_results)
+        hinted = None
+        if options.language == "multi":
+            hints = (options.extra_query or {}).get("language_hint")  # wire strings by now
+            given = [hints] if isinstance(hints, str) else list(hints or ())  # type: ignore[arg-type]
+            hinted = [_canonical(str(h)) for h in given]
         return cls(
             options=options,
             model=options.model,
@@ -203,6 +211,7 @@ class ListenV1Settings:
             diarize=bool(options.diarize or options.diarize_model),
             detect_entities=bool(options.detect_entities),
             extra=extra,
+            languages_hinted=hinted,
         )
 
     @property
@@ -211,6 +220,15 @@ class ListenV1Settings:
         if self.endpointing_ms is None:
             return MIN_ENDPOINTING_MS
         return max(self.endpointing_ms, MIN_ENDPOINTING_MS)
+
+
+def _canonical(tag: str) -> str:
+    """A BCP-47 tag in canonical case (``ES`` -> ``es``, ``zh-hk`` -> ``zh-HK``), as the
+    service returns ``language_hint`` values in ``languages_hinted``. *Local*: Deepgram also
+    maps a region it has no model tag for to the base language (``en-GB`` -> ``en``); the local
+    server keeps the region."""
+    language, sep, region = tag.strip().partition("-")
+    return language.lower() + (sep + region.upper() if len(region) == 2 else sep + region)
 
 
 class ListenV1Handler:
@@ -607,7 +625,12 @@ class _ListenStream:
             speech_final=speech_final,
             channel=Channel(
                 alternatives=[
-                    Alternative(transcript=transcript, confidence=confidence, words=words)
+                    Alternative(
+                        transcript=transcript,
+                        confidence=confidence,
+                        words=words,
+                        languages_hinted=settings.languages_hinted,
+                    )
                 ]
             ),
             metadata=self.results_metadata,
