@@ -47,7 +47,7 @@ from ._media import Media, MediaError, open_media
 from ._output import Console
 from ._progress import Progress
 
-__all__ = ["Emit", "Outcome", "Report", "Settings", "Transcriber"]
+__all__ = ["Emit", "Interrupted", "Outcome", "Report", "Settings", "Transcriber"]
 
 FATAL = (AuthenticationError, BadRequestError, ConfigurationError, InvalidOptionError)
 """Errors that every input would hit the same way: the run stops (exit 2)."""
@@ -56,6 +56,10 @@ RETRIED = (RateLimitError, ServiceUnavailableError)
 
 Emit = Callable[[Literal["line", "json"], Any], None]
 """Where a stream's output goes: ``("line", text)`` or ``("json", document)``."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM stopped a run that waits on other processes (exit status 143)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Settings:
     retries: int = 3
     prefix: bool = False
     """Prefix text lines with the input's label (when there are several inputs)."""
+    echo: bool = True
+    """Emit output lines (transcripts, JSON objects); off for the library, which returns the
+    transcripts instead."""
 
     @classmethod
     def from_args(
@@ -297,7 +304,7 @@ class Transcriber:
         )
         if final and text:
             stream.result.segments.append(segment)
-        if settings.out is not None and not settings.json:
+        if not settings.echo or (settings.out is not None and not settings.json):
             return
         if settings.json:
             if text and (final or settings.interim):
@@ -315,15 +322,18 @@ class Transcriber:
 
 class Report:
     """The driver's account of a run: :class:`Progress` counts and lines, output on the
-    :class:`Console`, and the first run-wide refusal (:attr:`fatal`)."""
+    :class:`Console` (none: output lines are dropped), and the first run-wide refusal
+    (:attr:`fatal`)."""
 
-    def __init__(self, progress: Progress, console: Console) -> None:
+    def __init__(self, progress: Progress, console: Console | None) -> None:
         self.progress = progress
         self.console = console
         self.fatal: DeepgramError | None = None
 
     def emit(self, kind: Literal["line", "json"], value: Any) -> None:
         """Print one output line (above the progress bar)."""
+        if self.console is None:
+            return
         write = self.console.emit_json if kind == "json" else self.console.line
         self.progress.above(functools.partial(write, value))
 

@@ -45,7 +45,7 @@ from .._client import AsyncDeepgramClient
 from ..endpoint import add_endpoint_arguments, open_endpoint
 from ._captions import FORMATS
 from ._inputs import Input, assign_outputs, expand, parse_shard, shard
-from ._job import Report, Settings, Transcriber
+from ._job import Interrupted, Report, Settings, Transcriber
 from ._output import CommandError, Console
 from ._progress import Progress, summary
 
@@ -145,6 +145,30 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress and no summary (errors only)"
     )
+    ray = parser.add_argument_group("on a Ray cluster (the ray extra)")
+    ray.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run on Ray: on the cluster at ADDRESS (host:port, ray://host:port or auto), or "
+        "without one on a local Ray instance started for the run; --concurrency is then per "
+        "worker; with --local the server runs here and serves every worker",
+    )
+    ray.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --ray: worker processes, one client each (default: the cluster's CPUs)",
+    )
+    ray.add_argument(
+        "--ship",
+        action="store_true",
+        help="with --ray: send each file's bytes to the workers (when they cannot see the "
+        "paths; default: the workers read the paths themselves)",
+    )
     add_endpoint_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -158,6 +182,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--retries must not be negative", status=2)
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
         raise CommandError(f"--out {args.out}: not a directory", status=2)
+    if args.ray is not None and args.ray != "auto" and ":" not in args.ray:
+        if args.ray:  # `--ray calls/`: a file, not an address
+            args.inputs.insert(0, args.ray)
+        args.ray = ""
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be at least 1", status=2)
+    if args.ray is None and (args.workers is not None or args.ship):
+        raise CommandError("--workers and --ship go with --ray", status=2)
     inputs = expand(args.inputs)
     if not inputs:
         raise CommandError(f"no audio files in {' '.join(args.inputs)}", status=2)
@@ -168,10 +200,12 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CommandError(str(exc), status=2) from None
         inputs = shard(inputs, k, n)
+    if args.ray is not None:
+        return _run_on_ray(args, inputs, formats)
     concurrency = args.concurrency or default_concurrency(bool(args.local))
-    progress = Progress(sys.stderr, enabled=not args.quiet)
     console = Console(json_mode=args.json)
     with open_endpoint(args) as endpoint:
+        progress = Progress(sys.stderr, enabled=not args.quiet)
         client = endpoint.async_client()
         settings = Settings.from_args(
             args,
@@ -191,6 +225,33 @@ def run(args: argparse.Namespace) -> int:
             return asyncio.run(batch.run())
         except asyncio.CancelledError:  # SIGTERM (see Batch.run)
             return 128 + signal.SIGTERM
+
+
+def _run_on_ray(args: argparse.Namespace, inputs: list[Input], formats: tuple[str, ...]) -> int:
+    """``--ray``: the same run on Ray workers (see :mod:`rxdeepgram.batch`)."""
+    from ..batch import run as run_on_ray
+
+    report = Report(Progress(sys.stderr, enabled=not args.quiet), Console(json_mode=args.json))
+
+    def settings(local: bool) -> Settings:
+        decode = bool(args.decode or local)
+        return Settings.from_args(args, formats=formats, decode=decode, prefix=len(inputs) > 1)
+
+    try:
+        run_on_ray(
+            inputs,
+            args,
+            settings,
+            report,
+            address=args.ray or None,
+            workers=args.workers,
+            streams=args.concurrency or default_concurrency(bool(args.local)),
+            ship=bool(args.ship),
+            num_cpus=None,
+        )
+    except Interrupted:  # SIGTERM (see _ray.run_on_ray)
+        return 128 + signal.SIGTERM
+    return finish(report)
 
 
 def _formats(text: str) -> tuple[str, ...]:
