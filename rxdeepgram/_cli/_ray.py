@@ -5,9 +5,10 @@ rest to one of ``workers`` Ray actors. Each actor is one process holding one
 :class:`~rxdeepgram.AsyncDeepgramClient` on its event loop and runs up to ``streams`` inputs at
 once through the same :class:`._job.Transcriber` as the single-process command: it opens the
 input, streams it, writes its outputs (atomically: a temporary file renamed over the output)
-and returns an :class:`._job.Outcome`. The driver keeps at most ``streams`` inputs in flight per
-actor, feeds an actor as soon as one of its inputs finishes, and reports every outcome through
-the same :class:`._job.Report` (progress, transcripts on standard output, summary).
+and returns an :class:`._job.Outcome`. The driver gives each actor ``streams`` inputs and a few
+more to queue (so a stream that ends starts the next input without a round trip to the driver),
+tops it up as its inputs finish, and reports every outcome through the same
+:class:`._job.Report` (progress, transcripts on standard output, summary).
 
 Why actors rather than Ray Data or plain tasks: the work is I/O-bound (waiting for the
 service), so what matters per process is many streams on one event loop with one client,
@@ -84,9 +85,6 @@ class Worker:
         outcome = await self._transcriber.one(item)
         outcome.worker = os.getpid()
         return outcome
-
-    def pid(self) -> int:
-        return os.getpid()
 
 
 @contextlib.contextmanager
@@ -173,17 +171,20 @@ def run_on_ray(
                 num_cpus=cpus,
                 max_restarts=WORKER_RESTARTS,
                 max_task_retries=WORKER_RESTARTS,
-                max_concurrency=streams + 1,
+                max_concurrency=streams,
                 scheduling_strategy="SPREAD",
             ).remote(settings, base_url, _Secret(api_key) if api_key is not None else None)
         )
         for _ in range(workers)
     ]
     pending: dict[Any, tuple[_Slot, Input]] = {}
+    # Each actor runs `streams` inputs at once and holds a few more in its queue, so that a
+    # stream that ends starts the next input at once, without a round trip to the driver.
+    queued = streams + max(1, streams // 4)
 
     def feed() -> None:
         for slot in slots:
-            while slot.alive and slot.in_flight < streams and todo and report.fatal is None:
+            while slot.alive and slot.in_flight < queued and todo and report.fatal is None:
                 item = todo.pop()
                 try:
                     item = _load(item, ship)
@@ -193,7 +194,7 @@ def run_on_ray(
                     continue
                 pending[slot.actor.transcribe.remote(item)] = (slot, item)
                 slot.in_flight += 1
-        counts.in_flight = len(pending)
+        counts.in_flight = sum(min(slot.in_flight, streams) for slot in slots)
 
     previous = signal.getsignal(signal.SIGTERM)
     with contextlib.suppress(ValueError):  # not the main thread: no SIGTERM handling
@@ -202,7 +203,9 @@ def run_on_ray(
         feed()
         report.progress.tick(force=True)
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            ready, rest = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            if ready and rest:  # and every other one that is ready too
+                ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
             for ref in ready:
                 slot, item = pending.pop(ref)
                 slot.in_flight -= 1

@@ -1,0 +1,181 @@
+"""A batch on a local Ray of 2 workers against the single-process command, same concurrency.
+
+Run ``python benchmarks/transcribe_ray.py`` (200 files of 30 s, 3 rounds, ~5 min on two cores;
+needs the ``ray`` extra), ``--quick`` (40 files of 10 s, 2 rounds) or add ``--json``. Progress
+goes to stderr.
+
+Setup, as in ``transcribe_batch.py``: ``--files`` WAV files of ``--seconds`` each, written once;
+one local server (``python -m rxdeepgram.server --deterministic``: the scripted engine) in a
+subprocess for the whole run; and here one local Ray instance (``--workers`` CPUs, no dashboard,
+no usage statistics, loopback only) started once by this script, as a cluster that is already
+running would be. Nothing is pinned: the point of Ray is to use more than one core.
+
+Contenders, each a fresh process sending every file as fast as the connection takes it, with
+the same total number of streams (``--concurrency``, 16 by default):
+
+- **single**: ``rxdeepgram transcribe DIR --url URL --concurrency 16 --json -q``: one process,
+  one client, 16 streams;
+- **ray**: ``rxdeepgram transcribe DIR --url URL --ray ADDRESS --workers 2 --concurrency 8
+  --json -q``: the driver joins the running Ray, starts 2 worker actors (one process and one
+  client each, 8 streams each: ``--concurrency`` is per worker with ``--ray``) and collects
+  their results; its wall time includes joining Ray and starting the workers (~2-4 s).
+
+Measured per run: **wall** time (process start to exit), throughput (**x real time**: seconds
+of audio per second of wall time), **streams in flight** (established connections on the
+server's port, sampled every 20 ms: mean while any is open, and max), and the number of final
+results (both must match: the same work was done). The contenders run interleaved ``--rounds``
+times, each round starting from a different one; the table gives medians and the ratio of the
+throughputs ray / single (above 1x: the Ray run is faster) with its range over the rounds.
+There is no target: this measures what Ray costs or gains on one machine, where both
+contenders wait for the same server process; across machines the workers add cores and network
+paths that one process does not have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import environment, markdown_table
+from transcribe_batch import make_files, run_contender
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--concurrency", type=int, default=16, help="total streams")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="40 files of 10 s, 2 rounds")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.files, args.seconds, args.rounds = 40, 10.0, 2
+    if args.concurrency % args.workers:
+        parser.error("--concurrency must be a multiple of --workers (the same total streams)")
+
+    # A local instance on the loopback interface, no usage statistics: before Ray loads.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    scratch = Path(tempfile.mkdtemp(prefix="rxdeepgram-ray-"))
+    runs: list[dict[str, Any]] = []
+    try:
+        folder = scratch / "calls"
+        print(f"writing {args.files} files of {args.seconds:g} s ...", file=sys.stderr)
+        make_files(folder, args.files, args.seconds)
+        ray.init(
+            num_cpus=args.workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
+        address = ray.get_runtime_context().gcs_address
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rxdeepgram.server", "--deterministic", "--idle-timeout", "60"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip()
+            port = int(url.rsplit(":", 1)[1])
+            base = [sys.executable, "-m", "rxdeepgram", "transcribe", str(folder), "--url", url]
+            per_worker = args.concurrency // args.workers
+            commands = {
+                "single": [*base, "--concurrency", str(args.concurrency), "--json", "-q"],
+                "ray": [
+                    *base, "--ray", address, "--workers", str(args.workers),
+                    "--concurrency", str(per_worker), "--json", "-q",
+                ],
+            }  # fmt: skip
+            names = list(commands)
+            for round_ in range(args.rounds):
+                order = names[round_ % 2 :] + names[: round_ % 2]
+                for name in order:
+                    print(f"round {round_ + 1}: {name} ...", file=sys.stderr)
+                    result = run_contender(name, commands[name], port, None)
+                    result["round"] = round_ + 1
+                    runs.append(result)
+                    print(f"  {result}", file=sys.stderr)
+        finally:
+            server.terminate()
+            server.wait(10)
+            ray.shutdown()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    audio_s = args.files * args.seconds
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(float(r[key]) for r in runs if r["contender"] == name)
+
+    finals = {name: {r["finals"] for r in runs if r["contender"] == name} for name in names}
+    same_work = finals["ray"] == finals["single"] and len(finals["single"]) == 1
+    ratio = median("single", "wall_s") / median("ray", "wall_s")
+    per_round = [
+        float(s["wall_s"]) / float(r["wall_s"])
+        for r in runs
+        for s in runs
+        if r["round"] == s["round"] and r["contender"] == "ray" and s["contender"] == "single"
+    ]
+    labels = {
+        "single": f"one process, --concurrency {args.concurrency}",
+        "ray": f"Ray, {args.workers} workers x --concurrency {per_worker}",
+    }
+    rows = [
+        [
+            labels[name],
+            f"{median(name, 'wall_s'):.1f} s",
+            f"{audio_s / median(name, 'wall_s'):.0f}x",
+            f"{median(name, 'streams_mean'):.1f} / {median(name, 'streams_max'):.0f}",
+            "/".join(str(f) for f in sorted(finals[name])),
+        ]
+        for name in names
+    ]
+    rows.append(
+        [
+            "throughput ray / single (rounds)",
+            f"{ratio:.2f}x ({min(per_round):.2f}-{max(per_round):.2f}x)",
+            "",
+            "",
+            "same" if same_work else "DIFFERENT",
+        ]
+    )
+    if args.json:
+        document = {
+            "environment": environment(["rxdeepgram", "ray", "websockets"]),
+            "files": args.files,
+            "seconds": args.seconds,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "runs": runs,
+            "throughput_ratio": ratio,
+            "throughput_ratio_per_round": per_round,
+            "same_work": same_work,
+        }
+        print(json.dumps(document, indent=1))
+    else:
+        print(
+            f"{args.files} files x {args.seconds:g} s ({audio_s / 3600:.2f} h of audio), "
+            f"{args.concurrency} streams in all, {args.rounds} rounds, medians:\n"
+        )
+        header = ["contender", "wall", "x real time", "streams mean / max", "finals"]
+        print(markdown_table(header, rows))
+    return 0 if same_work else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
