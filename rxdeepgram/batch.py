@@ -19,7 +19,7 @@ input counted twice and no output duplicated or left half-written.
 ``rxdeepgram transcribe`` without ``--ray`` never import it. Install it with
 ``pip install 'rxdeepgram[ray]'`` (on every node of the cluster).
 
-Where it runs: on the cluster at ``address`` (``"auto"``, ``"host:6379"``, ``"ray://..."``), on
+Where it runs: on the cluster at ``address`` (``"auto"``, ``"host:6379"``), on
 the one this process already joined (``ray.init`` called before), or else on a local instance
 started for the call with ``num_cpus`` CPUs (default: ``workers``, else the machine's cores), no
 dashboard and no usage statistics, on the loopback interface. Paths must be readable by every

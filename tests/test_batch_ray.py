@@ -263,3 +263,39 @@ def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_ray_run_keeps_whole_outputs_and_resumes(
+    ray_address: str, server: DeepgramServer, tmp_path: Path, sig: int, status: int
+) -> None:
+    calls = tmp_path / "calls"
+    _calls(calls, 8)
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "rxdeepgram", "transcribe", str(calls), "--url", server.url,
+        "--out", str(out), "--ray", ray_address, "--workers", "1", "--concurrency", "2",
+        "--realtime",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPGRAM_")}
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # stopped once the first input is done (the others in flight)
+        seen.append(line)
+        if line.startswith("done "):
+            proc.send_signal(sig)
+            break
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == status, "".join(seen) + rest
+    assert "interrupted after" in rest and "Traceback" not in rest
+    written = _files(out)
+    assert 1 <= len(written) < 8
+    assert not list(out.rglob("*.part"))
+    for name in written:  # whole files only
+        assert (out / name).read_text() == _expected_txt(int(name[4:6]))
+    again = transcribe(str(calls), "--url", server.url, "--out", str(out), "--ray", ray_address)
+    assert again.returncode == 0, again.stderr
+    resumed = f"transcribed {8 - len(written)} of 8 inputs ({len(written)} already done)"
+    assert resumed in again.stderr
+    assert _files(out) == [f"call{n:02d}.txt" for n in range(8)]

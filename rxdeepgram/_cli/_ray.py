@@ -213,10 +213,10 @@ def run_on_ray(
                     outcome: Outcome = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:  # restarted too often: given up
                     slot.alive = False
-                    outcome = Outcome(item.label, "failed", f"{item.label}: worker lost: {exc}")
-                except ray.exceptions.RayError as exc:
-                    first = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
-                    outcome = Outcome(item.label, "failed", f"{item.label}: {first[0]}")
+                    message = f"{item.label}: Ray worker lost: {_line(exc, first=True)}"
+                    outcome = Outcome(item.label, "failed", message)
+                except ray.exceptions.RayError as exc:  # raised in the worker: its last line
+                    outcome = Outcome(item.label, "failed", f"{item.label}: {_line(exc)}")
                 done(item, outcome)
             if report.fatal is not None:
                 _cancel(pending)
@@ -238,6 +238,14 @@ def run_on_ray(
             with contextlib.suppress(Exception):
                 ray.kill(slot.actor)
         counts.in_flight = 0
+
+
+def _line(exc: BaseException, *, first: bool = False) -> str:
+    """One line of a Ray error (they span many: a traceback, the cause last)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[0] if first else lines[-1]
 
 
 def _load(item: Input, ship: bool) -> Input:

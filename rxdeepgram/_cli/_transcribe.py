@@ -6,6 +6,7 @@
     rxdeepgram transcribe calls/ --out transcripts/ --format txt,srt --concurrency 32
     rxdeepgram transcribe 'calls/**/*.mp3' --json > results.jsonl
     rxdeepgram transcribe calls/ --out out/ --shard 3/8          # the third of eight machines
+    rxdeepgram transcribe calls/ --out out/ --ray auto           # on the Ray cluster of this node
 
 Inputs: files, directories (walked for audio names), glob patterns and ``-`` (standard input);
 see :mod:`._inputs`. Each input is one Listen V1 stream over the library's asyncio client
@@ -23,6 +24,11 @@ skipped (``--overwrite`` redoes it), so an interrupted run resumes where it stop
 Progress goes to standard error: a live bar on a terminal, plain lines elsewhere (see
 :mod:`._progress`). A bad input (missing, empty, unreadable, not audio, refused by the server)
 is reported there and skipped; the run goes on.
+
+With ``--ray [ADDRESS]`` (the ``ray`` extra, imported only then) the inputs run on Ray worker
+processes, each with one client and ``--concurrency`` streams, through the same code
+(:mod:`._job`, driven by :mod:`._ray`; see :mod:`rxdeepgram.batch`); the driver prints the same
+progress and summary, and each input's transcript lines when it finishes.
 
 Exit status: 0 when every input was transcribed (or already done); 1 when some failed;
 2 for a usage error or a refusal that would fail every input (no API key, bad credentials, an
@@ -152,7 +158,7 @@ def add_parser(commands: Any) -> None:
         const="",
         default=None,
         metavar="ADDRESS",
-        help="run on Ray: on the cluster at ADDRESS (host:port, ray://host:port or auto), or "
+        help="run on Ray: on the cluster at ADDRESS (host:port, or auto), or "
         "without one on a local Ray instance started for the run; --concurrency is then per "
         "worker; with --local the server runs here and serves every worker",
     )
