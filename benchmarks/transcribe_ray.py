@@ -22,13 +22,14 @@ the same total number of streams (``--concurrency``, 16 by default):
 
 Measured per run: **wall** time (process start to exit), throughput (**x real time**: seconds
 of audio per second of wall time), **streams in flight** (established connections on the
-server's port, sampled every 20 ms: mean while any is open, and max), and the number of final
-results (both must match: the same work was done). The contenders run interleaved ``--rounds``
-times, each round starting from a different one; the table gives medians and the ratio of the
-throughputs ray / single (above 1x: the Ray run is faster) with its range over the rounds.
-There is no target: this measures what Ray costs or gains on one machine, where both
-contenders wait for the same server process; across machines the workers add cores and network
-paths that one process does not have.
+server's port, sampled every 20 ms: mean while any is open, and max), the **server's CPU**
+time during the run (and its share of the wall time: near 100%, the one server process is
+what limits both contenders), and the number of final results (both must match: the same work
+was done). The contenders run interleaved ``--rounds`` times, each round starting from a
+different one; the table gives medians and the ratio of the throughputs ray / single (above
+1x: the Ray run is faster) with its range over the rounds. There is no target: this measures
+what Ray costs or gains on one machine, where both contenders wait for the same server
+process; across machines the workers add cores and network paths that one process does not have.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import environment, markdown_table
 from transcribe_batch import make_files, run_contender
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -106,7 +114,9 @@ def main() -> int:
                 order = names[round_ % 2 :] + names[: round_ % 2]
                 for name in order:
                     print(f"round {round_ + 1}: {name} ...", file=sys.stderr)
+                    before = _cpu_seconds(server.pid)
                     result = run_contender(name, commands[name], port, None)
+                    result["server_cpu_s"] = _cpu_seconds(server.pid) - before
                     result["round"] = round_ + 1
                     runs.append(result)
                     print(f"  {result}", file=sys.stderr)
@@ -131,6 +141,13 @@ def main() -> int:
         for s in runs
         if r["round"] == s["round"] and r["contender"] == "ray" and s["contender"] == "single"
     ]
+
+    def busy(name: str) -> float:
+        """The server's CPU time over the run's wall time (1.0: one core all the time)."""
+        return statistics.median(
+            float(r["server_cpu_s"]) / float(r["wall_s"]) for r in runs if r["contender"] == name
+        )
+
     labels = {
         "single": f"one process, --concurrency {args.concurrency}",
         "ray": f"Ray, {args.workers} workers x --concurrency {per_worker}",
@@ -141,6 +158,7 @@ def main() -> int:
             f"{median(name, 'wall_s'):.1f} s",
             f"{audio_s / median(name, 'wall_s'):.0f}x",
             f"{median(name, 'streams_mean'):.1f} / {median(name, 'streams_max'):.0f}",
+            f"{median(name, 'server_cpu_s'):.1f} s ({busy(name):.0%})",
             "/".join(str(f) for f in sorted(finals[name])),
         ]
         for name in names
@@ -149,6 +167,7 @@ def main() -> int:
         [
             "throughput ray / single (rounds)",
             f"{ratio:.2f}x ({min(per_round):.2f}-{max(per_round):.2f}x)",
+            "",
             "",
             "",
             "same" if same_work else "DIFFERENT",
@@ -172,7 +191,10 @@ def main() -> int:
             f"{args.files} files x {args.seconds:g} s ({audio_s / 3600:.2f} h of audio), "
             f"{args.concurrency} streams in all, {args.rounds} rounds, medians:\n"
         )
-        header = ["contender", "wall", "x real time", "streams mean / max", "finals"]
+        header = [
+            "contender", "wall", "x real time", "streams mean / max", "server CPU (busy)",
+            "finals",
+        ]  # fmt: skip
         print(markdown_table(header, rows))
     return 0 if same_work else 1
 
