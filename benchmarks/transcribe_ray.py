@@ -20,6 +20,10 @@ the same total number of streams (``--concurrency``, 16 by default):
   client each, 8 streams each: ``--concurrency`` is per worker with ``--ray``) and collects
   their results; its wall time includes joining Ray and starting the workers (~2-4 s).
 
+Each round also runs both commands on as many files as there are workers: that run's wall
+time is each contender's fixed cost (starting Python; for Ray, joining the cluster and starting
+the workers), and the second ratio compares the throughputs with it taken off.
+
 Measured per run: **wall** time (process start to exit), throughput (**x real time**: seconds
 of audio per second of wall time), **streams in flight** (established connections on the
 server's port, sampled every 20 ms: mean while any is open, and max), the **server's CPU**
@@ -83,6 +87,10 @@ def main() -> int:
         folder = scratch / "calls"
         print(f"writing {args.files} files of {args.seconds:g} s ...", file=sys.stderr)
         make_files(folder, args.files, args.seconds)
+        pair = scratch / "pair"  # the fixed cost: as many files as workers, the same command
+        pair.mkdir()
+        for n in range(args.workers):
+            shutil.copy(folder / f"call{n:04d}.wav", pair / f"call{n:04d}.wav")
         ray.init(
             num_cpus=args.workers,
             include_dashboard=False,
@@ -109,9 +117,13 @@ def main() -> int:
                     "--concurrency", str(per_worker), "--json", "-q",
                 ],
             }  # fmt: skip
+            for name in list(commands):  # the same commands on the pair of files
+                commands[f"{name}, {args.workers} files"] = [
+                    str(pair) if part == str(folder) else part for part in commands[name]
+                ]
             names = list(commands)
             for round_ in range(args.rounds):
-                order = names[round_ % 2 :] + names[: round_ % 2]
+                order = names[round_ % len(names) :] + names[: round_ % len(names)]
                 for name in order:
                     print(f"round {round_ + 1}: {name} ...", file=sys.stderr)
                     before = _cpu_seconds(server.pid)
@@ -135,12 +147,16 @@ def main() -> int:
     finals = {name: {r["finals"] for r in runs if r["contender"] == name} for name in names}
     same_work = finals["ray"] == finals["single"] and len(finals["single"]) == 1
     ratio = median("single", "wall_s") / median("ray", "wall_s")
-    per_round = [
-        float(s["wall_s"]) / float(r["wall_s"])
-        for r in runs
-        for s in runs
-        if r["round"] == s["round"] and r["contender"] == "ray" and s["contender"] == "single"
-    ]
+
+    def per_round(key: str, net: bool = False) -> list[float]:
+        ratios = []
+        for round_ in range(1, args.rounds + 1):
+            wall = {r["contender"]: float(r[key]) for r in runs if r["round"] == round_}
+            fixed = {
+                n: wall[f"{n}, {args.workers} files"] if net else 0.0 for n in ("single", "ray")
+            }
+            ratios.append((wall["single"] - fixed["single"]) / (wall["ray"] - fixed["ray"]))
+        return ratios
 
     def busy(name: str) -> float:
         """The server's CPU time over the run's wall time (1.0: one core all the time)."""
@@ -148,31 +164,38 @@ def main() -> int:
             float(r["server_cpu_s"]) / float(r["wall_s"]) for r in runs if r["contender"] == name
         )
 
+    gross, net = per_round("wall_s"), per_round("wall_s", net=True)
     labels = {
         "single": f"one process, --concurrency {args.concurrency}",
         "ray": f"Ray, {args.workers} workers x --concurrency {per_worker}",
     }
-    rows = [
-        [
-            labels[name],
-            f"{median(name, 'wall_s'):.1f} s",
-            f"{audio_s / median(name, 'wall_s'):.0f}x",
-            f"{median(name, 'streams_mean'):.1f} / {median(name, 'streams_max'):.0f}",
-            f"{median(name, 'server_cpu_s'):.1f} s ({busy(name):.0%})",
-            "/".join(str(f) for f in sorted(finals[name])),
-        ]
-        for name in names
-    ]
-    rows.append(
-        [
-            "throughput ray / single (rounds)",
-            f"{ratio:.2f}x ({min(per_round):.2f}-{max(per_round):.2f}x)",
-            "",
-            "",
-            "",
-            "same" if same_work else "DIFFERENT",
-        ]
-    )
+    rows = []
+    for name in names:
+        base_name = name.split(",")[0]
+        label = labels[base_name] + name[len(base_name) :]
+        wall = median(name, "wall_s")
+        audio = audio_s if name in labels else args.workers * args.seconds
+        rows.append(
+            [
+                label,
+                f"{wall:.1f} s",
+                f"{audio / wall:.0f}x",
+                f"{median(name, 'streams_mean'):.1f} / {median(name, 'streams_max'):.0f}",
+                f"{median(name, 'server_cpu_s'):.1f} s ({busy(name):.0%})",
+                "/".join(str(f) for f in sorted(finals[name])),
+            ]
+        )
+    for what, values in (("", gross), (f", less the {args.workers} files' run", net)):
+        rows.append(
+            [
+                f"throughput ray / single{what} (rounds)",
+                f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f}x)",
+                "",
+                "",
+                "",
+                "same" if same_work else "DIFFERENT",
+            ]
+        )
     if args.json:
         document = {
             "environment": environment(["rxdeepgram", "ray", "websockets"]),
@@ -182,7 +205,8 @@ def main() -> int:
             "workers": args.workers,
             "runs": runs,
             "throughput_ratio": ratio,
-            "throughput_ratio_per_round": per_round,
+            "throughput_ratio_per_round": gross,
+            "throughput_ratio_net_of_fixed_cost_per_round": net,
             "same_work": same_work,
         }
         print(json.dumps(document, indent=1))

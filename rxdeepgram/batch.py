@@ -19,7 +19,8 @@ input counted twice and no output duplicated or left half-written.
 ``rxdeepgram transcribe`` without ``--ray`` never import it. Install it with
 ``pip install 'rxdeepgram[ray]'`` (on every node of the cluster).
 
-Where it runs: on the cluster at ``address`` (``"auto"``, ``"host:6379"``), on
+Where it runs: on the cluster at ``address`` (``"auto"``, ``"host:6379"``; default: the
+``RAY_ADDRESS`` environment variable, as Ray reads it), on
 the one this process already joined (``ray.init`` called before), or else on a local instance
 started for the call with ``num_cpus`` CPUs (default: ``workers``, else the machine's cores), no
 dashboard and no usage statistics, on the loopback interface. Paths must be readable by every
@@ -213,6 +214,7 @@ def run(
             "no Deepgram API key: set DEEPGRAM_API_KEY or pass an api key; "
             "or a URL for another server, or local to start a local one"
         )
+    address = address or os.environ.get("RAY_ADDRESS") or None  # as ray.init() reads it
     if not address and "ray" not in sys.modules:
         # A local instance: on the loopback interface (Ray's switch for it; it otherwise binds
         # the machine's address), with no usage statistics sent anywhere.
