@@ -1,8 +1,10 @@
 """Batch transcription on Ray: ``rxdeepgram.batch.transcribe_on_ray`` and ``transcribe --ray``.
 
 One local Ray instance (2 CPUs, no dashboard, no usage statistics, on the loopback interface)
-serves the whole module: it is started once, in this process, by a session fixture, and the
-module's tests share one xdist group so they all run where it is. The library calls use it
+serves the module: it is started once per test process, by a session fixture (with
+``pytest -n 2`` the module's tests may land on both workers: then each starts one; xdist's
+``xdist_group`` cannot pin them to one, as it renames test ids in a way pytest 9.2 no longer
+reads). The library calls use it
 directly (``ray.init`` already called); the command runs as a subprocess joining it with
 ``--ray ADDRESS``; one test starts a Ray of its own (``--ray`` with no address). The peer is
 the local server with the scripted engine, over real sockets, as in ``test_transcribe.py``.
@@ -32,7 +34,7 @@ from rxdeepgram.batch import Outcome, transcribe_on_ray  # noqa: E402
 from rxdeepgram.errors import AuthenticationError  # noqa: E402
 from rxdeepgram.server import DeepgramServer, ScriptedEngine  # noqa: E402
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.timeout(120)
 
 SCRIPT = ["hello world", "good morning"]
 
