@@ -242,19 +242,23 @@ def test_the_command_on_ray_writes_what_the_command_writes_alone(
 
 def test_local_and_ray_without_an_address_start_both_here(tmp_path: Path) -> None:
     """``--local --ray``: a Ray instance of its own, and the local server (the best engines)
-    served from the driver to its workers."""
-    data = ROOT / "tests" / "data" / "two_sentences.wav"
+    served from the driver to both its workers."""
+    data = ROOT / "tests" / "data"
+    files = [str(data / "two_sentences.wav"), str(data / "order_status.wav")]
     done = subprocess.run(
-        [sys.executable, "-m", "rxdeepgram", "transcribe", str(data), "--local", "--ray",
-         "--workers", "1", "--out", str(tmp_path)],
+        [sys.executable, "-m", "rxdeepgram", "transcribe", *files, "--local", "--ray",
+         "--workers", "2", "--concurrency", "1", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=110, cwd=ROOT,
         env={k: v for k, v in os.environ.items() if not k.startswith(("DEEPGRAM_", "RAY_ADDRESS"))},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    text = (tmp_path / "two_sentences.txt").read_text()
+    assert "transcribed 2 of 2 inputs" in done.stderr
+    assert _files(tmp_path) == ["order_status.txt", "two_sentences.txt"]
     if _has("pocketsphinx"):  # --local's best engine: real recognition
-        assert text == "i need to change my password\nthe meeting starts at ten in the morning\n"
-    assert "transcribed 1 of 1 inputs" in done.stderr
+        assert (tmp_path / "two_sentences.txt").read_text() == (
+            "i need to change my password\nthe meeting starts at ten in the morning\n"
+        )
+        assert (tmp_path / "order_status.txt").read_text() == "please check my order status\n"
 
 
 def _has(module: str) -> bool:
