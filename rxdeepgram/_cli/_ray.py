@@ -232,7 +232,7 @@ def run_on_ray(
         report.progress.close(summary(counts, interrupted=True))
         raise
     finally:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, TypeError):  # None: not set from Python
             signal.signal(signal.SIGTERM, previous)
         for slot in slots:
             with contextlib.suppress(Exception):
