@@ -5,7 +5,8 @@
     rxdeepgram demo [--json] [--sentences N] [--speed X]   # offline tour, well under a minute
     rxdeepgram serve [server options]          # = python -m rxdeepgram.server, best engines
     rxdeepgram transcribe FILE|DIR|GLOB|- ... [--out DIR --format txt,json,srt,vtt]
-                          [--concurrency N] [--shard K/N] [--json] [--local | --url URL]
+                          [--concurrency N] [--shard K/N | --ray [ADDRESS]] [--json]
+                          [--local | --url URL]
     rxdeepgram speak TEXT -o FILE.wav [--local | --url URL] [--json]
 
 Exit status: 0 on success; 2 for a usage error or a :class:`~rxdeepgram.errors.DeepgramError`

@@ -23,6 +23,11 @@ requires_shared = pytest.mark.skipif(
 HAVE_PICOWS = importlib.util.find_spec("picows") is not None
 
 
+HEAVY_OPTIONAL = {"rxdeepgram._cli._ray"}
+"""Modules left to the tests that use them: ``_ray`` imports Ray, which is slow to load and
+must see its environment (tests/test_batch_ray.py sets it) before it loads."""
+
+
 def _import_the_library() -> None:
     """Import every rxdeepgram module now, on the main thread. pytest rewrites the assertions of
     the whole distribution (it is a pytest plugin), and CPython 3.11's ast is not thread-safe:
@@ -33,7 +38,7 @@ def _import_the_library() -> None:
     import rxdeepgram
 
     for module in pkgutil.walk_packages(rxdeepgram.__path__, "rxdeepgram."):
-        if module.name.endswith("__main__"):
+        if module.name.endswith("__main__") or module.name in HEAVY_OPTIONAL:
             continue
         # an optional dependency may be missing (sounddevice...)
         with contextlib.suppress(ImportError):

@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "rxdeepgram.operators",
     "rxdeepgram.audio",
     "rxdeepgram.endpoint",
+    "rxdeepgram.batch",
 ]
 
 

@@ -629,6 +629,37 @@ def test_usage_errors(tmp_path: Path) -> None:
         ([str(wav), "--concurrency", "0"], "--concurrency"),
         ([str(wav), "--out", str(wav)], "not a directory"),
         ([empty], f"no audio files in {empty}"),
+        ([str(wav), "--workers", "2"], "--workers and --ship go with --ray"),
+        ([str(wav), "--ray", "--workers", "0"], "--workers must be at least 1"),
     ]:
         done = transcribe(*args, "--url", "ws://127.0.0.1:9")
         assert done.returncode == 2 and needle in done.stderr, (args, done.stderr)
+
+
+# -- Ray only when asked ------------------------------------------------------------------------
+
+_WHICH_MODULES = """
+import sys
+if sys.argv[4] == "no-ray":
+    sys.modules["ray"] = None  # as if Ray were not installed: importing it raises ImportError
+import rxdeepgram, rxdeepgram.batch
+from rxdeepgram.__main__ import main
+args = ["transcribe", sys.argv[1], "--url", sys.argv[2], "--out", sys.argv[3], "-q"]
+status = main(args + (["--ray"] if sys.argv[4] == "no-ray" else []))
+print(status, sorted(m for m in sys.modules if m.split(".")[0] == "ray" and sys.modules[m]))
+"""
+
+
+def test_ray_is_imported_only_by_a_ray_run(server: DeepgramServer, tmp_path: Path) -> None:
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(speech_wav())
+    out = str(tmp_path / "out")
+    command = [sys.executable, "-c", _WHICH_MODULES, str(wav), server.url, out]
+    done = subprocess.run([*command, "plain"], capture_output=True, text=True, env=_env())
+    assert done.stdout.strip() == "0 []", done.stderr
+    assert (tmp_path / "out" / "a.txt").read_text() == "hello world\n"
+    # --ray without the extra: a usage error naming the extra, before anything runs
+    done = subprocess.run([*command, "no-ray"], capture_output=True, text=True, env=_env())
+    assert done.stdout.strip() == "2 []", done.stderr
+    assert "pip install 'rxdeepgram[ray]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -26,7 +26,7 @@ import glob
 import os
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["AUDIO_SUFFIXES", "Input", "assign_outputs", "expand", "parse_shard", "shard"]
 
@@ -57,13 +57,16 @@ STDIN = "-"
 class Input:
     """One input: ``path`` to read (``-``: standard input), ``label`` to show, ``key`` (the
     path relative to the directory it was found under; what names its outputs and shards it),
-    and ``problem`` when it is known to fail before being opened."""
+    and ``problem`` when it is known to fail before being opened. ``data``, when set, is the
+    audio itself (then ``path`` is never opened): bytes given to the library, or shipped to a
+    Ray worker that cannot see the file."""
 
     path: str
     label: str
     key: str
     problem: str | None = None
     output_stem: str = ""
+    data: bytes | None = field(default=None, repr=False)
 
 
 def _has_magic(arg: str) -> bool:

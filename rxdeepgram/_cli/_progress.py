@@ -126,6 +126,11 @@ class Progress:
         self._drawn = 0
         self._lock = threading.Lock()
 
+    def restart(self) -> None:
+        """Count the elapsed time from now (after a slow start-up that is not the run's)."""
+        self._started = self.clock()
+        self.counts.elapsed = 0.0
+
     def _width(self) -> int:
         if self.width is not None:
             return self.width
