@@ -145,6 +145,7 @@ class Driver:
         for message in early:
             self._deliver(conn, message)
         self._conn = conn
+        transport.deliver_to(conn._on_frame)  # from now on, straight to the connection
         if self._closed is not None:
             self._ended(conn, *self._closed)
             return

@@ -144,6 +144,9 @@ class PicowsTransport(WSListener):
         if self._state == _OPEN and ws is not None:
             ws.send(_TEXT if text else _BINARY, data)  # a no-op once picows has sent a close
 
+    def deliver_to(self, receiver: Callable[[str | bytes], None]) -> None:
+        self._deliver = receiver
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         ws = self._ws
         if self._state != _OPEN or ws is None or ws.is_close_frame_sent or self._disconnected:
