@@ -665,14 +665,18 @@ class Throughput:
     frames: int
     contenders: tuple[str, ...]
     rates: dict[str, list[float]] = field(default_factory=dict)
+    cpu_rates: dict[str, list[float]] = field(default_factory=dict)
+    """Messages per second of the client process's CPU time (user + system, every thread,
+    ``time.process_time``) over the same run: what the client spent, whatever else the machine
+    was doing (on a shared machine the wall-clock rates move with the neighbours' load)."""
     errors: dict[str, str] = field(default_factory=dict)
 
-    def median(self, name: str) -> float | None:
-        rates = self.rates.get(name)
+    def median(self, name: str, cpu: bool = False) -> float | None:
+        rates = (self.cpu_rates if cpu else self.rates).get(name)
         return statistics.median(rates) if rates else None
 
-    def ratio(self, name: str, over: str) -> float | None:
-        a, b = self.median(name), self.median(over)
+    def ratio(self, name: str, over: str, cpu: bool = False) -> float | None:
+        a, b = self.median(name, cpu), self.median(over, cpu)
         return None if a is None or b is None else a / b
 
     def checks(self, transports: list[str], reconnect: bool) -> list[Check]:
@@ -696,16 +700,17 @@ class Throughput:
                     ("picows-typed", MIN_FLOOR_RATIO),
                     ("fair-typed", MIN_FAIR_TYPED_RATIO),
                 ):
-                    checks.append(
-                        ratio_check(
-                            section,
-                            f"{name} / {over}",
-                            self.ratio(name, over),
-                            bound,
-                            at_least=True,
-                            missing=self.errors.get(name, "") or self.errors.get(over, ""),
+                    for cpu in (False, True):
+                        checks.append(
+                            ratio_check(
+                                section,
+                                f"{name} / {over}" + (" (per CPU-second)" if cpu else ""),
+                                self.ratio(name, over, cpu),
+                                bound,
+                                at_least=True,
+                                missing=self.errors.get(name, "") or self.errors.get(over, ""),
+                            )
                         )
-                    )
             if reconnect:
                 with_it = rx_contender(transport, True)
                 checks.append(
@@ -732,19 +737,23 @@ class Throughput:
         return statistics.median(ratios) if ratios else None
 
     def as_dict(self) -> dict[str, Any]:
-        rates: dict[str, Any] = {}
-        for name, samples in self.rates.items():
-            if samples:
-                rates[name] = {
+        def summary(table: dict[str, list[float]]) -> dict[str, Any]:
+            return {
+                name: {
                     "median": round(statistics.median(samples)),
                     "min": round(min(samples)),
                     "max": round(max(samples)),
                     "samples": [round(r) for r in samples],
                 }
+                for name, samples in table.items()
+                if samples
+            }
+
         return {
             "client": self.client,
             "frames_per_run": self.frames,
-            "messages_per_s": rates,
+            "messages_per_s": summary(self.rates),
+            "messages_per_cpu_s": summary(self.cpu_rates),
             "reconnect_cost_per_round": {
                 name: [round(r, 3) for r in self.paired(name.removesuffix("+reconnect"), name)]
                 for name in self.rates
@@ -762,11 +771,14 @@ def _rounds(names: tuple[str, ...], repeat: int) -> Iterator[tuple[str, ...]]:
         yield names[k:] + names[:k]
 
 
-def _record(result: Throughput, name: str, count: int, elapsed: float, *, keep: bool) -> None:
+def _record(
+    result: Throughput, name: str, count: int, elapsed: float, cpu: float, *, keep: bool
+) -> None:
     if count != result.frames:
         raise SystemExit(f"{result.client} {name}: got {count} of {result.frames} messages")
     if keep:
         result.rates.setdefault(name, []).append(count / elapsed)
+        result.cpu_rates.setdefault(name, []).append(count / cpu)
 
 
 def _unavailable(result: Throughput, name: str, exc: Exception) -> None:
@@ -789,14 +801,16 @@ async def throughput_async(url: str, frames: int, repeat: int, rx: list[str]) ->
             if name in result.errors:
                 continue
             gc.collect()
+            cpu = time.process_time()
             try:
                 count, elapsed = await runs[name]()
+                cpu = time.process_time() - cpu
             except Exception as exc:
                 if index:
                     raise
                 _unavailable(result, name, exc)
                 continue
-            _record(result, name, count, elapsed, keep=index > 0)
+            _record(result, name, count, elapsed, cpu, keep=index > 0)
     return result
 
 
@@ -815,14 +829,16 @@ def throughput_sync(url: str, frames: int, repeat: int, rx: list[str]) -> Throug
             if name in result.errors:
                 continue
             gc.collect()
+            cpu = time.process_time()
             try:
                 count, elapsed = runs[name]()
+                cpu = time.process_time() - cpu
             except Exception as exc:
                 if index:
                     raise
                 _unavailable(result, name, exc)
                 continue
-            _record(result, name, count, elapsed, keep=index > 0)
+            _record(result, name, count, elapsed, cpu, keep=index > 0)
     return result
 
 
@@ -1241,10 +1257,11 @@ def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def throughput_table(result: Throughput) -> str:
+def throughput_table(result: Throughput, cpu: bool = False) -> str:
     rows = []
+    picows = "raw-picows" in result.contenders
     for name in result.contenders:
-        rate = result.median(name)
+        rate = result.median(name, cpu)
         if rate is None:
             rows.append([name, "not run", "", "", "", "", result.errors.get(name, "")[:60]])
             continue
@@ -1252,16 +1269,16 @@ def throughput_table(result: Throughput) -> str:
             [
                 name,
                 _rate(rate),
-                _x(result.ratio(name, "picows-typed")),
-                _x(result.ratio(name, "fair-typed")),
-                _x(result.ratio(name, "raw")),
-                _x(result.ratio(name, "fair")),
-                _x(result.ratio(name, "raw-picows")) if "raw-picows" in result.contenders else "",
+                _x(result.ratio(name, "picows-typed", cpu)),
+                _x(result.ratio(name, "fair-typed", cpu)),
+                _x(result.ratio(name, "raw", cpu)),
+                _x(result.ratio(name, "fair", cpu)),
+                _x(result.ratio(name, "raw-picows", cpu)) if picows else "",
             ]
         )
     header = [
         "contender",
-        "msg/s",
+        "msg per CPU-s" if cpu else "msg/s",
         "/ floor",
         "/ fair-typed",
         "/ raw websockets",
@@ -1336,6 +1353,10 @@ def report(
             f"({frames:,} Results frames of {frame_bytes:,} bytes per run, median of {repeat})",
             "",
             throughput_table(result),
+            "",
+            f"The same, messages per second of the client process's CPU time ({result.client}):",
+            "",
+            throughput_table(result, cpu=True),
             "",
         ]
     lines += [
