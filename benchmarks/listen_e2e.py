@@ -1,9 +1,10 @@
 """Listen V1 end to end over real sockets: receive throughput, and CPU per real-time stream.
 
 Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~5.5 min), ``--quick`` (~15 s)
-or add ``--json``. Progress goes to stderr. The servers run in subprocesses of this script;
-when the machine has two or more CPUs the server is pinned to one core and the client (this
-process) to another, so that the server never competes with the client it serves.
+or add ``--json``; ``--skip realtime`` runs the throughput part alone (~1.5 min). Progress
+goes to stderr. The servers run in subprocesses of this script; when the machine has two or
+more CPUs the server is pinned to one core and the client (this process) to another, so that
+the server never competes with the client it serves.
 
 rxdeepgram runs as several contenders in the same run: one per transport (``--transport
 websockets picows``, both by default: ``rx-websockets``, ``rx-picows``), each also with
@@ -11,30 +12,42 @@ websockets picows``, both by default: ``rx-websockets``, ``rx-picows``), each al
 those out). A contender that cannot run (a transport not installed, a keyword not supported) is
 reported as not run, and its targets as missed.
 
-1. **Throughput**: messages/s from the server into the client. A *blaster* server answers the
-   client's first frame with ``--frames`` copies of a real Listen V1 ``Results`` frame (the
-   compact JSON of ``examples/listen-v1/server/Results.json``, ~1.3 KB, as in ``decode.py``),
-   pre-framed and written to the socket in one go so that the server costs nothing per frame,
-   then closes with 1000. Each contender connects, sends one audio frame, counts messages until
-   the stream ends; its rate is frames / (connect to end). Per client (asyncio, then sync):
+1. **Throughput**: messages/s from the server into the client. A *blaster* server (a bare
+   asyncio protocol in its own process, no WebSocket library: ``RealtimeStub(blast=...)``)
+   answers the client's first frame with ``--frames`` copies of a real Listen V1 ``Results``
+   frame and a close frame (1000), pre-framed and written to the socket in one go, so that the
+   server costs nothing per frame and the client alone sets the pace. The frame (``--frame``)
+   is the compact JSON of ``examples/listen-v1/server/Results.interim.json`` (``interim``,
+   588 bytes, the default: most messages of a live stream are interim results of this size,
+   and it is where the cost around the decode weighs most) or of ``Results.json``
+   (``results``, 1.4 KB, as in ``decode.py``). Each contender connects, sends one audio frame,
+   counts messages until the stream ends; its rate is frames / (connect to end), and frames /
+   the client process's CPU time over the same run (``time.process_time``: what the client
+   spent, whatever its neighbours on a shared machine did meanwhile). Per client (asyncio,
+   then sync):
 
-   - **raw** (the raw websockets floor): a ``websockets`` recv loop (``async for`` / ``for``)
-     decoding nothing;
-   - **raw-picows** (asyncio only): a ``picows`` listener reading each text frame as ``str``
-     (what websockets' loop hands over), a second reference point;
-   - **fair**: the websockets loop calling ``msgspec.json.decode`` per frame (plain dicts);
-   - **picows-typed** (asyncio only): the picows listener decoding each frame to rxdeepgram's
-     typed ``Results`` (``listen_v1.decode``): the ceiling of any picows-based client that
-     delivers typed messages (the decode alone takes ~2.8 us of this 1.4 KB frame);
+   - **picows-typed**, *the floor*: a bare ``picows`` listener reading each text frame with
+     picows' cheapest text accessor (``get_payload_as_utf8_text`` or
+     ``get_payload_as_ascii_text``, timed at start-up, the faster wins) and decoding it to
+     rxdeepgram's typed struct (``listen_v1.decode``), nothing else: the least any client
+     delivering typed messages can spend on this machine. The same asyncio listener serves as
+     the floor of the sync client;
+   - **fair-typed**: a hand-written ``websockets`` client (``async for`` / ``for`` over the
+     connection) decoding each frame with the same ``listen_v1.decode``;
+   - **raw** (the raw websockets floor): the ``websockets`` loop decoding nothing;
+   - **fair**: the ``websockets`` loop calling ``msgspec.json.decode`` per frame (plain dicts);
+   - **raw-picows** (asyncio only): the ``picows`` listener reading each frame as ``str`` and
+     nothing else;
    - **rx-...**: ``AsyncDeepgramClient`` / ``DeepgramClient(transport=...)``,
      ``listen.v1.connect(...)`` and one ``conn.messages`` subscriber counting the typed
      ``Results`` structs.
 
    After a warm-up run each, the contenders run interleaved ``--repeat`` times, each round
    starting from a different one; the tables give median rates and ratios of medians.
-   Targets: rx-websockets >= 0.8x raw, rx-picows >= 2.0x raw, and ``reconnect=True`` costs at
-   most 1.1x (rate without over rate with in each round, the median of the rounds: see 2.).
-   A typed decode of this frame alone takes ~40 % of the raw websockets loop's time per frame.
+   Targets, both clients: rx-picows >= 0.75x the floor and >= 1.9x fair-typed (the same kind
+   of client), checked on the wall-clock rates and on the rates per CPU-second; rx-websockets
+   >= 0.8x raw, rx-picows >= 2.0x raw, and ``reconnect=True`` costs at most 1.1x (rate without
+   over rate with in each round, the median of the rounds: see 2.).
 
 2. **CPU per real-time stream**. N concurrent asyncio connections (100 and 500) each send
    16 kHz linear16 audio in 20 ms chunks (640 bytes) at real time for ``--seconds``, paced by
