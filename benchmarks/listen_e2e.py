@@ -1,9 +1,10 @@
 """Listen V1 end to end over real sockets: receive throughput, and CPU per real-time stream.
 
 Run ``python benchmarks/listen_e2e.py`` (Markdown tables, ~5.5 min), ``--quick`` (~15 s)
-or add ``--json``. Progress goes to stderr. The servers run in subprocesses of this script;
-when the machine has two or more CPUs the server is pinned to one core and the client (this
-process) to another, so that the server never competes with the client it serves.
+or add ``--json``; ``--skip realtime`` runs the throughput part alone (~1.5 min). Progress
+goes to stderr. The servers run in subprocesses of this script; when the machine has two or
+more CPUs the server is pinned to one core and the client (this process) to another, so that
+the server never competes with the client it serves.
 
 rxdeepgram runs as several contenders in the same run: one per transport (``--transport
 websockets picows``, both by default: ``rx-websockets``, ``rx-picows``), each also with
@@ -11,30 +12,42 @@ websockets picows``, both by default: ``rx-websockets``, ``rx-picows``), each al
 those out). A contender that cannot run (a transport not installed, a keyword not supported) is
 reported as not run, and its targets as missed.
 
-1. **Throughput**: messages/s from the server into the client. A *blaster* server answers the
-   client's first frame with ``--frames`` copies of a real Listen V1 ``Results`` frame (the
-   compact JSON of ``examples/listen-v1/server/Results.json``, ~1.3 KB, as in ``decode.py``),
-   pre-framed and written to the socket in one go so that the server costs nothing per frame,
-   then closes with 1000. Each contender connects, sends one audio frame, counts messages until
-   the stream ends; its rate is frames / (connect to end). Per client (asyncio, then sync):
+1. **Throughput**: messages/s from the server into the client. A *blaster* server (a bare
+   asyncio protocol in its own process, no WebSocket library: ``RealtimeStub(blast=...)``)
+   answers the client's first frame with ``--frames`` copies of a real Listen V1 ``Results``
+   frame and a close frame (1000), pre-framed and written to the socket in one go, so that the
+   server costs nothing per frame and the client alone sets the pace. The frame (``--frame``)
+   is the compact JSON of ``examples/listen-v1/server/Results.interim.json`` (``interim``,
+   588 bytes, the default: most messages of a live stream are interim results of this size,
+   and it is where the cost around the decode weighs most) or of ``Results.json``
+   (``results``, 1.4 KB, as in ``decode.py``). Each contender connects, sends one audio frame,
+   counts messages until the stream ends; its rate is frames / (connect to end), and frames /
+   the client process's CPU time over the same run (``time.process_time``: what the client
+   spent, whatever its neighbours on a shared machine did meanwhile). Per client (asyncio,
+   then sync):
 
-   - **raw** (the raw websockets floor): a ``websockets`` recv loop (``async for`` / ``for``)
-     decoding nothing;
-   - **raw-picows** (asyncio only): a ``picows`` listener reading each text frame as ``str``
-     (what websockets' loop hands over), a second reference point;
-   - **fair**: the websockets loop calling ``msgspec.json.decode`` per frame (plain dicts);
-   - **picows-typed** (asyncio only): the picows listener decoding each frame to rxdeepgram's
-     typed ``Results`` (``listen_v1.decode``): the ceiling of any picows-based client that
-     delivers typed messages (the decode alone takes ~2.8 us of this 1.4 KB frame);
+   - **picows-typed**, *the floor*: a bare ``picows`` listener reading each text frame with
+     picows' cheapest text accessor (``get_payload_as_utf8_text`` or
+     ``get_payload_as_ascii_text``, timed at start-up, the faster wins) and decoding it to
+     rxdeepgram's typed struct (``listen_v1.decode``), nothing else: the least any client
+     delivering typed messages can spend on this machine. The same asyncio listener serves as
+     the floor of the sync client;
+   - **fair-typed**: a hand-written ``websockets`` client (``async for`` / ``for`` over the
+     connection) decoding each frame with the same ``listen_v1.decode``;
+   - **raw** (the raw websockets floor): the ``websockets`` loop decoding nothing;
+   - **fair**: the ``websockets`` loop calling ``msgspec.json.decode`` per frame (plain dicts);
+   - **raw-picows** (asyncio only): the ``picows`` listener reading each frame as ``str`` and
+     nothing else;
    - **rx-...**: ``AsyncDeepgramClient`` / ``DeepgramClient(transport=...)``,
      ``listen.v1.connect(...)`` and one ``conn.messages`` subscriber counting the typed
      ``Results`` structs.
 
    After a warm-up run each, the contenders run interleaved ``--repeat`` times, each round
    starting from a different one; the tables give median rates and ratios of medians.
-   Targets: rx-websockets >= 0.8x raw, rx-picows >= 2.0x raw, and ``reconnect=True`` costs at
-   most 1.1x (rate without over rate with in each round, the median of the rounds: see 2.).
-   A typed decode of this frame alone takes ~40 % of the raw websockets loop's time per frame.
+   Targets, both clients: rx-picows >= 0.75x the floor and >= 1.9x fair-typed (the same kind
+   of client), checked on the wall-clock rates and on the rates per CPU-second; rx-websockets
+   >= 0.8x raw, rx-picows >= 2.0x raw, and ``reconnect=True`` costs at most 1.1x (rate without
+   over rate with in each round, the median of the rounds: see 2.).
 
 2. **CPU per real-time stream**. N concurrent asyncio connections (100 and 500) each send
    16 kHz linear16 audio in 20 ms chunks (640 bytes) at real time for ``--seconds``, paced by
@@ -102,7 +115,6 @@ import msgspec
 from _util import environment, markdown_table
 from decode import _RESULTS as RESULTS_FRAME
 from websockets.asyncio.client import connect as async_connect
-from websockets.asyncio.server import ServerConnection, serve
 from websockets.sync.client import connect as sync_connect
 
 from rxdeepgram import AsyncDeepgramClient, DeepgramClient
@@ -118,6 +130,13 @@ MIN_PICOWS_REALTIME_GAIN = 1.8
 """rxdeepgram on picows: at least this many times the hand-written client's streams per core."""
 MAX_RECONNECT_COST = 1.1
 """``reconnect=True`` may cost at most this factor (time per message, CPU per stream)."""
+MIN_FLOOR_RATIO = 0.75
+"""rxdeepgram on picows: at least this fraction of the floor's message rate (a bare picows
+listener decoding each frame to the same typed struct), with either client."""
+MIN_FAIR_TYPED_RATIO = 1.9
+"""rxdeepgram on picows: at least this many times the message rate of a hand-written
+``websockets`` client decoding each frame to the same typed struct (the same kind of client:
+asyncio or sync)."""
 TRANSPORTS = ("websockets", "picows")
 
 # examples/listen-v1/server/Results.interim.json
@@ -138,6 +157,12 @@ METADATA_FRAME = (
     '"sha256":"094f9a0da07b3c2dc8d868bc54191f1f3f0682dda78a609bd8c50eb79f0dc630",'
     '"created":"2026-07-22T18:04:11.512Z","duration":27.43,"channels":1}'
 )
+
+FRAMES = {"interim": INTERIM_FRAME, "results": RESULTS_FRAME}
+"""The throughput part's frame (``--frame``): ``interim``, the 0.6 KB interim ``Results`` of
+``Results.interim.json`` (the default: the size of most messages of a live stream, and the
+case where the cost around the decode weighs most), or ``results``, the 1.4 KB final one of
+``Results.json``."""
 
 CHUNK_SECONDS = 0.02
 CHUNK = bytes(640)  # 20 ms of 16 kHz linear16 (--chunk-ms); the stub server ignores it
@@ -220,22 +245,13 @@ def text_frame(payload: str) -> bytes:
     return frame_header(0x1, len(data)) + data
 
 
-def _add_request_id(connection: ServerConnection, request: Any, response: Any) -> None:
-    response.headers["dg-request-id"] = str(uuid.uuid4())
-
-
-def blaster(frames: int) -> Callable[[ServerConnection], Awaitable[None]]:
-    """A handler that answers the client's first frame with ``frames`` Results, then 1000."""
-    blob = text_frame(RESULTS_FRAME) * frames
-
-    async def handler(ws: ServerConnection) -> None:
-        await ws.recv()
-        # Pre-framed and written in one go: the server spends nothing per frame, so the
-        # client alone sets the pace. Ordered before the close frame sent below.
-        ws.transport.write(blob)
-        await ws.close(1000)
-
-    return handler
+def blast(frames: int, payload: str) -> bytes:
+    """What the throughput part's server writes, in one go, when the client's first frame
+    arrives: ``frames`` text frames carrying ``payload``, then a close frame (1000). Written
+    by a bare asyncio protocol (``RealtimeStub(blast=...)``, no WebSocket library) in the
+    server's own process: the server spends nothing per frame, the client alone sets the
+    pace."""
+    return text_frame(payload) * frames + frame_header(0x8, 2) + (1000).to_bytes(2, "big")
 
 
 def _unmask(data: bytes, mask: bytes) -> bytes:
@@ -278,9 +294,10 @@ class RealtimeStub(asyncio.Protocol):
     get pongs, a close frame gets a close frame. A ``websockets`` server doing the same used
     ~90 % of its core at 500 streams (25,000 audio frames/s); this one ~30 %."""
 
-    def __init__(self, *, stamp: bool = False) -> None:
+    def __init__(self, *, stamp: bool = False, blast: bytes | None = None) -> None:
         self.transport: asyncio.Transport | None = None
         self.stamp = stamp
+        self.blast = blast
         self.buffer = bytearray()
         self.upgraded = False
         self.closing = False
@@ -317,7 +334,13 @@ class RealtimeStub(asyncio.Protocol):
             if size - pos < header + length:
                 break
             opcode = first & 0x0F
-            if opcode == 0x2:
+            if opcode == 0x2 and self.blast is not None:
+                # The throughput part's blaster: the client's first frame is answered with
+                # every frame of the run and the close frame, pre-framed, in one write.
+                if not self.closing:
+                    self.closing = True
+                    transport.write(self.blast)
+            elif opcode == 0x2:
                 self.audio += length
                 while self.audio >= self.due and not self.closing:
                     # Every other one final: an interim result per 0.5 s of audio, a final
@@ -369,21 +392,12 @@ class RealtimeStub(asyncio.Protocol):
         return True
 
 
-async def run_server(mode: str, frames: int) -> None:
+async def run_server(mode: str, frames: int, payload: str) -> None:
     """Serve until stdin closes; the first line printed is ``PORT <n>``."""
     loop = asyncio.get_running_loop()
-    server: Any
     if mode == "blast":
-        server = await serve(
-            blaster(frames),
-            "127.0.0.1",
-            0,
-            compression=None,
-            max_size=MAX_SIZE,
-            close_timeout=120,
-            ping_interval=None,
-            process_response=_add_request_id,
-        )
+        blob = blast(frames, payload)
+        server = await loop.create_server(lambda: RealtimeStub(blast=blob), "127.0.0.1", 0)
     else:
         stamp = mode == "stamped"
         server = await loop.create_server(
@@ -398,16 +412,20 @@ async def run_server(mode: str, frames: int) -> None:
 class ServerProcess:
     """A server of this script in a subprocess; ``with`` starts and stops it."""
 
-    def __init__(self, mode: str, frames: int = 0, *, pin: bool = True) -> None:
+    def __init__(
+        self, mode: str, frames: int = 0, *, pin: bool = True, frame: str = "interim"
+    ) -> None:
         self.mode = mode
         self.frames = frames
+        self.frame = frame
         self.pin = pin
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> ServerProcess:
         cmd = [sys.executable, os.path.abspath(__file__), "--serve", self.mode]
-        cmd += ["--frames", str(self.frames)] + (["--no-pin"] if not self.pin else [])
+        cmd += ["--frames", str(self.frames), "--frame", self.frame]
+        cmd += ["--no-pin"] if not self.pin else []
         self.proc = proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -470,15 +488,23 @@ def rx_setup(name: str) -> tuple[str, dict[str, Any]]:
     return transport, options
 
 
-async def async_raw(url: str, decode: bool) -> tuple[int, float]:
+PARSERS: dict[str, Callable[[str | bytes], Any] | None] = {
+    "raw": None,
+    "fair": msgspec.json.decode,
+    "fair-typed": listen_v1.decode,
+}
+"""What the hand-written ``websockets`` clients do with each frame: nothing (``raw``), parse
+it to dicts (``fair``), decode it to rxdeepgram's typed struct (``fair-typed``)."""
+
+
+async def async_raw(url: str, parse: Callable[[str | bytes], Any] | None) -> tuple[int, float]:
     start = time.perf_counter()
     count = 0
     async with async_connect(
         url + QUERY, additional_headers=RAW_HEADERS, compression=None, max_size=MAX_SIZE
     ) as ws:
         await ws.send(CHUNK)
-        if decode:
-            parse = msgspec.json.decode
+        if parse is not None:
             async for frame in ws:
                 parse(frame)
                 count += 1
@@ -489,28 +515,62 @@ async def async_raw(url: str, decode: bool) -> tuple[int, float]:
     return count, elapsed
 
 
+def cheapest_text_accessor(payload: str, rounds: int = 9) -> Callable[[Any], str]:
+    """picows' accessor that turns a frame's payload into ``str`` the fastest, of
+    ``get_payload_as_utf8_text`` and ``get_payload_as_ascii_text`` (the same copy into a new
+    ``str``; only the check differs), timed on ``payload`` with each then decoded by
+    ``listen_v1.decode``, interleaved, the better median wins. The floor uses it."""
+    from picows import WSFrame, WSMsgType
+    from picows.picows import _make_test_ws_frame
+
+    frame = _make_test_ws_frame(WSMsgType.TEXT, payload.encode(), True, False)
+    decode = listen_v1.decode
+    accessors: dict[str, Callable[[Any], str]] = {
+        "get_payload_as_utf8_text": WSFrame.get_payload_as_utf8_text,
+        "get_payload_as_ascii_text": WSFrame.get_payload_as_ascii_text,
+    }
+    samples: dict[str, list[int]] = {name: [] for name in accessors}
+    for i in range(rounds):
+        for name in sorted(accessors, reverse=bool(i % 2)):
+            get = accessors[name]
+            t0 = time.perf_counter_ns()
+            for _ in range(2000):
+                decode(get(frame))
+            samples[name].append(time.perf_counter_ns() - t0)
+    best = min(accessors, key=lambda name: statistics.median(samples[name]))
+    return accessors[best]
+
+
+TEXT_ACCESSOR: Callable[[Any], str] | None = None
+"""The floor's accessor: set by ``main`` with :func:`cheapest_text_accessor` (``None``:
+``get_payload_as_utf8_text``)."""
+
+
 async def async_raw_picows(url: str, typed: bool) -> tuple[int, float]:
     """picows' own receive path: a listener counting text frames (each read as ``str``, as
     websockets' recv loop hands them over), the close frame answered. With ``typed``, each
-    frame is decoded to rxdeepgram's typed struct (``listen_v1.decode``) instead: the least
+    frame is read with the cheapest text accessor (``TEXT_ACCESSOR``) and decoded to
+    rxdeepgram's typed struct (``listen_v1.decode``) and nothing else: the floor, the least
     any picows-based client delivering typed messages can spend."""
     from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
     text, close = WSMsgType.TEXT, WSMsgType.CLOSE
     decode = listen_v1.decode
+    get_text = TEXT_ACCESSOR or WSFrame.get_payload_as_utf8_text
     start = time.perf_counter()
 
     class Listener(WSListener):
         count = 0
 
         def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-            if frame.msg_type == text:
+            msg_type = frame.msg_type
+            if msg_type is text:
                 if typed:
-                    decode(frame.get_payload_as_utf8_text())
+                    decode(get_text(frame))
                 else:
                     frame.get_payload_as_utf8_text()
                 self.count += 1
-            elif frame.msg_type == close:
+            elif msg_type is close:
                 transport.send_close(frame.get_close_code())
                 transport.disconnect()
 
@@ -538,15 +598,14 @@ async def async_rx(url: str, name: str) -> tuple[int, float]:
     return counter.count, elapsed
 
 
-def sync_raw(url: str, decode: bool) -> tuple[int, float]:
+def sync_raw(url: str, parse: Callable[[str | bytes], Any] | None) -> tuple[int, float]:
     start = time.perf_counter()
     count = 0
     with sync_connect(
         url + QUERY, additional_headers=RAW_HEADERS, compression=None, max_size=MAX_SIZE
     ) as ws:
         ws.send(CHUNK)
-        if decode:
-            parse = msgspec.json.decode
+        if parse is not None:
             for frame in ws:
                 parse(frame)
                 count += 1
@@ -619,14 +678,18 @@ class Throughput:
     frames: int
     contenders: tuple[str, ...]
     rates: dict[str, list[float]] = field(default_factory=dict)
+    cpu_rates: dict[str, list[float]] = field(default_factory=dict)
+    """Messages per second of the client process's CPU time (user + system, every thread,
+    ``time.process_time``) over the same run: what the client spent, whatever else the machine
+    was doing (on a shared machine the wall-clock rates move with the neighbours' load)."""
     errors: dict[str, str] = field(default_factory=dict)
 
-    def median(self, name: str) -> float | None:
-        rates = self.rates.get(name)
+    def median(self, name: str, cpu: bool = False) -> float | None:
+        rates = (self.cpu_rates if cpu else self.rates).get(name)
         return statistics.median(rates) if rates else None
 
-    def ratio(self, name: str, over: str) -> float | None:
-        a, b = self.median(name), self.median(over)
+    def ratio(self, name: str, over: str, cpu: bool = False) -> float | None:
+        a, b = self.median(name, cpu), self.median(over, cpu)
         return None if a is None or b is None else a / b
 
     def checks(self, transports: list[str], reconnect: bool) -> list[Check]:
@@ -645,6 +708,22 @@ class Throughput:
                     missing=self.errors.get(name, ""),
                 )
             )
+            if transport == "picows":
+                for over, bound in (
+                    ("picows-typed", MIN_FLOOR_RATIO),
+                    ("fair-typed", MIN_FAIR_TYPED_RATIO),
+                ):
+                    for cpu in (False, True):
+                        checks.append(
+                            ratio_check(
+                                section,
+                                f"{name} / {over}" + (" (per CPU-second)" if cpu else ""),
+                                self.ratio(name, over, cpu),
+                                bound,
+                                at_least=True,
+                                missing=self.errors.get(name, "") or self.errors.get(over, ""),
+                            )
+                        )
             if reconnect:
                 with_it = rx_contender(transport, True)
                 checks.append(
@@ -671,19 +750,23 @@ class Throughput:
         return statistics.median(ratios) if ratios else None
 
     def as_dict(self) -> dict[str, Any]:
-        rates: dict[str, Any] = {}
-        for name, samples in self.rates.items():
-            if samples:
-                rates[name] = {
+        def summary(table: dict[str, list[float]]) -> dict[str, Any]:
+            return {
+                name: {
                     "median": round(statistics.median(samples)),
                     "min": round(min(samples)),
                     "max": round(max(samples)),
                     "samples": [round(r) for r in samples],
                 }
+                for name, samples in table.items()
+                if samples
+            }
+
         return {
             "client": self.client,
             "frames_per_run": self.frames,
-            "messages_per_s": rates,
+            "messages_per_s": summary(self.rates),
+            "messages_per_cpu_s": summary(self.cpu_rates),
             "reconnect_cost_per_round": {
                 name: [round(r, 3) for r in self.paired(name.removesuffix("+reconnect"), name)]
                 for name in self.rates
@@ -701,11 +784,14 @@ def _rounds(names: tuple[str, ...], repeat: int) -> Iterator[tuple[str, ...]]:
         yield names[k:] + names[:k]
 
 
-def _record(result: Throughput, name: str, count: int, elapsed: float, *, keep: bool) -> None:
+def _record(
+    result: Throughput, name: str, count: int, elapsed: float, cpu: float, *, keep: bool
+) -> None:
     if count != result.frames:
         raise SystemExit(f"{result.client} {name}: got {count} of {result.frames} messages")
     if keep:
         result.rates.setdefault(name, []).append(count / elapsed)
+        result.cpu_rates.setdefault(name, []).append(count / cpu)
 
 
 def _unavailable(result: Throughput, name: str, exc: Exception) -> None:
@@ -714,14 +800,13 @@ def _unavailable(result: Throughput, name: str, exc: Exception) -> None:
 
 
 async def throughput_async(url: str, frames: int, repeat: int, rx: list[str]) -> Throughput:
-    names = ("raw", "raw-picows", "fair", "picows-typed", *rx)
+    names = ("raw", "raw-picows", "fair", "fair-typed", "picows-typed", *rx)
     result = Throughput("asyncio", frames, names)
     runs: dict[str, Callable[[], Awaitable[tuple[int, float]]]] = {
-        "raw": lambda: async_raw(url, False),
-        "raw-picows": lambda: async_raw_picows(url, False),
-        "picows-typed": lambda: async_raw_picows(url, True),
-        "fair": lambda: async_raw(url, True),
+        name: functools.partial(async_raw, url, parse) for name, parse in PARSERS.items()
     }
+    runs["raw-picows"] = lambda: async_raw_picows(url, False)
+    runs["picows-typed"] = lambda: async_raw_picows(url, True)
     for name in rx:
         runs[name] = functools.partial(async_rx, url, name)
     for index, order in enumerate(_rounds(names, repeat)):
@@ -729,24 +814,27 @@ async def throughput_async(url: str, frames: int, repeat: int, rx: list[str]) ->
             if name in result.errors:
                 continue
             gc.collect()
+            cpu = time.process_time()
             try:
                 count, elapsed = await runs[name]()
+                cpu = time.process_time() - cpu
             except Exception as exc:
                 if index:
                     raise
                 _unavailable(result, name, exc)
                 continue
-            _record(result, name, count, elapsed, keep=index > 0)
+            _record(result, name, count, elapsed, cpu, keep=index > 0)
     return result
 
 
 def throughput_sync(url: str, frames: int, repeat: int, rx: list[str]) -> Throughput:
-    names = ("raw", "fair", *rx)
+    names = ("raw", "fair", "fair-typed", "picows-typed", *rx)
     result = Throughput("sync", frames, names)
     runs: dict[str, Callable[[], tuple[int, float]]] = {
-        "raw": lambda: sync_raw(url, False),
-        "fair": lambda: sync_raw(url, True),
+        name: functools.partial(sync_raw, url, parse) for name, parse in PARSERS.items()
     }
+    # The floor is the floor whatever the client: the same asyncio picows listener.
+    runs["picows-typed"] = lambda: asyncio.run(async_raw_picows(url, True))
     for name in rx:
         runs[name] = functools.partial(sync_rx, url, name)
     for index, order in enumerate(_rounds(names, repeat)):
@@ -754,14 +842,16 @@ def throughput_sync(url: str, frames: int, repeat: int, rx: list[str]) -> Throug
             if name in result.errors:
                 continue
             gc.collect()
+            cpu = time.process_time()
             try:
                 count, elapsed = runs[name]()
+                cpu = time.process_time() - cpu
             except Exception as exc:
                 if index:
                     raise
                 _unavailable(result, name, exc)
                 continue
-            _record(result, name, count, elapsed, keep=index > 0)
+            _record(result, name, count, elapsed, cpu, keep=index > 0)
     return result
 
 
@@ -1180,23 +1270,34 @@ def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def throughput_table(result: Throughput) -> str:
+def throughput_table(result: Throughput, cpu: bool = False) -> str:
     rows = []
+    picows = "raw-picows" in result.contenders
     for name in result.contenders:
-        rate = result.median(name)
+        rate = result.median(name, cpu)
         if rate is None:
-            rows.append([name, "not run", "", "", result.errors.get(name, "")[:60]])
+            rows.append([name, "not run", "", "", "", "", result.errors.get(name, "")[:60]])
             continue
         rows.append(
             [
                 name,
                 _rate(rate),
-                _x(result.ratio(name, "raw")),
-                _x(result.ratio(name, "fair")),
-                _x(result.ratio(name, "raw-picows")) if "raw-picows" in result.contenders else "",
+                _x(result.ratio(name, "picows-typed", cpu)),
+                _x(result.ratio(name, "fair-typed", cpu)),
+                _x(result.ratio(name, "raw", cpu)),
+                _x(result.ratio(name, "fair", cpu)),
+                _x(result.ratio(name, "raw-picows", cpu)) if picows else "",
             ]
         )
-    header = ["contender", "msg/s", "/ raw websockets", "/ fair", "/ raw picows"]
+    header = [
+        "contender",
+        "msg per CPU-s" if cpu else "msg/s",
+        "/ floor",
+        "/ fair-typed",
+        "/ raw websockets",
+        "/ fair",
+        "/ raw picows",
+    ]
     return markdown_table(header, rows)
 
 
@@ -1249,6 +1350,7 @@ def report(
     sets: list[RealtimeSet],
     checks: list[Check],
     frames: int,
+    frame_bytes: int,
     repeat: int,
     seconds: float,
     env: dict[str, str],
@@ -1257,19 +1359,26 @@ def report(
 ) -> str:
     """The Markdown report: the tables, per-run details and where the numbers come from."""
     lines = []
+    accessor = TEXT_ACCESSOR.__name__ if TEXT_ACCESSOR else "n/a"
     for result in throughput:
         lines += [
             f"Throughput, {result.client} client: messages/s into one subscriber "
-            f"({frames:,} Results frames per run, median of {repeat})",
+            f"({frames:,} Results frames of {frame_bytes:,} bytes per run, median of {repeat})",
             "",
             throughput_table(result),
+            "",
+            f"The same, messages per second of the client process's CPU time ({result.client}):",
+            "",
+            throughput_table(result, cpu=True),
             "",
         ]
     lines += [
         "raw: a websockets recv loop; fair: the same with msgspec.json.decode per frame; "
-        "raw-picows: a picows listener reading each frame as str; picows-typed: the same "
-        "decoding each frame to rxdeepgram's typed Results (listen_v1.decode), the ceiling of "
-        "a picows client delivering typed messages.",
+        "fair-typed: the same with listen_v1.decode (typed Results) per frame; raw-picows: a "
+        "picows listener reading each frame as str; picows-typed, the floor: the same reading "
+        f"each frame with {accessor} (the cheaper accessor here) and decoding it "
+        "with listen_v1.decode, nothing else: the ceiling of a picows client delivering typed "
+        "messages.",
         "",
     ]
     for group in sets:
@@ -1352,11 +1461,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MS",
         help="audio per send in the real-time runs, in ms (20; Deepgram suggests 20-100)",
     )
+    parser.add_argument(
+        "--frame",
+        choices=sorted(FRAMES),
+        default="interim",
+        help="the throughput part's Results frame: interim (0.6 KB, default) or results (1.4 KB)",
+    )
     parser.add_argument("--serve", choices=["blast", "realtime", "stamped"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 10 <= args.chunk_ms <= 250:
         parser.error("--chunk-ms must be between 10 and 250")
-    global CHUNK, CHUNK_SECONDS
+    global CHUNK, CHUNK_SECONDS, TEXT_ACCESSOR
     CHUNK_SECONDS = args.chunk_ms / 1000
     CHUNK = bytes(32 * args.chunk_ms)  # 16 kHz, 16-bit mono
 
@@ -1365,7 +1480,7 @@ def main(argv: list[str] | None = None) -> int:
             pin(SERVER_CPU)
         raise_open_file_limit()
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_server(args.serve, args.frames or 0))
+            asyncio.run(run_server(args.serve, args.frames or 0, FRAMES[args.frame]))
         return 0
 
     frames = args.frames or (8_000 if args.quick else 30_000)
@@ -1388,8 +1503,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     throughput: list[Throughput] = []
+    payload = FRAMES[args.frame]
     if "throughput" not in args.skip:
-        with ServerProcess("blast", frames, pin=pinned) as blast:
+        with contextlib.suppress(ImportError):  # no picows: its contenders do not run
+            TEXT_ACCESSOR = cheapest_text_accessor(payload)
+            progress(f"the floor reads frames with {TEXT_ACCESSOR.__name__}")
+        with ServerProcess("blast", frames, pin=pinned, frame=args.frame) as blast:
             progress(f"throughput, asyncio client: {repeat + 1} rounds of {frames:,} messages")
             throughput.append(asyncio.run(throughput_async(blast.url, frames, repeat, rx)))
             if "sync" not in args.skip:
@@ -1414,7 +1533,11 @@ def main(argv: list[str] | None = None) -> int:
                 "rx_websockets_streams_per_core_min": MIN_STREAMS_PER_CORE,
                 "rx_picows_streams_per_core_over_baseline_min": MIN_PICOWS_REALTIME_GAIN,
                 "reconnect_cost_max": MAX_RECONNECT_COST,
+                "rx_picows_over_floor_min": MIN_FLOOR_RATIO,
+                "rx_picows_over_fair_typed_min": MIN_FAIR_TYPED_RATIO,
             },
+            "frame": {"name": args.frame, "bytes": len(payload.encode())},
+            "floor_text_accessor": TEXT_ACCESSOR.__name__ if TEXT_ACCESSOR else None,
             "pinned": pinned,
             "load_average_1min_before": load_before,
             "throughput": [t.as_dict() for t in throughput],
@@ -1426,7 +1549,20 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(json.dumps(document, indent=2))
     else:
-        print(report(throughput, sets, checks, frames, repeat, seconds, env, pinned, load_before))
+        print(
+            report(
+                throughput,
+                sets,
+                checks,
+                frames,
+                len(payload.encode()),
+                repeat,
+                seconds,
+                env,
+                pinned,
+                load_before,
+            )
+        )
         verdict = "All measured targets met." if ok else "Some targets MISSED."
         print(f"{duration:.0f} s. {verdict}")
     return 0 if ok else 1

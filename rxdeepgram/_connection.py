@@ -143,6 +143,8 @@ class ConnectionBase(Generic[S, C]):
         self._media = session.spec.accepts_media
         self._windows_open = True
         self._receiver: Any = None  # recv() / iteration (deepgram-sdk 7 style): _receive.py
+        self._receive = session.receive
+        self._may_be_fatal = bool(session.spec.fatal_types)
 
     # -- wiring used by drivers ---------------------------------------------------------------
 
@@ -150,15 +152,22 @@ class ConnectionBase(Generic[S, C]):
         self._driver = driver
 
     def _on_frame(self, frame: str | bytes) -> None:
-        raw = self._raw_hub
-        if raw.has_observers:
-            raw.emit(frame)
-        session = self._session
-        message = session.receive(frame)
-        self._messages_hub.emit(message)
-        # Listen V2 / Agent ``Error`` is fatal: stop sending and close our side.
-        if session.fatal is not None and self._driver is not None and session.mark_closing():
-            self._driver.close_socket()
+        """One incoming message, on the I/O thread: the driver hands this method to the
+        transport, which calls it per message. The hot path of every connection: a few
+        attribute reads, the decoder, the hub. It never raises (a bug here must not stop the
+        transport from reading)."""
+        try:
+            if self._raw_hub.active:
+                self._raw_hub.emit(frame)
+            self._messages_hub.emit(self._receive(frame))
+            # Listen V2 / Agent ``Error`` is fatal: stop sending and close our side.
+            if self._may_be_fatal:
+                session = self._session
+                driver = self._driver
+                if session.fatal is not None and driver is not None and session.mark_closing():
+                    driver.close_socket()
+        except Exception:  # a bug of ours: keep reading, never break the transport
+            log.exception("rxdeepgram: handling an incoming message failed")
 
     def _on_closed(self, code: int | None, reason: str) -> BaseException | None:
         end = self._session.closed(code, reason)

@@ -9,7 +9,7 @@ happens on the wire and do what it says:
   reaches the wire. Empty audio is dropped (Deepgram closes on zero-length frames).
   A :class:`~rxdeepgram.messages.RawFrame` (``send_raw``) is sent as given, on any channel;
   a raw JSON object whose ``type`` is the channel's closing message closes like it.
-* :meth:`Session.receive` decodes an incoming frame to the channel's message struct
+* :attr:`Session.receive` decodes an incoming frame to the channel's message struct
   (``Unknown`` when it does not decode, ``bytes`` for audio) and reports fatal in-band errors.
 * :meth:`Session.keepalive` applies the keepalive rule: if nothing was sent for ``interval``
   seconds, the channel's ``KeepAlive`` is due.
@@ -144,6 +144,13 @@ class Session:
         self._end: BaseException | None = None
         self._end_decided = False
         self._fatal: ServerError | None = None
+        self.receive: Callable[[str | bytes], Any] = (
+            self._receive_checked if spec.fatal_types else spec.decode
+        )
+        """Decode an incoming frame to the channel's message (``Unknown`` when it does not
+        decode, the same ``bytes`` for audio); never raises. A fatal in-band error (Listen V2 /
+        Agent ``Error``) is remembered for :meth:`closed` and :attr:`fatal`. On a channel with
+        no fatal message type this is the channel's decoder itself: no call in between."""
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -290,10 +297,10 @@ class Session:
 
     # -- receiving ------------------------------------------------------------------------------
 
-    def receive(self, frame: str | bytes) -> Any:
-        """Decode an incoming frame. Fatal in-band errors are remembered for :meth:`closed`."""
+    def _receive_checked(self, frame: str | bytes) -> Any:
+        """:attr:`receive` on a channel with fatal message types."""
         message = self.spec.decode(frame)
-        if self.spec.fatal_types and type(message) in self.spec.fatal_types:
+        if type(message) in self.spec.fatal_types:
             code = getattr(message, "code", "") or ""
             description = getattr(message, "description", "") or ""
             attached: object = message

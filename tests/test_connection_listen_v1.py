@@ -129,6 +129,26 @@ def test_raw_frames_are_the_undecoded_text(h: Any, server: DeepgramServer) -> No
     assert [type(m).__name__ for m in decoded][-1] == "Metadata"
 
 
+def test_raw_subscribed_mid_stream_gets_every_frame_from_then_on(
+    h: Any, server: DeepgramServer
+) -> None:
+    """Frames go to ``raw`` only while someone listens there (the window closes at the first
+    send): a subscriber arriving later gets every frame from then on, in order, the same
+    frames ``messages`` decodes."""
+    client = h.client(base_url=server.url)
+    messages, raw = Recorder(), Recorder()
+    with h.connect(client, "listen.v1", model="nova-3", **RAW) as conn:
+        conn.messages.subscribe(messages)
+        conn.input.on_next(pcm16(silence(0.1)))  # the first send closes the replay windows
+        conn.raw.subscribe(raw)
+        send_all(conn, SPEECH_AUDIO)
+    messages.wait()
+    raw.wait()
+    assert raw.items and all(isinstance(f, str) for f in raw.items)
+    assert [listen_v1.decode(f) for f in raw.items] == messages.items[-len(raw.items) :]
+    assert type(messages.items[-1]).__name__ == "Metadata"
+
+
 def test_finalize_flushes_with_from_finalize(h: Any, server: DeepgramServer) -> None:
     client = h.client(base_url=server.url)
     rec = Recorder()

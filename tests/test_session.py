@@ -7,7 +7,9 @@ import threading
 
 import msgspec
 import pytest
+import reactivex.operators as ops
 from conftest import EXAMPLES, requires_shared
+from reactivex import abc
 
 from rxdeepgram import (
     CallbackError,
@@ -279,6 +281,64 @@ def test_hub_end_reaches_late_subscribers_and_unhandled_errors_are_not_callback_
     seen: list[object] = []
     hub.observable.subscribe(on_error=seen.append)
     assert isinstance(seen[0], ConnectionClosedError)
+
+
+def test_hub_stops_at_once_a_subscriber_disposed_during_an_emit() -> None:
+    """The hub calls subscribers' callbacks itself (not through reactivex's wrapper): one
+    disposed by another subscriber's callback gets nothing more, not even the item at hand."""
+    hub: Hub[int] = Hub(lambda e: None)
+    first: list[int] = []
+    second: list[int] = []
+    subscriptions: list[abc.DisposableBase] = []
+
+    def on_first(x: int) -> None:
+        first.append(x)
+        if x == 2:
+            subscriptions[0].dispose()
+
+    hub.close_window()
+    hub.observable.subscribe(on_first)
+    subscriptions.append(hub.observable.subscribe(second.append))
+    for x in (1, 2, 3):
+        hub.emit(x)
+    assert first == [1, 2, 3]
+    assert second == [1]
+
+
+def test_hub_feeds_operators_and_plain_observers() -> None:
+    hub: Hub[int] = Hub(lambda e: None)
+    taken: list[int] = []
+    done: list[bool] = []
+    hub.observable.pipe(ops.take(2)).subscribe(taken.append, on_completed=lambda: done.append(True))
+    hub.emit(1)
+    hub.emit(2)
+    hub.emit(3)
+    assert taken == [1, 2] and done == [True]
+    assert hub.active is True  # the window is still open: items are kept for replay
+    hub.close_window()
+    assert hub.active is False  # nobody left, window closed: the connection skips the hub
+
+    class Plain(abc.ObserverBase[int]):
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+            self.ended = False
+
+        def on_next(self, value: int) -> None:
+            self.seen.append(value)
+
+        def on_error(self, error: Exception) -> None:
+            raise AssertionError(error)
+
+        def on_completed(self) -> None:
+            self.ended = True
+
+    plain = Plain()
+    hub.observable.subscribe(plain)
+    assert hub.active is True
+    hub.emit(4)
+    hub.end(None)
+    assert plain.seen == [4] and plain.ended
+    assert hub.active is False
 
 
 def test_hub_is_not_a_subject() -> None:

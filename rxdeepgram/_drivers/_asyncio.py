@@ -2,7 +2,8 @@
 
 It opens a :class:`~._transport.Transport` with the chosen ``Opener`` on the running loop and
 sits between it and the connection: incoming messages go straight to ``conn._on_frame`` (on the
-transport's callback: no queue, no task), outgoing frames are sent at once when ``put`` is
+transport's callback: no queue, no task; once attached, the transport calls it itself, see
+``Transport.deliver_to``), outgoing frames are sent at once when ``put`` is
 called on the loop's thread with nothing queued, else queued in a deque that the loop flushes
 (in order; held while the socket's write buffer is full). The keepalive and close timers are
 ``call_later`` handles.
@@ -151,6 +152,7 @@ class Driver:
         for message in early:
             self._deliver(conn, message)
         self._conn = conn
+        transport.deliver_to(conn._on_frame)  # from now on, straight to the connection
         if self._closed is not None:
             self._ended(conn, *self._closed)
             return

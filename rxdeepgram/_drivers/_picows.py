@@ -14,7 +14,8 @@ never by ``import rxdeepgram``.
 Incoming path: picows calls :meth:`PicowsTransport.on_ws_frame` once per frame with a view of its
 read buffer; a whole text or binary message in one frame (nearly every message) costs one payload
 copy (``get_payload_as_utf8_text`` / ``get_payload_as_bytes``, which also checks the UTF-8) and
-one call of the driver's ``frame_received``: no other allocation.
+one call of the receiver (the connection's own handler once the driver has attached it, see
+``Transport.deliver_to``; the driver's ``frame_received`` before): no other allocation.
 """
 
 from __future__ import annotations
@@ -144,6 +145,9 @@ class PicowsTransport(WSListener):
         ws = self._ws
         if self._state == _OPEN and ws is not None:
             ws.send(_TEXT if text else _BINARY, data)  # a no-op once picows has sent a close
+
+    def deliver_to(self, receiver: Callable[[str | bytes], None]) -> None:
+        self._deliver = receiver
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         ws = self._ws

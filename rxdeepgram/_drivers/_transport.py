@@ -62,6 +62,11 @@ class Transport(Protocol):
     def send(self, data: bytes, text: bool) -> None:
         """Send one frame (text: ``data`` is UTF-8 JSON). Ignored once not open."""
 
+    def deliver_to(self, receiver: Callable[[str | bytes], None]) -> None:
+        """From now on hand every complete message to ``receiver`` instead of
+        ``TransportEvents.frame_received`` (the driver passes the connection's own handler once
+        it is attached: no call in between on the way in). ``receiver`` never raises."""
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake; abort if the peer has not closed within
         ``close_timeout``. Idempotent."""

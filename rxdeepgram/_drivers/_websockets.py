@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from websockets.client import ClientProtocol
@@ -117,7 +118,7 @@ class WebSocketsTransport(asyncio.Protocol):
         self._protocol = protocol
         self._params = params
         self._events = events
-        self._deliver = events.frame_received
+        self._deliver: Callable[[str | bytes], None] = events.frame_received
         self._loop = asyncio.get_running_loop()
         self._socket: asyncio.Transport | None = None
         self.handshake: asyncio.Future[Response] = self._loop.create_future()
@@ -146,6 +147,9 @@ class WebSocketsTransport(asyncio.Protocol):
     @property
     def is_open(self) -> bool:
         return self._protocol.state is _OPEN and not self._lost
+
+    def deliver_to(self, receiver: Callable[[str | bytes], None]) -> None:
+        self._deliver = receiver
 
     def send(self, data: bytes, text: bool) -> None:
         protocol = self._protocol

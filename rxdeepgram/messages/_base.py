@@ -310,11 +310,17 @@ def _peek_type(frame: str | bytes) -> str:
     return value if isinstance(value, str) else ""
 
 
-def make_server_decoder(union: Any) -> Callable[[str | bytes], Any]:
+def make_server_decoder(
+    union: Any, module: str | None = None, doc: str | None = None
+) -> Callable[[str | bytes], Any]:
     """Build the forgiving ``decode`` of a channel from the union of its server structs.
 
     Text frames (``str``) decode to a struct or, if that fails, to :class:`Unknown`; binary frames
     (``bytes``) are audio and come back as the same object. It never raises.
+
+    The function returned is the channel module's public ``decode`` itself (named after
+    ``module``, documented by ``doc``), not wrapped in another: it runs once per message of
+    every connection, and a Python call costs about a tenth of decoding a small frame.
     """
     decoder = msgspec.json.Decoder(union)
     decode_json = decoder.decode
@@ -327,6 +333,11 @@ def make_server_decoder(union: Any) -> Callable[[str | bytes], Any]:
         except _UNDECODABLE as exc:
             return _unknown(frame, exc)
 
+    if module is not None:
+        decode.__module__ = module
+        decode.__qualname__ = "decode"
+    if doc is not None:
+        decode.__doc__ = doc
     return decode
 
 

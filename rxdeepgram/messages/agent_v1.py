@@ -81,7 +81,7 @@ hand-built structs, ranges, provider/model consistency) and raise
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, get_args
 from urllib.parse import parse_qs, urlsplit
 
@@ -1039,15 +1039,14 @@ ClientMessage: TypeAlias = (
 SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
 CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
 
-_decode = make_server_decoder(ServerMessage)
 _decode_client = make_client_decoder(ClientMessage)
 
-
-def decode(frame: str | bytes) -> ServerMessage | Unknown | bytes:
+decode: Callable[[str | bytes], ServerMessage | Unknown | bytes] = make_server_decoder(
+    ServerMessage,
+    __name__,
     """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames (agent audio) come back as the same ``bytes``."""
-    result: ServerMessage | Unknown | bytes = _decode(frame)
-    return result
+    becomes :class:`Unknown`; binary frames (agent audio) come back as the same ``bytes``.""",
+)
 
 
 def decode_client(frame: str | bytes) -> ClientMessage | bytes:

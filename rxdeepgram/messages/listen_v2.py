@@ -23,6 +23,7 @@ service has sent a ``ConfigureFailure`` without ``request_id``, which decodes wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias, get_args
 
 import msgspec
@@ -219,15 +220,14 @@ ClientMessage: TypeAlias = CloseStream | Configure | ForceEndTurn
 SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
 CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
 
-_decode = make_server_decoder(ServerMessage)
 _decode_client = make_client_decoder(ClientMessage)
 
-
-def decode(frame: str | bytes) -> ServerMessage | Unknown | bytes:
+decode: Callable[[str | bytes], ServerMessage | Unknown | bytes] = make_server_decoder(
+    ServerMessage,
+    __name__,
     """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames come back as the same ``bytes``."""
-    result: ServerMessage | Unknown | bytes = _decode(frame)
-    return result
+    becomes :class:`Unknown`; binary frames come back as the same ``bytes``.""",
+)
 
 
 def decode_client(frame: str | bytes) -> ClientMessage | bytes:

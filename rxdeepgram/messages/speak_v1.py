@@ -16,6 +16,7 @@ without ``sequence_id`` reads as ``sequence_id == 0``, a ``Warning`` without ``c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias, get_args
 
 import msgspec
@@ -111,15 +112,14 @@ ClientMessage: TypeAlias = Speak | Flush | Clear | Close
 SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
 CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
 
-_decode = make_server_decoder(ServerMessage)
 _decode_client = make_client_decoder(ClientMessage)
 
-
-def decode(frame: str | bytes) -> ServerMessage | Unknown | bytes:
+decode: Callable[[str | bytes], ServerMessage | Unknown | bytes] = make_server_decoder(
+    ServerMessage,
+    __name__,
     """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames (audio) come back as the same ``bytes`` object."""
-    result: ServerMessage | Unknown | bytes = _decode(frame)
-    return result
+    becomes :class:`Unknown`; binary frames (audio) come back as the same ``bytes`` object.""",
+)
 
 
 def decode_client(frame: str | bytes) -> ClientMessage | bytes:
