@@ -18,7 +18,7 @@ from reactivex import operators as ops
 
 from ._auth import AsyncTokensClient, AuthClient, TokensClient
 from ._channels import channel
-from ._config import ClientConfig
+from ._config import DEFAULT_SEND_QUEUE_BYTES, ClientConfig
 from ._connection import AsyncConnection, Connection, ConnectionBase
 from ._session import ChannelSpec, Session
 from .errors import CallbackError, ConfigurationError
@@ -105,11 +105,11 @@ class _Prepared:
             self.keepalive: float | None = spec.keepalive_interval
         elif keepalive is False or keepalive is None:
             self.keepalive = None
-        elif isinstance(keepalive, (int, float)) and keepalive > 0:
+        elif isinstance(keepalive, (int, float)) and 0 < keepalive < float("inf"):
             self.keepalive = float(keepalive)
         else:
             raise ConfigurationError(
-                "keepalive must be True, False or a positive interval in seconds, "
+                "keepalive must be True, False or a positive, finite interval in seconds, "
                 f"got {keepalive!r}"
             )
 
@@ -124,6 +124,7 @@ class _Prepared:
             "secrets": config.secrets(),
             "connection_kwargs": {"on_callback_error": config.on_callback_error},
             "transport": config.transport,
+            "send_queue_bytes": config.send_queue_bytes,
         }
 
 
@@ -183,9 +184,11 @@ class ConnectContext(Generic[S, C]):
 
         if on_io_thread():  # in a subscriber: waiting here would block the messages' thread
             return
-        if not conn.wait(self._config.close_timeout + 2.0):
-            conn._abort(None)
-            conn.wait(2.0)
+        if not conn.wait(self._config.close_timeout + 1.0):
+            # the close timer ends the stream within close_timeout: this is its safety net,
+            # and a close that could not drain is an error, never a clean completion
+            conn._abort(conn._close_timeout_error(), hard=True)
+            conn.wait(1.0)
 
 
 class AsyncConnectContext(Generic[S, C]):
@@ -229,10 +232,10 @@ class AsyncConnectContext(Generic[S, C]):
             return
         _leave(conn, exc)
         try:
-            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 2.0)
-        except TimeoutError:
-            conn._abort(None)
-            await asyncio.wait_for(conn.wait(), 2.0)
+            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 1.0)
+        except TimeoutError:  # as in the sync client: an error, never a clean completion
+            conn._abort(conn._close_timeout_error(), hard=True)
+            await asyncio.wait_for(conn.wait(), 1.0)
 
 
 def _leave(conn: ConnectionBase[Any, Any], exc: BaseException | None) -> None:
@@ -460,6 +463,7 @@ class _ClientBase:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         transport: str | None = None,
+        send_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
     ) -> None:
         self._config = ClientConfig.build(
             api_key=api_key,
@@ -472,6 +476,7 @@ class _ClientBase:
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             transport=transport,
+            send_queue_bytes=send_queue_bytes,
         )
 
     @property

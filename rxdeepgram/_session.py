@@ -39,7 +39,12 @@ from .errors import (
 )
 from .messages import MessageBase, encode
 
-__all__ = ["ChannelSpec", "Frame", "Session", "State"]
+__all__ = ["MAX_TEXT_FRAME", "ChannelSpec", "Frame", "Session", "State"]
+
+MAX_TEXT_FRAME = 2**20
+"""The largest text (JSON) frame sent: a bigger message raises ``InvalidInputError`` at the
+caller. Deepgram's docs state no frame limit (Speak's 2,000 characters per ``Speak`` is checked
+by the channel); a WebSocket server closes with 1009 past its own."""
 
 
 class Frame(NamedTuple):
@@ -173,7 +178,16 @@ class Session:
             assert isinstance(item, MessageBase)
             if spec.validate is not None:
                 spec.validate(item)
-            return Frame(encode(item), True)
+            data = encode(item)
+            if len(data) > MAX_TEXT_FRAME:
+                raise InvalidInputError(
+                    self._refusal(
+                        item,
+                        f"this {cls.__name__} encodes to {len(data)} bytes of JSON, over the "
+                        f"{MAX_TEXT_FRAME} bytes a text frame may carry",
+                    )
+                )
+            return Frame(data, True)
         if isinstance(item, (bytearray, memoryview)):
             return self._encode(bytes(item))  # copy: the caller may reuse its buffer
         if isinstance(item, str) and spec.text_message is not None:

@@ -52,15 +52,15 @@ class Reconnect:
     on_overflow: Literal["drop_oldest", "error"] = "drop_oldest"
 
     def __post_init__(self) -> None:
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ConfigurationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
-        for name in ("backoff", "max_backoff", "max_buffer_s"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ConfigurationError(f"{name} must be a number >= 0, got {value!r}")
-        if not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter <= 1:
-            raise ConfigurationError(f"jitter must be between 0 and 1, got {self.jitter!r}")
+        from .._checks import check_count, check_seconds
+
+        check_count("Reconnect max_attempts", self.max_attempts)
+        check_seconds("Reconnect backoff", self.backoff, zero=True)
+        check_seconds("Reconnect max_backoff", self.max_backoff, zero=True)
+        check_seconds("Reconnect max_buffer_s", self.max_buffer_s, zero=True)
+        jitter = self.jitter
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+            raise ConfigurationError(f"Reconnect jitter must be between 0 and 1, got {jitter!r}")
         if self.on_overflow not in ("drop_oldest", "error"):
             raise ConfigurationError(
                 f"on_overflow must be 'drop_oldest' or 'error', got {self.on_overflow!r}"
