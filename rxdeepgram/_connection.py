@@ -57,8 +57,9 @@ class Driver(Protocol):
     def give_up(self) -> None:
         """The next abort drops the TCP connection at once (no closing handshake to wait for)."""
 
-    def room(self) -> int:
-        """Bytes of audio the send queue can take now."""
+    def check_room(self, size: int, promised: int = 0) -> None:
+        """Raise ``BufferOverflowError`` if ``size`` more bytes of audio do not fit in the send
+        queue now, besides ``promised`` bytes on their way to it."""
 
 
 class Sent:
@@ -235,18 +236,12 @@ class ConnectionBase(Generic[S, C]):
                 driver.give_up()
             driver.abort_socket()
 
-    def _check_room(self, size: int) -> None:
+    def _check_room(self, size: int, promised: int = 0) -> None:
         """Raise ``BufferOverflowError`` now if ``size`` bytes of audio would not fit in the send
         queue (the resumable layer asks before it keeps audio for replay)."""
         driver = self._driver
-        if driver is not None and size > driver.room():
-            from .errors import BufferOverflowError
-
-            raise BufferOverflowError(
-                f"{self._session.spec.name}: the send queue is full (a slow or stalled "
-                f"connection): this chunk of {size} bytes of audio was not taken; send it again "
-                "later, or slow down"
-            )
+        if driver is not None:
+            driver.check_room(size, promised)
 
     def _close_timeout_error(self, what: str = "") -> BaseException:
         """The end of a stream whose close did not finish in time: never a clean completion."""

@@ -218,7 +218,7 @@ class Driver:
         cannot hold it; sent in frames of at most ``MAX_AUDIO_FRAME`` bytes."""
         size = len(data)
         if size > MAX_AUDIO_FRAME:
-            self._check_room(size)
+            self.check_room(size)
             for offset in range(0, size, MAX_AUDIO_FRAME):
                 self._put_audio(data[offset : offset + MAX_AUDIO_FRAME])
             return
@@ -229,18 +229,15 @@ class Driver:
                 return
         queued = self._queued + size
         if queued - self._written > self._limit:
-            self._check_room(size)
+            self.check_room(size)
         self._queued = queued
         self._pending.append(Frame(data, False))
         self._schedule_flush()
 
-    def room(self) -> int:
-        """Bytes of audio the send queue can take now (any thread; a snapshot)."""
-        return max(0, self._limit - (self._queued - self._written))
-
-    def _check_room(self, size: int) -> None:
-        """Raise ``BufferOverflowError`` if ``size`` more bytes of audio do not fit."""
-        held = self._queued - self._written
+    def check_room(self, size: int, promised: int = 0) -> None:
+        """Raise ``BufferOverflowError`` if ``size`` more bytes of audio do not fit, besides
+        ``promised`` bytes on their way to the queue (any thread)."""
+        held = self._queued - self._written + promised
         if held + size <= self._limit:
             return
         name = self._session.spec.name

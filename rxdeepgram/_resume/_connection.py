@@ -605,6 +605,9 @@ class ResumableBase(ConnectionBase[S, C]):
                 closing = session.send(item, _discard)  # validates; raises once closing
                 if type(item) is bytes and item and not closing:
                     self._policy.check_room(self._handed_audio + len(item))
+                    inner = self._inner
+                    if inner is not None:  # the send queue too, before anything is handed
+                        inner._check_room(len(item), self._handed_audio)
                     self._handed_audio += len(item)
                 if type(item) is not bytes or item:
                     self._input._owner = None
