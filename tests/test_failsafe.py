@@ -267,7 +267,9 @@ def test_a_graceful_close_to_a_dead_peer_ends_without_a_second_wait(
 def test_audio_into_a_stalled_peer_is_refused_at_the_bound(h: Any, reconnect: bool) -> None:
     limit = 256 * 1024
     with BadServer("stall") as stalled:
-        client = h.client(base_url=stalled.url, send_queue_bytes=limit, ping_interval=None)
+        client = h.client(
+            base_url=stalled.url, send_queue_bytes=limit, ping_interval=None, close_timeout=0.5
+        )
         options: dict[str, Any] = dict(RAW)
         if reconnect:
             options["reconnect"] = Reconnect(on_overflow="error")
@@ -342,6 +344,157 @@ def test_oversized_text_is_refused_at_the_caller(h: Any, server: DeepgramServer)
         with pytest.raises(InvalidInputError, match="2001 characters is over"):
             conn.input.on_next(s.Speak(text="y" * 2001))
         conn.input.on_next("z" * 2000)  # the limit itself is fine
-    with h.connect(client, "agent.v1") as agent:
-        with pytest.raises(InvalidInputError, match="bytes of JSON"):
-            agent.input.on_next(a.InjectUserMessage(content="w" * (2**20 + 1)))
+    with (
+        h.connect(client, "agent.v1") as agent,
+        pytest.raises(InvalidInputError, match="bytes of JSON"),
+    ):
+        agent.input.on_next(a.InjectUserMessage(content="w" * (2**20 + 1)))
+
+
+# -- 7. an agent reply cut by a drop is reported, never left open --------------------------------
+
+
+def _long_reply(request: Any) -> Any:
+    from rxdeepgram.server.think import ThinkReply
+
+    return ThinkReply(text=f"reply to {request.user_text}: " + "la " * 60)
+
+
+_long_reply.blocking = False  # type: ignore[attr-defined]
+
+
+def test_an_agent_reply_cut_by_a_drop_ends_with_agent_audio_cut(h: Any) -> None:
+    from test_connection_agent_v1 import CharTts, Inbox
+    from test_reconnect_listen_v1 import FAST, cut, when_open
+
+    from rxdeepgram.messages import agent_v1 as a
+    from rxdeepgram.server.agent_v1 import AgentV1Handler
+
+    settings = a.Settings(
+        audio=a.Audio(
+            input=a.AudioInput(encoding="linear16", sample_rate=16000),
+            output=a.AudioOutput(encoding="linear16", sample_rate=16000),
+        ),
+        agent=a.Agent(
+            listen=a.ListenSettings(provider=a.ListenProviderV1(model="nova-3")),
+            think=a.ThinkSettings(provider=a.OpenAiThinkProvider(model="gpt-4o-mini")),
+            speak=a.SpeakSettings(provider=a.DeepgramSpeakProvider(model="aura-2-thalia-en")),
+        ),
+    )
+    # paced at playback speed (about 1 s of audio per reply, 20 ms frames): a drop right
+    # after the first audio frame lands in the middle of the reply
+    handler = AgentV1Handler(realtime=True, lead=0.0, chunk_ms=20)
+    with (
+        DeepgramServer(
+            tts=CharTts(), think=_long_reply, routes={"/v1/agent/converse": handler}
+        ) as srv,
+        FaultProxy("127.0.0.1", srv.port) as proxy,
+    ):
+        client = h.client(base_url=proxy.url)
+        inbox = Inbox()
+        conn = h.open(client, "agent.v1", reconnect=FAST)
+        conn.messages.subscribe(inbox)
+        conn.input.on_next(settings)
+        inbox.wait_for(a.SettingsApplied)
+        conn.input.on_next(a.InjectUserMessage(content="one"))
+        inbox.wait_for(bytes)  # the reply is being spoken
+        when_open(conn, cut(proxy))()
+        (marker,) = inbox.wait_for(a.AgentAudioCut)
+        conn.input.on_next(a.InjectUserMessage(content="two"))
+        inbox.wait_for(a.AgentAudioDone)
+        h.close(conn)
+    items = list(inbox.items)
+    first = CharTts.samples(_long_reply_text("one"), 16000) * 2  # bytes of the whole reply
+    assert marker.content == _long_reply_text("one")
+    assert marker.started is True
+    assert 0 < marker.audio_bytes < first
+    cut_at = items.index(marker)
+    spoken = [x for x in items[:cut_at] if isinstance(x, bytes)]
+    assert sum(map(len, spoken)) == marker.audio_bytes
+    # every reply opened is closed once: AgentAudioDone, or AgentAudioCut for the one cut
+    closes = [
+        type(x).__name__
+        for x in items
+        if isinstance(x, (a.AgentStartedSpeaking, a.AgentAudioDone, a.AgentAudioCut))
+    ]
+    assert closes == [
+        "AgentStartedSpeaking",
+        "AgentAudioCut",
+        "AgentStartedSpeaking",
+        "AgentAudioDone",
+    ]
+    texts = [x.content for x in items if isinstance(x, a.ConversationText)]
+    assert texts == ["one", _long_reply_text("one"), "two", _long_reply_text("two")]
+
+
+def _long_reply_text(user_text: str) -> str:
+    return (f"reply to {user_text}: " + "la " * 60).strip()
+
+
+# -- 6. non-finite and negative numbers are refused where they are configured -------------------
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"backoff": INF, "max_backoff": INF}, "backoff"),
+        ({"max_backoff": NAN}, "max_backoff"),
+        ({"max_backoff": INF}, "max_backoff"),
+        ({"backoff": -1.0}, "backoff"),
+        ({"max_buffer_s": INF}, "max_buffer_s"),
+        ({"jitter": NAN}, "jitter"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": True}, "max_attempts"),
+        ({"max_attempts": 2.0}, "max_attempts"),
+    ],
+)
+def test_reconnect_refuses_non_finite_and_negative_numbers(
+    kwargs: dict[str, Any], name: str
+) -> None:
+    from rxdeepgram import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=f"Reconnect {name} must be"):
+        Reconnect(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["open_timeout", "close_timeout", "ping_interval", "ping_timeout", "send_queue_bytes"],
+)
+@pytest.mark.parametrize("value", [INF, NAN, -1.0, 0, True], ids=str)
+def test_client_options_refuse_non_finite_and_negative_numbers(name: str, value: Any) -> None:
+    from rxdeepgram import AsyncDeepgramClient, ConfigurationError, DeepgramClient
+
+    for cls in (DeepgramClient, AsyncDeepgramClient):
+        with pytest.raises(ConfigurationError, match=f"^{name} must be") as raised:
+            cls(base_url="ws://127.0.0.1:9", **{name: value})
+        assert repr(value) in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [INF, NAN, -1.0, 0.0])
+def test_connect_options_refuse_non_finite_and_negative_numbers(value: float) -> None:
+    from rxdeepgram import AsyncDeepgramClient, ConfigurationError, DeepgramClient
+
+    for cls in (DeepgramClient, AsyncDeepgramClient):
+        client = cls(base_url="ws://127.0.0.1:9")
+        with pytest.raises(ConfigurationError, match="keepalive must be"):
+            client.listen.v1.connect(keepalive=value, **RAW)
+        with pytest.raises(ConfigurationError, match="Reconnect backoff must be"):
+            client.listen.v1.connect(reconnect=Reconnect(backoff=value if value else -1), **RAW)
+
+
+@pytest.mark.parametrize("value", [INF, NAN, -1.0, 0.0, True], ids=str)
+def test_operators_taking_durations_refuse_non_finite_and_negative_numbers(value: Any) -> None:
+    from rxdeepgram import InvalidOptionError
+    from rxdeepgram import operators as dgo
+    from rxdeepgram.audio import AudioFormat, from_bytes, rechunk
+
+    fmt = AudioFormat("linear16", 16000)
+    with pytest.raises(InvalidOptionError, match="per="):
+        dgo.sentences(per=value)
+    with pytest.raises(InvalidOptionError, match="ms="):
+        rechunk(value, fmt)
+    with pytest.raises(InvalidOptionError, match="ms="):
+        from_bytes(bytes(640), fmt, chunk_ms=value)
