@@ -33,10 +33,15 @@ class Reconnect:
     """How a resumable connection reconnects (``connect(..., reconnect=Reconnect(...))``;
     ``reconnect=True`` takes these defaults).
 
-    ``max_attempts``: failed attempts in a row before the stream errors with the last cause
-    (the count starts again after every successful reconnect). ``backoff``: the first delay in
-    seconds, doubled at each failed attempt up to ``max_backoff``, with up to ``jitter`` (a
-    fraction) added at random; a ``Retry-After`` header (HTTP 429 / 503) is honoured when longer.
+    ``max_attempts``: failed attempts in a row before the stream errors with the last cause. An
+    attempt fails when the connection cannot be opened, or when it opens and then drops before
+    any *progress* (a message other than the channel's opening ones: Listen V2 ``Connected``,
+    Speak ``Metadata``, Agent ``Welcome`` / ``SettingsApplied``); the count starts again once a
+    connection makes progress. All numbers must be finite and not negative.
+
+    ``backoff``: the first delay in seconds, doubled at each failed attempt up to
+    ``max_backoff``, with up to ``jitter`` (a fraction) added at random; a ``Retry-After``
+    header (HTTP 429 / 503) is honoured when longer.
     ``max_buffer_s``: the most audio, in seconds, kept for replay (Listen). Past it,
     ``on_overflow="drop_oldest"`` forgets the oldest audio (counted in
     ``ResumeStats.dropped_audio_s``); ``"error"`` makes ``input.on_next`` raise
