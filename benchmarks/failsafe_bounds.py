@@ -180,10 +180,10 @@ def queue_bound(kind: str, transport: str) -> str:
         grew = [0.0]
 
         def push(conn: Any) -> int:
-            chunk = bytes(64 * 1024)
             taken = 0
             try:
                 while taken < 96 * 2**20:
+                    chunk = b"\x01" * (64 * 1024)  # a new, written buffer each time (a mic)
                     conn.input.on_next(chunk)
                     taken += len(chunk)
             except BufferOverflowError:

@@ -164,17 +164,21 @@ class _ProgressWatch(abc.ObserverBase[Any]):
     cost per message after that). A connection that drops before any progress counts as a
     failed attempt."""
 
-    __slots__ = ("_generation", "_opening", "_outer", "subscription")
+    __slots__ = ("_generation", "_opening", "_outer", "done", "subscription")
 
     def __init__(self, outer: ResumableBase[Any, Any], generation: int) -> None:
         self._outer = outer
         self._generation = generation
         self._opening = outer._policy.opening_types
+        self.done = False
         self.subscription: abc.DisposableBase | None = None
 
     def on_next(self, value: Any) -> None:
-        if type(value) is not bytes and getattr(value, "type", None) in self._opening:
+        if self.done or (
+            type(value) is not bytes and getattr(value, "type", None) in self._opening
+        ):
             return
+        self.done = True
         self._outer._progressed(self._generation)
         subscription, self.subscription = self.subscription, None
         if subscription is not None:
@@ -322,6 +326,8 @@ class ResumableBase(ConnectionBase[S, C]):
                     watch.subscription = hub._subscribe(watch)
                 else:  # pragma: no cover - every connection has a hub
                     watch.subscription = conn.messages.subscribe(watch)
+                if watch.done:  # progress already among the messages it was replayed
+                    watch.subscription.dispose()
             replay = policy.begin(first)
             self.url = conn.url
             self.request_id = conn.request_id
