@@ -4,8 +4,11 @@ It opens a :class:`~._transport.Transport` with the chosen ``Opener`` on the run
 sits between it and the connection: incoming messages go straight to ``conn._on_frame`` (on the
 transport's callback: no queue, no task), outgoing frames are sent at once when ``put`` is
 called on the loop's thread with nothing queued, else queued in a deque that the loop flushes
-(in order; held while the socket's write buffer is full). The keepalive and close timers are
-``call_later`` handles.
+(in order; held while the socket's write buffer is full). The audio in that queue is bounded by
+``send_queue_bytes``: past it ``put`` raises ``BufferOverflowError`` at the caller and takes
+nothing; a chunk over ``MAX_AUDIO_FRAME`` goes out as several frames. The keepalive and close
+timers are ``call_later`` handles; a close that times out drops the TCP connection at once (a
+peer that did not finish in ``close_timeout`` is not waited on a second time).
 
 The async client runs it on the caller's loop; the sync client on the one I/O loop shared by
 every sync connection (``_loop.py``).
