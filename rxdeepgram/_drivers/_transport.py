@@ -8,8 +8,7 @@ pongs (answering the peer's, sending its own every ``ping_interval`` and failing
 with 1011 when none is answered within ``ping_timeout``: the close frame is sent and the TCP
 connection dropped at once, as a peer that answers no ping will not close either), the closing
 handshake (aborting the TCP connection when the peer does not finish it within
-``close_timeout``), limits (1009) and invalid
-UTF-8 (1007).
+``close_timeout``), limits (1009) and invalid UTF-8 (1007).
 
 Two implementations, each chosen by ``ClientConfig.transport`` (``_common.opener_for``), each
 exporting its ``Opener``:
