@@ -98,7 +98,9 @@ def converse(client: DeepgramClient, user_audio: rx.Observable[bytes], out: str 
         user_audio.subscribe(conn.input.on_next)
         # Until the agent has finished its first answer (Ctrl-C to stop earlier).
         conn.messages.pipe(
-            ops.filter(lambda m: isinstance(m, agent.AgentAudioDone)), ops.first()
+            # AgentAudioCut: a reply a dropped connection cut (with reconnect=True)
+            ops.filter(lambda m: isinstance(m, (agent.AgentAudioDone, agent.AgentAudioCut))),
+            ops.first(),
         ).run()
     sink.on_completed()
 

@@ -50,6 +50,22 @@ def _speak(text: str) -> MessageBase:
     return Speak(text=text)
 
 
+MAX_SPEAK_CHARS = 2000
+"""Deepgram's limit on the text of one ``Speak`` (more: close 1009 ``BIG-0001``)."""
+
+
+def _check_speak(message: object) -> None:
+    from .errors import InvalidInputError
+    from .messages.speak_v1 import Speak
+
+    if type(message) is Speak and len(message.text) > MAX_SPEAK_CHARS:
+        raise InvalidInputError(
+            f"cannot send on Speak V1: a Speak of {len(message.text)} characters is over "
+            f"Deepgram's {MAX_SPEAK_CHARS} per message (the server would close with 1009 "
+            "BIG-0001): split the text (operators.sentences() does)"
+        )
+
+
 def _speak_v1() -> ChannelSpec:
     from .messages import speak_v1 as m
 
@@ -62,6 +78,7 @@ def _speak_v1() -> ChannelSpec:
         text_message=_speak,
         # Flush first so the last audio is followed by Flushed, then Close drains and closes.
         close_messages=(m.Flush(), m.Close()),
+        validate=_check_speak,
     )
 
 

@@ -19,7 +19,7 @@ from reactivex import operators as ops
 
 from ._auth import AsyncTokensClient, AuthClient, TokensClient
 from ._channels import channel
-from ._config import ClientConfig
+from ._config import DEFAULT_SEND_QUEUE_BYTES, ClientConfig
 from ._connection import AsyncConnection, Connection, ConnectionBase
 from ._secrets import check_header_value, check_headers
 from ._session import ChannelSpec, Session
@@ -120,11 +120,11 @@ class _Prepared:
             self.keepalive: float | None = spec.keepalive_interval
         elif keepalive is False or keepalive is None:
             self.keepalive = None
-        elif isinstance(keepalive, (int, float)) and keepalive > 0:
+        elif isinstance(keepalive, (int, float)) and 0 < keepalive < float("inf"):
             self.keepalive = float(keepalive)
         else:
             raise ConfigurationError(
-                "keepalive must be True, False or a positive interval in seconds, "
+                "keepalive must be True, False or a positive, finite interval in seconds, "
                 f"got {keepalive!r}"
             )
 
@@ -141,6 +141,7 @@ class _Prepared:
             "secrets": self.secrets,
             "connection_kwargs": {"on_callback_error": config.on_callback_error},
             "transport": config.transport,
+            "send_queue_bytes": config.send_queue_bytes,
         }
 
 
@@ -269,9 +270,11 @@ class ConnectContext(Generic[S, C]):
 
         if on_io_thread():  # in a subscriber: waiting here would block the messages' thread
             return
-        if not conn.wait(self._config.close_timeout + 2.0):
-            conn._abort(None)
-            conn.wait(2.0)
+        if not conn.wait(self._config.close_timeout + 1.0):
+            # the close timer ends the stream within close_timeout: this is its safety net,
+            # and a close that could not drain is an error, never a clean completion
+            conn._abort(conn._close_timeout_error(), hard=True)
+            conn.wait(1.0)
 
 
 class AsyncConnectContext(Generic[S, C]):
@@ -315,10 +318,10 @@ class AsyncConnectContext(Generic[S, C]):
             return
         _leave(conn, exc)
         try:
-            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 2.0)
-        except TimeoutError:
-            conn._abort(None)
-            await asyncio.wait_for(conn.wait(), 2.0)
+            await asyncio.wait_for(conn.wait(), self._config.close_timeout + 1.0)
+        except TimeoutError:  # as in the sync client: an error, never a clean completion
+            conn._abort(conn._close_timeout_error(), hard=True)
+            await asyncio.wait_for(conn.wait(), 1.0)
 
 
 def _leave(conn: ConnectionBase[Any, Any], exc: BaseException | None) -> None:
@@ -547,6 +550,7 @@ class _ClientBase:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         transport: str | None = None,
+        send_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
     ) -> None:
         self._config = ClientConfig.build(
             api_key=api_key,
@@ -559,6 +563,7 @@ class _ClientBase:
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             transport=transport,
+            send_queue_bytes=send_queue_bytes,
         )
 
     @property

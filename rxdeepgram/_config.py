@@ -14,10 +14,17 @@ from ._secrets import check_base_url, check_credential, check_headers, masker
 from ._version import __version__
 from .errors import CallbackError, ConfigurationError
 
-__all__ = ["DEFAULT_AGENT_URL", "DEFAULT_BASE_URL", "ClientConfig", "Secret"]
+__all__ = [
+    "DEFAULT_AGENT_URL",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_SEND_QUEUE_BYTES",
+    "ClientConfig",
+    "Secret",
+]
 
 DEFAULT_BASE_URL = "wss://api.deepgram.com"
 DEFAULT_AGENT_URL = "wss://agent.deepgram.com"
+DEFAULT_SEND_QUEUE_BYTES = 16 * 2**20
 
 log = logging.getLogger("rxdeepgram")
 
@@ -77,6 +84,10 @@ class ClientConfig:
     transport: str | None = None
     """``"websockets"``, ``"picows"`` or ``None`` (picows when it is installed, else
     websockets). ``"picows"`` without picows installed raises ``ConfigurationError``."""
+    send_queue_bytes: int = 16 * 2**20
+    """The most audio, in bytes, queued on a connection and not yet written to its socket (a
+    slow or stalled peer): past it ``input.on_next`` raises ``BufferOverflowError`` at the
+    caller and the audio is not taken (README "Reliability")."""
 
     @classmethod
     def build(
@@ -92,6 +103,7 @@ class ClientConfig:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         transport: str | None = None,
+        send_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
         environ: Mapping[str, str] = os.environ,
     ) -> ClientConfig:
         if api_key is None and access_token is None:
@@ -114,16 +126,15 @@ class ClientConfig:
                 base_url = ("wss" if parts.scheme == "https" else "ws") + base_url[
                     len(parts.scheme) :
                 ]
-        for name, value in (("open_timeout", open_timeout), ("close_timeout", close_timeout)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise ConfigurationError(f"{name} must be a positive number of seconds")
-        for name, maybe in (("ping_interval", ping_interval), ("ping_timeout", ping_timeout)):
-            if maybe is not None and (
-                not isinstance(maybe, (int, float)) or isinstance(maybe, bool) or maybe <= 0
-            ):
-                raise ConfigurationError(
-                    f"{name} must be a positive number of seconds or None, got {maybe!r}"
-                )
+        from ._checks import check_count, check_seconds
+
+        open_timeout = check_seconds("open_timeout", open_timeout)
+        close_timeout = check_seconds("close_timeout", close_timeout)
+        if ping_interval is not None:
+            ping_interval = check_seconds("ping_interval", ping_interval)
+        if ping_timeout is not None:
+            ping_timeout = check_seconds("ping_timeout", ping_timeout)
+        send_queue_bytes = check_count("send_queue_bytes", send_queue_bytes)
         if transport not in (None, "websockets", "picows"):
             raise ConfigurationError(
                 f"transport must be 'websockets', 'picows' or None (automatic), got {transport!r}"
@@ -157,6 +168,7 @@ class ClientConfig:
             ping_interval=None if ping_interval is None else float(ping_interval),
             ping_timeout=None if ping_timeout is None else float(ping_timeout),
             transport=transport,
+            send_queue_bytes=send_queue_bytes,
         )
 
     def url(self, path: str, *, agent: bool = False) -> str:

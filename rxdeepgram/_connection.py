@@ -54,6 +54,13 @@ class Driver(Protocol):
     def start_close_timer(self, seconds: float) -> None:
         """Abort with ``DeepgramTimeoutError`` if the socket is not closed within ``seconds``."""
 
+    def give_up(self) -> None:
+        """The next abort drops the TCP connection at once (no closing handshake to wait for)."""
+
+    def check_room(self, size: int, promised: int = 0) -> None:
+        """Raise ``BufferOverflowError`` if ``size`` more bytes of audio do not fit in the send
+        queue now, besides ``promised`` bytes on their way to it."""
+
 
 class Sent:
     """What the seed-style ``send_*`` methods return: the frame is already queued. Awaitable
@@ -230,9 +237,31 @@ class ConnectionBase(Generic[S, C]):
                 driver.close_socket()
             driver.start_close_timer(self._close_timeout)
 
-    def _abort(self, error: BaseException | None) -> None:
-        if self._session.abort(error) and self._driver is not None:
-            self._driver.abort_socket()
+    def _abort(self, error: BaseException | None, hard: bool = False) -> None:
+        """End the stream with ``error`` (``None``: completion) and close the socket: with a
+        closing handshake, or (``hard``: a peer given up on) by dropping it at once."""
+        driver = self._driver
+        if self._session.abort(error) and driver is not None:
+            if hard:
+                driver.give_up()
+            driver.abort_socket()
+
+    def _check_room(self, size: int, promised: int = 0) -> None:
+        """Raise ``BufferOverflowError`` now if ``size`` bytes of audio would not fit in the send
+        queue (the resumable layer asks before it keeps audio for replay)."""
+        driver = self._driver
+        if driver is not None:
+            driver.check_room(size, promised)
+
+    def _close_timeout_error(self, what: str = "") -> BaseException:
+        """The end of a stream whose close did not finish in time: never a clean completion."""
+        from .errors import DeepgramTimeoutError
+
+        return DeepgramTimeoutError(
+            f"{self._session.spec.name}: the graceful close did not finish within "
+            f"{self._close_timeout:g} s: {what or 'the last messages of the server'} never arrived "
+            "(the stream is incomplete)"
+        )
 
     # -- callbacks ------------------------------------------------------------------------------
 
@@ -443,15 +472,18 @@ class Connection(ConnectionBase[S, C]):
         return self._done.wait(timeout)
 
     def close(self) -> None:
-        """Close gracefully and block until every remaining message has arrived.
+        """Close gracefully and block until every remaining message has arrived (at most
+        ``close_timeout``: then the stream ends with ``DeepgramTimeoutError``).
 
         Called from a subscriber or callback (on the I/O thread), it only starts the graceful
         close and returns: waiting there would block the thread the messages arrive on."""
         self._close_gracefully()
         from ._drivers._loop import on_io_thread
 
-        if not on_io_thread():
-            self._done.wait()
+        # the close timer ends the stream within close_timeout; this bound is a safety net
+        if not on_io_thread() and not self._done.wait(self._close_timeout + 1.0):
+            self._abort(self._close_timeout_error(), hard=True)
+            self._done.wait(1.0)
 
 
 class AsyncConnection(ConnectionBase[S, C]):
@@ -506,6 +538,13 @@ class AsyncConnection(ConnectionBase[S, C]):
         await self._done.wait()
 
     async def close(self) -> None:
-        """Close gracefully and wait until every remaining message has arrived."""
+        """Close gracefully and wait until every remaining message has arrived (at most
+        ``close_timeout``: then the stream ends with ``DeepgramTimeoutError``)."""
+        import asyncio
+
         self._close_gracefully()
-        await self._done.wait()
+        try:
+            await asyncio.wait_for(self._done.wait(), self._close_timeout + 1.0)
+        except TimeoutError:  # the close timer's safety net
+            self._abort(self._close_timeout_error(), hard=True)
+            await asyncio.wait_for(self._done.wait(), 1.0)

@@ -41,7 +41,12 @@ from .errors import (
 )
 from .messages import MessageBase, RawFrame, _encode_plain, encode
 
-__all__ = ["ChannelSpec", "Frame", "Session", "State"]
+__all__ = ["MAX_TEXT_FRAME", "ChannelSpec", "Frame", "Session", "State"]
+
+MAX_TEXT_FRAME = 2**20
+"""The largest text (JSON) frame sent: a bigger message raises ``InvalidInputError`` at the
+caller. Deepgram's docs state no frame limit (Speak's 2,000 characters per ``Speak`` is checked
+by the channel); a WebSocket server closes with 1009 past its own."""
 
 
 class Frame(NamedTuple):
@@ -208,9 +213,25 @@ class Session:
                 data = _encode_plain(item) if item._extra_ is None else encode(item)
             except UnicodeEncodeError:
                 data = encode(item)  # raises InvalidMessageError naming the field
+            if len(data) > MAX_TEXT_FRAME:
+                raise InvalidInputError(
+                    self._refusal(
+                        item,
+                        f"this {cls.__name__} encodes to {len(data)} bytes of JSON, over the "
+                        f"{MAX_TEXT_FRAME} bytes a text frame may carry",
+                    )
+                )
             return Frame(data, True)
         if cls is RawFrame:
             assert isinstance(item, RawFrame)
+            if item.text and len(item.data) > MAX_TEXT_FRAME:
+                raise InvalidInputError(
+                    self._refusal(
+                        item,
+                        f"this raw text frame is {len(item.data)} bytes, over the "
+                        f"{MAX_TEXT_FRAME} bytes a text frame may carry",
+                    )
+                )
             return Frame(item.data, item.text) if item.data else None  # sent as given
         if isinstance(item, (bytearray, memoryview)):
             return self._encode(bytes(item))  # copy: the caller may reuse its buffer

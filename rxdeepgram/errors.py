@@ -13,7 +13,7 @@ One tree, rooted at :class:`DeepgramError`::
      │    ├── AuthenticationError    401 / 403: bad or missing credentials
      │    ├── RateLimitError         429: too many concurrent connections
      │    └── ServiceUnavailableError  5xx
-     ├── BufferOverflowError         a resumable connection's replay buffer is full
+     ├── BufferOverflowError         audio refused: the send queue or the replay buffer is full
      ├── ConnectionClosed            the socket is closed (raised on send after close)
      │    ├── ConnectionClosedOK     closed with 1000 (or 1005 where the channel does so)
      │    └── ConnectionClosedError  closed with an error code and reason (e.g. 1011 NET-0001)
@@ -195,9 +195,11 @@ class ServiceUnavailableError(HandshakeError):
 
 
 class BufferOverflowError(DeepgramError):
-    """A resumable connection (``reconnect=...``) was reconnecting and its replay buffer already
-    held ``Reconnect.max_buffer_s`` of audio, with ``on_overflow="error"``. Raised at the caller
-    of ``input.on_next``; the audio was not kept."""
+    """Audio was refused at the caller of ``input.on_next`` and not taken: the connection's send
+    queue already held ``send_queue_bytes`` of audio not yet written (a slow or stalled peer;
+    send it again later), or a resumable connection (``reconnect=...``) was reconnecting and its
+    replay buffer already held ``Reconnect.max_buffer_s`` of audio, with
+    ``on_overflow="error"``."""
 
 
 class ConnectionClosed(DeepgramError):

@@ -5,6 +5,7 @@ connection to the target. Faults, all thread-safe:
 
 * ``cut()``: abort every live connection now (both sides, no close frame: the client sees 1006);
 * ``stall()``: forward nothing more on the live connections and never close them;
+* ``down()``: cut every live connection and stop listening (the server is down);
 * ``close(code, reason)``: send the client a WebSocket close frame (at a frame boundary of what
   the server sends), then drop the connection;
 * ``arm(fault, after_bytes=..., after_s=...)``: do one of those to the *next* connection once
@@ -196,6 +197,18 @@ class FaultProxy:
                 self._start_close(pipe, code, reason)
 
         self._call(close())
+
+    def down(self) -> None:
+        """The server goes down: every live connection is cut and new ones are refused (the
+        port no longer listens)."""
+
+        async def down() -> None:
+            if self._server is not None:
+                self._server.close()
+            for pipe in list(self._pipes):
+                pipe.abort()
+
+        self._call(down())
 
     def arm(
         self,

@@ -297,7 +297,8 @@ def test_a_flood_to_a_slow_reader_arrives_whole_and_in_order(h: Any) -> None:
 
     server = PlainServer(scenario)
     try:
-        client = h.client(api_key="k", base_url=server.url)
+        # a send queue big enough for all of it (test_failsafe.py tests the bound)
+        client = h.client(api_key="k", base_url=server.url, send_queue_bytes=32 * 2**20)
         seen = Recorder()
         with h.connect(client, "listen.v1", model="nova-3", keepalive=False) as conn:
             conn.messages.subscribe(seen)

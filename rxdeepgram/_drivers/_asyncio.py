@@ -5,8 +5,11 @@ sits between it and the connection: incoming messages go straight to ``conn._on_
 transport's callback: no queue, no task; once attached, the transport calls it itself, see
 ``Transport.deliver_to``), outgoing frames are sent at once when ``put`` is
 called on the loop's thread with nothing queued, else queued in a deque that the loop flushes
-(in order; held while the socket's write buffer is full). The keepalive and close timers are
-``call_later`` handles.
+(in order; held while the socket's write buffer is full). The audio in that queue is bounded by
+``send_queue_bytes``: past it ``put`` raises ``BufferOverflowError`` at the caller and takes
+nothing; a chunk over ``MAX_AUDIO_FRAME`` goes out as several frames. The keepalive and close
+timers are ``call_later`` handles; a close that times out drops the TCP connection at once (a
+peer that did not finish in ``close_timeout`` is not waited on a second time).
 
 The async client runs it on the caller's loop; the sync client on the one I/O loop shared by
 every sync connection (``_loop.py``).
@@ -25,12 +28,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from .._config import USER_AGENT, RedactingLogger
+from .._config import DEFAULT_SEND_QUEUE_BYTES, USER_AGENT, RedactingLogger
 from .._connection import AsyncConnection, Connection, ConnectionBase
 from .._secrets import check_headers
 from .._session import Frame, Session
-from ..errors import DeepgramError, DeepgramTimeoutError
-from ._common import CLOSE, MAX_MESSAGE_BYTES, WIRE_LOG, map_open_error, opener_for, proxy_for
+from ..errors import BufferOverflowError, DeepgramError, DeepgramTimeoutError
+from ._common import (
+    CLOSE,
+    MAX_AUDIO_FRAME,
+    MAX_MESSAGE_BYTES,
+    WIRE_LOG,
+    map_open_error,
+    opener_for,
+    proxy_for,
+)
 from ._loop import io_loop, refuse_on_io_thread
 from ._transport import OpenParams, Transport
 
@@ -53,6 +64,7 @@ async def open_async(
     secrets: tuple[str, ...],
     connection_kwargs: dict[str, Any],
     transport: str | None = None,
+    send_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
     connection_class: type[C] = AsyncConnection,  # type: ignore[assignment]
     on_finished: Callable[[], None] | None = None,
 ) -> C:
@@ -80,7 +92,7 @@ async def open_async(
         secrets=secrets,
         proxy=proxy,
     )
-    driver = Driver(session)
+    driver = Driver(session, send_queue_bytes)
     error: DeepgramError | None = None
     try:
         opened = await opener(params, driver)
@@ -116,17 +128,28 @@ class Driver:
         "_conn",
         "_early",
         "_flush_scheduled",
+        "_hard_abort",
         "_keepalive_handle",
+        "_limit",
         "_loop",
         "_on_finished",
         "_pending",
+        "_queued",
         "_session",
         "_thread",
         "_transport",
+        "_written",
     )
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, send_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES) -> None:
         self._session = session
+        self._limit = send_queue_bytes
+        # audio bytes ever queued (written by the senders, under the session's lock) and ever
+        # taken off the queue (written by the loop thread only): their difference is what the
+        # queue holds, with no counter that two threads write
+        self._queued = 0
+        self._written = 0
+        self._hard_abort = False
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._conn: ConnectionBase[Any, Any] | None = None
@@ -180,7 +203,7 @@ class Driver:
         for handle in (self._keepalive_handle, self._close_handle):
             if handle is not None:
                 handle.cancel()
-        self._pending.clear()
+        self._drop_pending()
         conn = self._conn
         if conn is None:
             self._closed = (code, reason)
@@ -190,6 +213,9 @@ class Driver:
     # -- Driver protocol (any thread, never blocks) ------------------------------------------
 
     def put(self, frame: Frame) -> None:
+        if not frame.text:
+            self._put_audio(frame.data)
+            return
         if not self._pending and threading.get_ident() == self._thread:
             transport = self._transport
             if transport is not None and not transport.write_paused:
@@ -197,6 +223,45 @@ class Driver:
                 return
         self._pending.append(frame)
         self._schedule_flush()
+
+    def _put_audio(self, data: bytes) -> None:
+        """Audio: refused at the caller (``BufferOverflowError``, nothing taken) when the queue
+        cannot hold it; sent in frames of at most ``MAX_AUDIO_FRAME`` bytes."""
+        size = len(data)
+        if size > MAX_AUDIO_FRAME:
+            self.check_room(size)
+            for offset in range(0, size, MAX_AUDIO_FRAME):
+                self._put_audio(data[offset : offset + MAX_AUDIO_FRAME])
+            return
+        if not self._pending and threading.get_ident() == self._thread:
+            transport = self._transport
+            if transport is not None and not transport.write_paused:
+                transport.send(data, False)
+                return
+        queued = self._queued + size
+        if queued - self._written > self._limit:
+            self.check_room(size)
+        self._queued = queued
+        self._pending.append(Frame(data, False))
+        self._schedule_flush()
+
+    def check_room(self, size: int, promised: int = 0) -> None:
+        """Raise ``BufferOverflowError`` if ``size`` more bytes of audio do not fit, besides
+        ``promised`` bytes on their way to the queue (any thread)."""
+        held = self._queued - self._written + promised
+        if held + size <= self._limit:
+            return
+        name = self._session.spec.name
+        if size > self._limit:
+            raise BufferOverflowError(
+                f"{name}: a chunk of {size} bytes of audio is larger than the send queue "
+                f"({self._limit} bytes, send_queue_bytes=): send smaller chunks"
+            )
+        raise BufferOverflowError(
+            f"{name}: the send queue is full ({held} bytes of audio not yet written to a slow "
+            f"or stalled connection, send_queue_bytes={self._limit}): this chunk of {size} "
+            "bytes was not taken; send it again later, or slow down"
+        )
 
     def close_socket(self) -> None:
         self._pending.append(CLOSE)
@@ -236,17 +301,23 @@ class Driver:
         while pending and not transport.write_paused:
             item = pending.popleft()
             if item is CLOSE:
-                pending.clear()
+                self._drop_pending()
                 transport.close(1000)
                 return
+            if not item.text:
+                self._written += len(item.data)
             transport.send(item.data, item.text)
 
-    def _abort(self) -> None:
+    def _drop_pending(self) -> None:
         self._pending.clear()
+        self._written = self._queued
+
+    def _abort(self) -> None:
+        self._drop_pending()
         transport = self._transport
         if transport is None:
             return
-        if transport.is_open:
+        if transport.is_open and not self._hard_abort:
             transport.close(1000, "aborted by client")
         else:
             transport.abort()
@@ -266,12 +337,28 @@ class Driver:
     def _close_timed_out(self, seconds: float) -> None:
         conn = self._conn
         if conn is not None:
+            # a peer that did not finish in close_timeout is given up on at once: no second
+            # closing handshake to wait for
+            self._hard_abort = True
+            unsent = self._queued - self._written
+            spec = self._session.spec
+            what = (
+                " and ".join(type(m).__name__ for m in spec.close_messages)
+                if spec.close_messages
+                else "the close"
+            )
             conn._abort(
                 DeepgramTimeoutError(
-                    f"{self._session.spec.name}: the server did not close the connection within "
-                    f"{seconds:g} s of the graceful close"
+                    f"{spec.name}: the graceful close did not finish within {seconds:g} s (the "
+                    f"server did not close the connection): what it had still to send after "
+                    f"{what} was not delivered"
+                    + (f", and {unsent} bytes of audio were never sent" if unsent > 0 else "")
                 )
             )
+
+    def give_up(self) -> None:
+        """The peer is dead or unwanted: the next abort drops the TCP connection at once."""
+        self._hard_abort = True
 
     def _ended(self, conn: ConnectionBase[Any, Any], code: int | None, reason: str) -> None:
         self._closed = (code, reason)

@@ -20,6 +20,7 @@ from ._transport import Opener
 __all__ = [
     "CLOSE",
     "ERROR_BODY_LIMIT",
+    "MAX_AUDIO_FRAME",
     "MAX_MESSAGE_BYTES",
     "WIRE_LOG",
     "map_open_error",
@@ -32,6 +33,10 @@ WIRE_LOG = logging.getLogger("rxdeepgram.websockets")
 
 MAX_MESSAGE_BYTES = 2**24
 """The largest message the client accepts; a larger one fails the connection with 1009."""
+MAX_AUDIO_FRAME = 2**20
+"""The largest audio frame the client sends: a bigger chunk goes out as several frames (audio is
+a byte stream: Deepgram's docs leave the chunk size to the client and state no limit, while a
+WebSocket server closes with 1009 past its own, which is 16 MiB on the local server)."""
 
 CLOSE = object()
 """Queued after the last frame when the socket itself must be closed (channels without a

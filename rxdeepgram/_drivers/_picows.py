@@ -407,6 +407,9 @@ class PicowsTransport(WSListener):
             "no pong within %s s: failing the connection", self._params.ping_timeout
         )
         self._fail(1011, "keepalive ping timeout")
+        # a peer that answers no ping will not finish a closing handshake either: the close
+        # frame is out (for a peer that is only slow), the TCP connection goes now
+        self.abort()
 
     def _stop_pings(self) -> None:
         if self._ping_handle is not None:

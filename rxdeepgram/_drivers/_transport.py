@@ -5,9 +5,10 @@ messages: it hands every complete incoming text (``str``) or binary (``bytes``) 
 :class:`TransportEvents` and sends the frames the driver gives it. Everything else of the
 WebSocket protocol is the transport's own business: the handshake, fragmented messages, pings and
 pongs (answering the peer's, sending its own every ``ping_interval`` and failing the connection
-with 1011 when none is answered within ``ping_timeout``), the closing handshake (aborting the TCP
-connection when the peer does not finish it within ``close_timeout``), limits (1009) and invalid
-UTF-8 (1007).
+with 1011 when none is answered within ``ping_timeout``: the close frame is sent and the TCP
+connection dropped at once, as a peer that answers no ping will not close either), the closing
+handshake (aborting the TCP connection when the peer does not finish it within
+``close_timeout``), limits (1009) and invalid UTF-8 (1007).
 
 Two implementations, each chosen by ``ClientConfig.transport`` (``_common.opener_for``), each
 exporting its ``Opener``:

@@ -486,6 +486,9 @@ class WebSocketsTransport(asyncio.Protocol):
         if self._protocol.state is _OPEN and not self._lost:
             self._params.logger.debug("! timed out waiting for keepalive pong")
             self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+            # a peer that answers no ping will not finish a closing handshake either: the
+            # close frame is out (for a peer that is only slow), the TCP connection goes now
+            self.abort()
 
     def _close_status(self) -> tuple[int | None, str]:
         protocol = self._protocol

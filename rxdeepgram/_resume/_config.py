@@ -33,10 +33,15 @@ class Reconnect:
     """How a resumable connection reconnects (``connect(..., reconnect=Reconnect(...))``;
     ``reconnect=True`` takes these defaults).
 
-    ``max_attempts``: failed attempts in a row before the stream errors with the last cause
-    (the count starts again after every successful reconnect). ``backoff``: the first delay in
-    seconds, doubled at each failed attempt up to ``max_backoff``, with up to ``jitter`` (a
-    fraction) added at random; a ``Retry-After`` header (HTTP 429 / 503) is honoured when longer.
+    ``max_attempts``: failed attempts in a row before the stream errors with the last cause. An
+    attempt fails when the connection cannot be opened, or when it opens and then drops before
+    any *progress* (a message other than the channel's opening ones: Listen V2 ``Connected``,
+    Speak ``Metadata``, Agent ``Welcome`` / ``SettingsApplied``); the count starts again once a
+    connection makes progress. All numbers must be finite and not negative.
+
+    ``backoff``: the first delay in seconds, doubled at each failed attempt up to
+    ``max_backoff``, with up to ``jitter`` (a fraction) added at random; a ``Retry-After``
+    header (HTTP 429 / 503) is honoured when longer.
     ``max_buffer_s``: the most audio, in seconds, kept for replay (Listen). Past it,
     ``on_overflow="drop_oldest"`` forgets the oldest audio (counted in
     ``ResumeStats.dropped_audio_s``); ``"error"`` makes ``input.on_next`` raise
@@ -52,15 +57,15 @@ class Reconnect:
     on_overflow: Literal["drop_oldest", "error"] = "drop_oldest"
 
     def __post_init__(self) -> None:
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ConfigurationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
-        for name in ("backoff", "max_backoff", "max_buffer_s"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ConfigurationError(f"{name} must be a number >= 0, got {value!r}")
-        if not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter <= 1:
-            raise ConfigurationError(f"jitter must be between 0 and 1, got {self.jitter!r}")
+        from .._checks import check_count, check_seconds
+
+        check_count("Reconnect max_attempts", self.max_attempts)
+        check_seconds("Reconnect backoff", self.backoff, zero=True)
+        check_seconds("Reconnect max_backoff", self.max_backoff, zero=True)
+        check_seconds("Reconnect max_buffer_s", self.max_buffer_s, zero=True)
+        jitter = self.jitter
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+            raise ConfigurationError(f"Reconnect jitter must be between 0 and 1, got {jitter!r}")
         if self.on_overflow not in ("drop_oldest", "error"):
             raise ConfigurationError(
                 f"on_overflow must be 'drop_oldest' or 'error', got {self.on_overflow!r}"

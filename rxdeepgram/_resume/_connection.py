@@ -33,7 +33,13 @@ from reactivex.disposable import Disposable
 
 from .._connection import AsyncConnection, Connection, ConnectionBase, _Input
 from .._session import Frame, Session, State
-from ..errors import CallbackError, ConnectionClosed, DeepgramError, DeepgramTimeoutError
+from ..errors import (
+    CallbackError,
+    ConnectionClosed,
+    ConnectionClosedError,
+    DeepgramError,
+    DeepgramTimeoutError,
+)
 from ._config import ConnectionState, Reconnect, ResumeStats, is_retryable, retry_delay
 from ._policy import Policy
 
@@ -150,6 +156,41 @@ class _LockFreeInnerObserver(_InnerObserver):
                 self._emit(out)
 
 
+class _ProgressWatch(abc.ObserverBase[Any]):
+    """Subscribed to a new inner connection until it makes *progress*: the first message that
+    is not one of the channel's opening messages (``Policy.opening_types``: Listen V2
+    ``Connected``, Speak ``Metadata``, Agent ``Welcome`` / ``SettingsApplied``), i.e. a result,
+    an event or audio. Then the run of failed attempts starts again, and it unsubscribes (no
+    cost per message after that). A connection that drops before any progress counts as a
+    failed attempt."""
+
+    __slots__ = ("_generation", "_opening", "_outer", "done", "subscription")
+
+    def __init__(self, outer: ResumableBase[Any, Any], generation: int) -> None:
+        self._outer = outer
+        self._generation = generation
+        self._opening = outer._policy.opening_types
+        self.done = False
+        self.subscription: abc.DisposableBase | None = None
+
+    def on_next(self, value: Any) -> None:
+        if self.done or (
+            type(value) is not bytes and getattr(value, "type", None) in self._opening
+        ):
+            return
+        self.done = True
+        self._outer._progressed(self._generation)
+        subscription, self.subscription = self.subscription, None
+        if subscription is not None:
+            subscription.dispose()
+
+    def on_error(self, error: Exception) -> None:
+        pass
+
+    def on_completed(self) -> None:
+        pass
+
+
 def _subscribe_fast(conn: ConnectionBase[Any, Any], observer: abc.ObserverBase[Any]) -> None:
     """Subscribe ``observer`` to ``conn.messages`` straight on its hub (no reactivex wrapper
     per message), or through ``messages`` if the connection has no such hub."""
@@ -218,6 +259,8 @@ class ResumableBase(ConnectionBase[S, C]):
         self._inner: ConnectionBase[Any, Any] | None = None
         self._generation = 0
         self._attempt = 0
+        self._progress = True  # the current connection made progress (see _ProgressWatch)
+        self._close_handle: asyncio.TimerHandle | None = None
         self._closing = False
         self._aborted = False
         self._finishing = False
@@ -269,10 +312,22 @@ class ResumableBase(ConnectionBase[S, C]):
             generation = self._generation
             self._inner = conn
             policy.set_sink(conn)
-            self._attempt = 0
             self._connections += 1
-            if not first:
+            if first:
+                self._attempt = 0
+                self._progress = True
+            else:
+                # the run of failed attempts goes on until this connection makes progress
                 self._reconnects += 1
+                self._progress = False
+                watch = _ProgressWatch(self, generation)
+                hub = getattr(conn, "_messages_hub", None)
+                if hub is not None:
+                    watch.subscription = hub._subscribe(watch)
+                else:  # pragma: no cover - every connection has a hub
+                    watch.subscription = conn.messages.subscribe(watch)
+                if watch.done:  # progress already among the messages it was replayed
+                    watch.subscription.dispose()
             replay = policy.begin(first)
             self.url = conn.url
             self.request_id = conn.request_id
@@ -292,6 +347,13 @@ class ResumableBase(ConnectionBase[S, C]):
                 pass  # dropped again at once: its end is on its way
         if not first:
             self._state.set(ConnectionState("open", request_id=conn.request_id))
+
+    def _progressed(self, generation: int) -> None:
+        """The current connection made progress: the attempts in a row start again."""
+        with self._lock:
+            if generation == self._generation:
+                self._progress = True
+                self._attempt = 0
 
     def _subscribe_raw(
         self, observer: abc.ObserverBase[str | bytes], scheduler: Any = None
@@ -343,6 +405,7 @@ class ResumableBase(ConnectionBase[S, C]):
 
     def _on_inner_end(self, generation: int, error: BaseException | None) -> None:
         retry: int | None = None
+        cut: list[Any] = []
         with self._lock:
             if generation != self._generation:
                 return
@@ -358,12 +421,38 @@ class ResumableBase(ConnectionBase[S, C]):
             ):
                 end = error
             else:
+                if not self._progress:
+                    self._failed_attempts += 1  # it opened, then dropped before any result
                 retry = self._next_attempt()
-                end = None if retry is not None else error
+                end = None if retry is not None else self._gave_up(error)
+                if retry is not None:
+                    cut = self._policy.on_drop()
+        for message in cut:
+            self._messages_hub.emit(message)
         if retry is not None and error is not None:
             self._retry(retry, error)
         else:
             self._end_with(end)
+
+    def _gave_up(self, error: BaseException) -> BaseException:
+        """The stream's end once the attempts have run out after ``error`` (a drop): the same
+        error, saying why the stream gives up."""
+        if self._progress or not isinstance(error, ConnectionClosedError):
+            return error
+        tries = self._reconnect.max_attempts
+        name = self._prepared.spec.name
+        opening = "/".join(sorted(self._policy.opening_types)) or "none"
+        end = ConnectionClosedError(
+            error.code,
+            error.reason,
+            message=(
+                f"{name}: gave up after {tries} failed reconnect attempts in a row: the "
+                f"connections opened, then closed before any result (nothing but the opening "
+                f"messages: {opening}); last close: {error}"
+            ),
+        )
+        end.__cause__ = error
+        return end
 
     def _next_attempt(self) -> int | None:
         """The number of the next attempt (under the lock); ``None`` when the attempts have run
@@ -444,6 +533,8 @@ class ResumableBase(ConnectionBase[S, C]):
 
     def _cancel_timer(self) -> None:
         def cancel() -> None:
+            if self._close_handle is not None:
+                self._close_handle.cancel()
             if self._handle is not None:
                 self._handle.cancel()
             if self._task is not None and not self._task.done():
@@ -490,6 +581,8 @@ class ResumableBase(ConnectionBase[S, C]):
         connection (under the lock, or on the owner thread while lock-free)."""
         policy = self._policy
         inner = self._inner
+        if inner is not None and type(item) is bytes:
+            inner._check_room(len(item))  # refused before the policy keeps it
         if not closing:
             item = policy.on_send(item, inner is not None)
         else:
@@ -518,6 +611,9 @@ class ResumableBase(ConnectionBase[S, C]):
                 closing = session.send(item, _discard)  # validates; raises once closing
                 if type(item) is bytes and item and not closing:
                     self._policy.check_room(self._handed_audio + len(item))
+                    inner = self._inner
+                    if inner is not None:  # the send queue too, before anything is handed
+                        inner._check_room(len(item), self._handed_audio)
                     self._handed_audio += len(item)
                 if type(item) is not bytes or item:
                     self._input._owner = None
@@ -566,6 +662,27 @@ class ResumableBase(ConnectionBase[S, C]):
             else:
                 self._close_policy()
         self._close_windows()
+        self._start_close_timer()
+
+    def _start_close_timer(self) -> None:
+        """The close, whatever the state (open, reconnecting, opening, stalled), ends within
+        ``close_timeout``: then the stream errors with what was not delivered."""
+
+        def arm() -> None:
+            if self._close_handle is None and not self._finishing:
+                self._close_handle = self._loop.call_later(
+                    self._close_timeout, self._close_timed_out
+                )
+
+        self._on_loop(arm)
+
+    def _close_timed_out(self) -> None:
+        with self._lock:
+            missing = self._policy.undelivered()
+        state = self._state.current
+        if state.kind == "reconnecting":
+            missing += f" (reconnecting: attempt {state.attempt} after {state.cause})"
+        self._abort(self._close_timeout_error(missing), hard=True)
 
     def _close_policy(self) -> None:
         self._closing = True
@@ -574,7 +691,7 @@ class ResumableBase(ConnectionBase[S, C]):
         if inner is not None and not self._policy.holding:
             inner._close_gracefully()
 
-    def _abort(self, error: BaseException | None) -> None:
+    def _abort(self, error: BaseException | None, hard: bool = False) -> None:
         self._input._owner = None
         if not self._session.abort(error):
             return
@@ -582,7 +699,7 @@ class ResumableBase(ConnectionBase[S, C]):
             self._aborted = True
             inner = self._inner
         if inner is not None:
-            inner._abort(error)  # its end comes back through _on_inner_end
+            inner._abort(error, hard)  # its end comes back through _on_inner_end
         else:
             self._end_with(self._session_end())
 

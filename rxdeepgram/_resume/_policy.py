@@ -25,9 +25,16 @@ class AudioSink(Protocol):
 
     def _send_media(self, data: bytes) -> None: ...
 
+    def _check_room(self, size: int, promised: int = 0) -> None: ...
+
 
 class Policy:
     """The default rules (a channel with nothing to resume): nothing kept, nothing rewritten."""
+
+    opening_types: frozenset[str] = frozenset()
+    """The ``type`` of the messages a new connection sends before any result (``Connected``,
+    ``Welcome``...): they are not *progress* (a connection that drops after only these counts
+    as a failed reconnect attempt)."""
 
     locked_messages = True
     """Whether :meth:`on_message` must run under the connection's lock (it shares state with
@@ -65,12 +72,29 @@ class Policy:
     def set_sink(self, sink: AudioSink | None) -> None:
         """The current connection changed (``None``: no connection up)."""
         self.forward = None if sink is None else sink._send_media
+        self._sink = sink
+
+    _sink: AudioSink | None = None
+
+    def on_drop(self) -> list[Any]:
+        """The current connection dropped and the stream goes on: messages (made by the
+        library, documented) that close what the drop cut and the new connection will not
+        finish, delivered at once. Called under the connection's lock."""
+        return []
+
+    def undelivered(self) -> str:
+        """What the application has not got yet, in words (for the error of a close that did
+        not finish in time). Called under the connection's lock."""
+        return ""
 
     def send_audio(self, data: bytes) -> None:
         """:meth:`on_send` for non-empty audio on an open stream, then on to :attr:`forward`:
         the hot path (a policy may make it cheaper than the general case). A connection that
-        dropped meanwhile is ignored: what must be replayed was kept."""
+        dropped meanwhile is ignored: what must be replayed was kept. Audio the current
+        connection's send queue cannot take raises ``BufferOverflowError`` before it is kept."""
         forward = self.forward
+        if forward is not None and self._sink is not None:
+            self._sink._check_room(len(data))
         out = self.on_send(data, forward is not None)
         if forward is not None and out is not None:
             try:  # noqa: SIM105 - no context manager object per chunk
@@ -173,13 +197,14 @@ class AudioLog:
         if room < 0:
             self.make_room(len(data), sink is not None)
             room = self.room - len(data)
-        self.room = room
-        self.chunks.append(data)
         if sink is not None:
+            # sent first: audio the send queue refuses (BufferOverflowError) is not kept
             try:  # noqa: SIM105 - no context manager object per chunk
                 sink._send_media(data)
             except ConnectionClosed:
                 pass
+        self.room = room
+        self.chunks.append(data)
 
     def add_audio(self, data: bytes, connected: bool) -> None:
         if self.dirty:
@@ -286,6 +311,12 @@ class ListenPolicy(Policy):
     @property
     def dropped_audio_s(self) -> float:
         return self.log.seconds(self.log.dropped)
+
+    def undelivered(self) -> str:
+        self._confirm()
+        log = self.log
+        pending = log.seconds(log.total - log.base)
+        return f"the final results of the last {pending:.2f} s of audio"
 
     def _confirm(self) -> None:
         """Tell the log what the final results cover."""

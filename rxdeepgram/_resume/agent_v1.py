@@ -58,8 +58,13 @@ class _Call:
 
 
 class AgentV1Policy(Policy):
+    opening_types = frozenset({"Welcome", "SettingsApplied"})
+
     def __init__(self, config: Reconnect) -> None:
         super().__init__(config)
+        # the agent reply under way (its ConversationText or AgentStartedSpeaking delivered,
+        # no AgentAudioDone yet): [content, started, audio bytes]
+        self._reply: list[Any] | None = None
         self.settings: m.Settings | None = None
         self.updates: list[Any] = []
         self.conversation: list[m.ContextMessage] = []
@@ -184,9 +189,36 @@ class AgentV1Policy(Policy):
 
     # -- what the server sends -------------------------------------------------------------------
 
+    def on_drop(self) -> list[Any]:
+        """The connection dropped: a reply it cut is closed with ``AgentAudioCut`` (the new
+        session does not speak it again: it is in the new session's context)."""
+        reply, self._reply = self._reply, None
+        if reply is None:
+            return []
+        return [m.AgentAudioCut(content=reply[0], started=reply[1], audio_bytes=reply[2])]
+
+    def undelivered(self) -> str:
+        if self.open_turn is not None:
+            return f"the agent's answer to {self.open_turn!r}"
+        if self._reply is not None:
+            return "the rest of the agent's reply (its audio and AgentAudioDone)"
+        return "the rest of the conversation"
+
     def on_message(self, message: Any) -> Any:
         cls = type(message)
         if cls is bytes:
+            reply = self._reply
+            if reply is not None:
+                reply[2] += len(message)
+            return message
+        if cls is m.AgentStartedSpeaking:
+            if self._reply is None:
+                self._reply = ["", True, 0]
+            else:
+                self._reply[1] = True
+            return message
+        if cls is m.AgentAudioDone:
+            self._reply = None
             return message
         skip = self._skip.get(cls)
         if skip:
@@ -250,6 +282,7 @@ class AgentV1Policy(Policy):
                 self.open_turn = None
                 self.calls = {}
             self._asked_again = None
+            self._reply = [message.content, False, 0]
             self._acted_on(m.InjectAgentMessage, message.content)
             if message.conversational_behavior == "filler":  # a dynamic injection's line
                 self._acted_on_dynamic()

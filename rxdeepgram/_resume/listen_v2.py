@@ -36,6 +36,8 @@ def _r(x: float) -> float:
 
 
 class ListenV2Policy(ListenPolicy):
+    opening_types = frozenset({"Connected"})
+
     def __init__(self, config: Reconnect, options: dict[str, Any]) -> None:
         super().__init__(config, *audio_rate(options, "Listen V2"))
         self._turn_base = 0  # the application's index of the new connection's turn 0

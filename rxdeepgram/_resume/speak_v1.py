@@ -43,6 +43,12 @@ class SpeakV1Policy(Policy):
         self._flushed_base = 0
         self._cleared_base = 0
 
+    opening_types = frozenset({"Metadata"})
+
+    def undelivered(self) -> str:
+        chars = sum(len(k.text) for k in self.kept if type(k) is m.Speak)
+        return f"the audio (or its Flushed) of {chars} characters of text sent"
+
     def on_send(self, item: Any, connected: bool) -> Any:
         cls = type(item)
         if cls is m.Speak or cls is m.Flush:

@@ -79,8 +79,12 @@ class AudioFormat:
 
     def frames_for(self, ms: float) -> int:
         """Sample frames in ``ms`` milliseconds, rounded to the nearest frame (at least one)."""
-        if not ms > 0 or math.isinf(ms):
-            raise ValueError(f"a duration in milliseconds must be positive and finite, got {ms}")
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 < ms < math.inf:
+            from ..errors import InvalidOptionError
+
+            raise InvalidOptionError(
+                "ms", ms, "a duration in milliseconds must be a positive, finite number"
+            )
         return max(1, round(ms * self.sample_rate / 1000))
 
     def bytes_for(self, ms: float) -> int:

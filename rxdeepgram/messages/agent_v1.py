@@ -101,6 +101,7 @@ from ._base import (
 
 __all__ = [
     "Agent",
+    "AgentAudioCut",
     "AgentAudioDone",
     "AgentStartedSpeaking",
     "AgentThinking",
@@ -759,6 +760,21 @@ class AgentStartedSpeaking(ServerMessageBase, kw_only=True):
 
 class AgentAudioDone(ServerMessageBase):
     """The last audio frame of the current agent reply was sent (playback may go on)."""
+
+
+class AgentAudioCut(ServerMessageBase, kw_only=True):
+    """Made by rxdeepgram, never sent by Deepgram (not decoded from the wire): a resumable
+    connection (``reconnect=``) dropped in the middle of an agent reply, after its
+    ``ConversationText`` (and maybe its ``AgentStartedSpeaking`` and some audio) and before its
+    ``AgentAudioDone``. The new session does not speak that reply again (it is in its context),
+    so this message closes it in place of ``AgentAudioDone``: wait for either.
+
+    ``content`` is the reply's text (``""`` if it was not known), ``started`` whether its
+    ``AgentStartedSpeaking`` was delivered, ``audio_bytes`` how much of its audio was."""
+
+    content: str = ""
+    started: bool = False
+    audio_bytes: int = 0
 
 
 class LatencyReport(ServerMessageBase, kw_only=True):

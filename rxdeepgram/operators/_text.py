@@ -108,8 +108,9 @@ def chunk_text(text: str, limit: int = MAX_SPEAK_CHARS) -> Iterator[str]:
 def _check(max_flushes: int, per: float) -> None:
     if isinstance(max_flushes, bool) or not isinstance(max_flushes, int) or max_flushes < 1:
         raise InvalidOptionError("max_flushes", max_flushes, "must be an integer >= 1")
-    if isinstance(per, bool) or not isinstance(per, int | float) or not per > 0:
-        raise InvalidOptionError("per", per, "must be a positive number of seconds")
+    from .._checks import check_seconds_option
+
+    check_seconds_option("per", per)
 
 
 def sentences_(
