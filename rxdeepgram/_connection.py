@@ -285,6 +285,7 @@ class ConnectionBase(Generic[S, C]):
     send_settings = send_update_speak = send_update_prompt = send_update_think = send_message
     send_update_listen = send_inject_user_message = send_inject_agent_message = send_message
     send_function_call_response = send_configure = send_message
+    send_speak = send_text
 
     def send_keep_alive(self) -> Sent:
         return self.send_message(self._control("KeepAlive"))
@@ -303,6 +304,16 @@ class ConnectionBase(Generic[S, C]):
 
     def send_force_end_turn(self) -> Sent:
         return self.send_message(self._control("ForceEndTurn"))
+
+    def send_interrupt(self, message: Any = None) -> Sent:
+        """Speak V2: barge-in, ``Interrupt`` (``message``: one with a playback offset, e.g.
+        ``Interrupt.at(2340)``)."""
+        return self.send_message(self._control("Interrupt") if message is None else message)
+
+    def send_close(self, message: Any = None) -> Sent:
+        """Speak: send ``Close`` yourself (the server drains, then closes); the stream then
+        ends as after ``input.on_completed()``, without its final ``Flush``."""
+        return self.send_message(self._control("Close") if message is None else message)
 
     def _control(self, tag: str) -> object:
         for cls in self._session.spec.client_messages:

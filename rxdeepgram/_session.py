@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -77,6 +77,13 @@ class ChannelSpec:
     agent_host: bool = False
     validate: Callable[[Any], None] | None = None
     """Extra validation of client messages before they are sent (agent Settings)."""
+    turn_messages: Mapping[type[Any], bool] = field(default_factory=dict)
+    """Client messages that open (``True``) or end (``False``) a turn (Speak V2: ``Speak`` /
+    ``Flush``, ``Interrupt``); see ``close_turn_message``."""
+    close_turn_message: MessageBase | None = None
+    """Sent before ``close_messages`` by a graceful close while a turn is open (Speak V2's
+    ``Flush``: the last reply is finished, and no ``NO_ACTIVE_SPEECH`` warning is earned when
+    every turn was already flushed)."""
     _allowed: frozenset[type[Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +130,14 @@ class Session:
         self._end: BaseException | None = None
         self._end_decided = False
         self._fatal: ServerError | None = None
+        self._turns = spec.turn_messages
+        self.turn_open = False
+        """Whether the last turn message sent opened a turn that is not ended yet."""
+        self._close_turn_frame = (
+            Frame(encode(spec.close_turn_message), True)
+            if spec.close_turn_message is not None
+            else None
+        )
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -173,6 +188,8 @@ class Session:
             assert isinstance(item, MessageBase)
             if spec.validate is not None:
                 spec.validate(item)
+            if self._turns:
+                self._note_turn(cls)
             return Frame(encode(item), True)
         if isinstance(item, (bytearray, memoryview)):
             return self._encode(bytes(item))  # copy: the caller may reuse its buffer
@@ -184,6 +201,11 @@ class Session:
         if native is not None and callable(native):
             return self._encode(native())
         raise InvalidInputError(self._refusal(item))
+
+    def _note_turn(self, cls: type[Any]) -> None:
+        effect = self._turns.get(cls)
+        if effect is not None:
+            self.turn_open = effect
 
     def _refusal(self, item: object, why: str | None = None) -> str:
         spec = self.spec
@@ -231,6 +253,9 @@ class Session:
             if self.state is not State.OPEN:
                 return False
             self.state = State.CLOSING
+            if self.turn_open and self._close_turn_frame is not None:
+                put(self._close_turn_frame)
+                self.turn_open = False
             for frame in self._close_frames:
                 put(frame)
             return True
