@@ -396,12 +396,12 @@ class _Stream:
                 raise _Fatal(1009, "BIG-0000", f"message larger than {limit} bytes")
             try:
                 message = decode_client(frame)
+            except msgspec.ValidationError as exc:  # JSON, but not a Speak V2 message
+                raise _Fatal(1008, "DATA-0000", f"not a valid Speak V2 message: {exc}") from None
             except msgspec.DecodeError as exc:
                 raise _Fatal(
                     1003, "MESSAGE-0000", f"the message could not be parsed: {exc}"
                 ) from None
-            except msgspec.ValidationError as exc:
-                raise _Fatal(1008, "DATA-0000", f"not a valid Speak V2 message: {exc}") from None
             if isinstance(message, Speak):
                 await self._on_speak(message.text)
             elif isinstance(message, Flush):
