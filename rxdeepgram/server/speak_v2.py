@@ -351,7 +351,11 @@ class _Stream:
 
     async def _stop_worker(self) -> None:
         worker = self.worker
-        if worker is None or worker.done():
+        if worker is None:
+            return
+        if worker.done():
+            if not worker.cancelled():
+                worker.exception()  # retrieved: the socket closing under it is no news
             return
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
