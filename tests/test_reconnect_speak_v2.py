@@ -119,7 +119,12 @@ def test_a_drop_mid_turn_costs_and_repeats_no_audio(
         x.audio_duration_ms for x in of(clean, m.SpeechMetadata)
     ]
     (total,) = of(rec, m.SessionMetadata)
-    assert total == of(clean, m.SessionMetadata)[0]
+    (expected,) = of(clean, m.SessionMetadata)
+    assert total.total_input_character_count == expected.total_input_character_count
+    assert total.total_billable_character_count == expected.total_billable_character_count
+    # The server counts whole milliseconds per turn: the turns finished before a drop add
+    # their rounded durations, so the total may differ by up to half a millisecond per turn.
+    assert abs(total.total_audio_duration_ms - expected.total_audio_duration_ms) <= 1
     assert type(rec.items[-1]) is m.SessionMetadata
 
 

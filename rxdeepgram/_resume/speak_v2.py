@@ -25,7 +25,8 @@ What is safe to replay, and what is not:
   its first value. The new connection's audio clock starts at 0: an ``Interrupt``'s playback
   offset is shifted back by the audio before the resumed turn, and ``SpeechInterrupted``'s
   ``audio_played_ms`` and ``SessionMetadata``'s totals forward by it (plus the characters of the
-  turns finished before).
+  turns finished before). The server reports whole milliseconds per turn, so a total carried
+  over turns finished on earlier connections may be off by half a millisecond per such turn.
 * The graceful close's own ``Flush`` is not kept: the new connection gets the close again (and
   its session flushes the open turn itself).
 """
