@@ -527,3 +527,18 @@ async def test_the_session_time_limit_is_net_0003() -> None:
     ):
         error, close_code, _ = await fatal(ws)
     assert (error["code"], close_code) == ("NET-0003", 1011)
+
+
+async def test_a_voice_the_engine_cannot_speak_is_refused() -> None:
+    pytest.importorskip("espeakng_loader", reason="the local (espeak-ng) engine")
+    async with DeepgramServer(tts="local") as srv:
+        with pytest.raises(InvalidStatus) as info:
+            async with connect(f"{srv.url}/v2/speak?model=flux-haley-de"):
+                pass
+        async with opened(srv.url, "model=flux-haley-en") as ws:  # English it speaks
+            await ws.send(speak("Hello"))
+            await ws.send(FLUSH)
+            seen = await until(ws, "SpeechMetadata")
+    assert info.value.response.status_code == 400
+    assert "model" in info.value.response.headers["dg-error"]
+    assert len(seen.audio) > 24000  # at least half a second of real speech
