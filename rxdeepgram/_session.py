@@ -203,6 +203,8 @@ class Session:
         raise InvalidInputError(self._refusal(item))
 
     def _note_turn(self, cls: type[Any]) -> None:
+        # Outside the lock: only concurrent sends of Speak and Flush from several threads could
+        # reorder it, and then the order on the wire is the callers' race anyway.
         effect = self._turns.get(cls)
         if effect is not None:
             self.turn_open = effect
@@ -246,7 +248,8 @@ class Session:
 
     def close_gracefully(self, put: Callable[[Frame], None]) -> bool:
         """Start a graceful close: hand the channel's closing frames (``CloseStream``; Speak's
-        ``Flush`` + ``Close``) to ``put`` and enter CLOSING. ``False`` if already past OPEN.
+        ``Flush`` + ``Close``; Speak V2's ``Close``, after a ``Flush`` only while a turn is
+        open) to ``put`` and enter CLOSING. ``False`` if already past OPEN.
         Channels with no closing message (Agent) close the socket itself: the driver does that
         after the queue drains."""
         with self._lock:
