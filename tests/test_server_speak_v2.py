@@ -542,3 +542,62 @@ async def test_a_voice_the_engine_cannot_speak_is_refused() -> None:
     assert info.value.response.status_code == 400
     assert "model" in info.value.response.headers["dg-error"]
     assert len(seen.audio) > 24000  # at least half a second of real speech
+
+
+# --- inline controls -------------------------------------------------------------------------
+
+CONTROL = '{"word": "tomato", "pronounce": "t@meItoU"}'
+
+
+async def test_a_pronunciation_control_is_said_as_its_word_and_counted(
+    server: DeepgramServer,
+) -> None:
+    text = f"I like {CONTROL} soup"
+    async with opened(server.url) as ws:
+        await ws.send(speak(text))
+        await ws.send(FLUSH)
+        seen = await until(ws, "SpeechMetadata")
+    meta = json_of(seen, "SpeechMetadata")[0]
+    assert meta["controls_applied"]["pronunciations_applied"] == 1
+    assert meta["input_character_count"] == len(text)
+    assert meta["billable_character_count"] == len("I like tomato soup")
+    assert seen.audio == expected("I like tomato soup")
+
+
+async def test_a_pronunciation_control_with_speed_is_data_0002(server: DeepgramServer) -> None:
+    async with opened(server.url, "model=flux-haley-en&speed=1.1") as ws:
+        await ws.send(speak(f"I like {CONTROL}"))
+        error, close_code, _ = await fatal(ws)
+    assert (error["code"], close_code) == ("DATA-0002", 1008)
+
+
+class GatedSpeedEngine(GatedEngine):
+    supports_speed = True
+
+    def synthesize(self, text: str, sample_rate: int, speed: float = 1.0) -> bytes:  # type: ignore[override]
+        return super().synthesize(text, sample_rate)
+
+
+async def test_speed_with_a_queued_pronunciation_control_is_refused() -> None:
+    engine = GatedSpeedEngine()
+    async with DeepgramServer(tts=engine) as srv, opened(srv.url) as ws:
+        await ws.send(speak("The active turn."))
+        await ws.send(FLUSH)
+        assert await asyncio.to_thread(engine.started.wait, WAIT)  # still being synthesised
+        await ws.send(speak(f"A queued {CONTROL}"))  # a pending turn, with a control
+        await ws.send(msg("Configure", speed=1.1))
+        refused = await until(ws, "ConfigureFailure")
+        engine.gate.set()
+        await ws.send(FLUSH)
+        seen = Seen()
+        while len(json_of(seen, "SpeechMetadata")) < 2:
+            await receive(ws, seen)
+        await ws.send(msg("Configure", speed=1.1))  # nothing queued now
+        accepted = await until(ws, "ConfigureSuccess")
+    failure = json_of(refused, "ConfigureFailure")[0]
+    assert (failure["code"], failure["field"], failure["value"]) == (
+        "CONTROL_COMBINATION_INVALID",
+        "speed",
+        1.1,
+    )
+    assert json_of(accepted, "ConfigureSuccess")[0]["applied"] == {"speed": 1.1}

@@ -32,6 +32,12 @@ module does the protocol around it, as Deepgram's Flux TTS documents it (Early A
   active turn; *local*), ``INVALID_INTERRUPT_OFFSET`` (an offset that does not go past the
   previous interrupt's position, or past the audio generated so far: *local*).
   ``INTERRUPT_IN_PROGRESS`` never occurs: interrupts are handled one at a time, at once.
+* Inline pronunciation controls (``{"word": "tomato", "pronounce": "..."}``) are
+  accepted: the engine says the word (the local engines cannot apply IPA), and the turn's
+  ``controls_applied.pronunciations_applied`` counts them; ``billable_character_count`` leaves
+  their markup out. With a ``speed`` other than 1.0 (query or ``Configure``) one is fatal
+  (``DATA-0002``), and a ``Configure`` of such a speed while a turn queued behind the active one
+  carries one fails with ``CONTROL_COMBINATION_INVALID``.
 * ``Configure {speed}``: 0.5-1.5 in steps of 0.05, else ``ConfigureFailure``
   (``SPEED_OUT_OF_RANGE`` / ``SPEED_INCREMENT_INVALID``, with ``field`` and ``value``);
   ``SPEED_NOT_SUPPORTED`` for an engine without speed. Accepted: ``ConfigureSuccess
@@ -84,6 +90,7 @@ from ..messages.speak_v2 import (
     ConfigureFailure,
     ConfigureSuccess,
     Connected,
+    ControlsApplied,
     Error,
     Flush,
     Flushed,
@@ -108,13 +115,30 @@ if TYPE_CHECKING:
 
     from ._app import DeepgramServer, Session
 
-__all__ = ["SpeakV2Handler", "SpeakV2Settings", "new_speech_id"]
+__all__ = ["SpeakV2Handler", "SpeakV2Settings", "controls", "new_speech_id", "spoken"]
 
 log = logging.getLogger("rxdeepgram.server")
 
 _DEFAULT_RATES = {"linear16": 24000, "mulaw": 8000, "alaw": 8000}
 _MAX_REASON = 123
 _PAUSE = re.compile(r"\{\s*pause\s*:[^{}]*\}", re.IGNORECASE)
+_PRONOUNCE = re.compile(r'\{\s*"word"\s*:\s*"([^"{}]*)"\s*,\s*"pronounce"\s*:\s*"[^"{}]*"\s*\}')
+
+
+def controls(text: str) -> tuple[int, int]:
+    """``(pronunciation controls, their characters beyond the word)`` in ``text``."""
+    count = extra = 0
+    for match in _PRONOUNCE.finditer(text):
+        count += 1
+        extra += len(match[0]) - len(match[1])
+    return count, extra
+
+
+def spoken(text: str) -> str:
+    """``text`` as the engine says it: each pronunciation control replaced by its word."""
+    return _PRONOUNCE.sub(lambda match: match[1], text)
+
+
 _WORD_CUT = re.compile(r"\s+")
 
 
@@ -238,6 +262,11 @@ class _Turn:
     def audio_ms(self) -> float:
         return sum(s.ms for s in self.segments)
 
+    def billing(self) -> tuple[int, ControlsApplied]:
+        """Billable characters (the input without the controls' markup) and the controls."""
+        count, extra = controls(self.text())
+        return self.chars - extra, ControlsApplied(pronunciations_applied=count)
+
     def text(self) -> str:
         return "".join(s.text for s in self.segments) + self.buffer
 
@@ -301,6 +330,7 @@ class _Stream:
         self.generated_any = False
         self.interrupt_floor: float | None = None
         self.total_chars = 0
+        self.total_billable = 0
         self.closing = False
         self.wakeup = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -435,6 +465,14 @@ class _Stream:
         if not text:
             return
         turn = self._open_turn()
+        if self.speed not in (None, 1.0) and _PRONOUNCE.search(
+            (turn.buffer if turn is not None else "") + text
+        ):
+            raise _Fatal(
+                1008,
+                "DATA-0002",
+                f"a pronunciation control cannot be combined with speed {self.speed:g}",
+            )
         if turn is None:
             turn = _Turn()
             async with self.send_lock:
@@ -500,7 +538,9 @@ class _Stream:
                 spoken, remaining = self._split(turn, turn_played)
                 self.position_ms = played
             self.interrupt_floor = played
+            billable, applied = turn.billing()
             self.total_chars += turn.chars
+            self.total_billable += billable
             await self._send(
                 SpeechInterrupted(
                     audio_played_ms=round(played),
@@ -510,7 +550,8 @@ class _Stream:
                         speech_id=turn.speech_id,
                         audio_duration_ms=round(turn_played),
                         input_character_count=turn.chars,
-                        billable_character_count=turn.chars,
+                        billable_character_count=billable,
+                        controls_applied=applied,
                     ),
                 )
             )
@@ -523,7 +564,8 @@ class _Stream:
         text = turn.text()
         done = 0  # characters of the segments played in full
         left = played_ms
-        measure: Callable[[str], float] | None = getattr(self.engine, "duration", None)
+        duration: Callable[[str], float] | None = getattr(self.engine, "duration", None)
+        measure = None if duration is None else (lambda part: duration(spoken(part)))
         for segment in turn.segments:
             if left >= segment.ms - 1e-6:
                 done += len(segment.text)
@@ -552,6 +594,14 @@ class _Stream:
                 if not low <= speed <= high
                 else "SPEED_INCREMENT_INVALID",
                 description=f"'speed' {problem}",
+                field="speed",
+                value=speed,
+            )
+        elif speed != 1.0 and any(_PRONOUNCE.search(t.text()) for t in list(self.turns)[1:]):
+            reply = ConfigureFailure(
+                code="CONTROL_COMBINATION_INVALID",
+                description="a turn queued behind the active one carries a pronunciation "
+                "control, which cannot be combined with speed; flush that turn first",
                 field="speed",
                 value=speed,
             )
@@ -590,7 +640,7 @@ class _Stream:
                     SessionMetadata(
                         total_audio_duration_ms=round(self.position_ms),
                         total_input_character_count=self.total_chars,
-                        total_billable_character_count=self.total_chars,
+                        total_billable_character_count=self.total_billable,
                     )
                 )
             await self.ws.close(1000)
@@ -614,13 +664,16 @@ class _Stream:
                     )
                 )
             self.turns.popleft()
+            billable, applied = turn.billing()
             self.total_chars += turn.chars
+            self.total_billable += billable
             await self._send(
                 SpeechMetadata(
                     speech_id=turn.speech_id,
                     audio_duration_ms=round(turn.audio_ms),
                     input_character_count=turn.chars,
-                    billable_character_count=turn.chars,
+                    billable_character_count=billable,
+                    controls_applied=applied,
                 )
             )
             if self.turns:
@@ -652,6 +705,7 @@ class _Stream:
         """The audio of ``text``, encoded and cut into frames (runs in a worker thread for
         blocking engines)."""
         settings = self.settings
+        text = spoken(text)
         if self.speed_kw:
             synthesize: Callable[..., bytes] = self.engine.synthesize
             pcm = synthesize(text, settings.sample_rate, speed=speed)
