@@ -6,6 +6,7 @@ happened."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from test_reconnect_listen_v1 import FAST, cut, when_open
 
 from rxdeepgram.messages import speak_v2 as m
 from rxdeepgram.server import DeepgramServer
+from rxdeepgram.server.engines.tone import ToneTtsEngine
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,9 +29,20 @@ TURNS = [
 ]
 
 
+class PacedTone(ToneTtsEngine):
+    """The tone engine, taking 0.2 s per sentence: a reply's sentences arrive apart, so a cut
+    after the first audio of a reply lands in the middle of that reply."""
+
+    blocking = True
+
+    def synthesize(self, text: str, sample_rate: int, speed: float = 1.0) -> bytes:
+        time.sleep(0.2)
+        return super().synthesize(text, sample_rate, speed)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[DeepgramServer]:
-    with DeepgramServer() as srv:  # the deterministic "tone" TTS engine
+    with DeepgramServer(tts=PacedTone()) as srv:  # deterministic audio
         yield srv
 
 
@@ -101,7 +114,7 @@ def test_a_drop_mid_turn_costs_and_repeats_no_audio(
 ) -> None:
     _, clean = session(h, server.url, configure=1.2)
     assert clean.completed and clean.error is None
-    proxy.delay_s = 0.002  # audio trickles in, so the cuts land mid-turn
+    proxy.delay_s = 0.002  # and audio trickles in
     conn, rec = session(h, proxy.url, drops(proxy, n), configure=1.2)
     assert rec.completed and rec.error is None
     assert conn.stats.reconnects == n
