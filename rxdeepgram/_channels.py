@@ -1,4 +1,4 @@
-"""The four channels as data: what differs between them, and nothing else.
+"""The five channels as data: what differs between them, and nothing else.
 
 Each :class:`~rxdeepgram._session.ChannelSpec` is built on first use, so importing
 ``rxdeepgram`` does not import every message module.
@@ -82,6 +82,31 @@ def _speak_v1() -> ChannelSpec:
     )
 
 
+def _speak_v2_text(text: str) -> MessageBase:
+    from .messages.speak_v2 import Speak
+
+    return Speak(text=text)
+
+
+def _speak_v2() -> ChannelSpec:
+    from .messages import speak_v2 as m
+
+    return ChannelSpec(
+        name="Speak V2",
+        path="/v2/speak",
+        decode=m.decode,
+        client_messages=m.CLIENT_MESSAGES,
+        accepts_media=False,
+        text_message=_speak_v2_text,
+        fatal_types=(m.Error,),
+        # Close drains and ends with SessionMetadata; a turn still open is flushed first, and
+        # only then (a Flush with no active turn would earn a NO_ACTIVE_SPEECH warning).
+        close_messages=(m.Close(),),
+        turn_messages={m.Speak: True, m.Flush: False, m.Interrupt: False},
+        close_turn_message=m.Flush(),
+    )
+
+
 def _agent_v1() -> ChannelSpec:
     from .messages import agent_v1 as m
 
@@ -103,11 +128,12 @@ _BUILDERS: dict[str, Callable[[], ChannelSpec]] = {
     "listen.v1": _listen_v1,
     "listen.v2": _listen_v2,
     "speak.v1": _speak_v1,
+    "speak.v2": _speak_v2,
     "agent.v1": _agent_v1,
 }
 
 
 @cache
 def channel(name: str) -> ChannelSpec:
-    """The spec of ``listen.v1``, ``listen.v2``, ``speak.v1`` or ``agent.v1``."""
+    """The spec of ``listen.v1``, ``listen.v2``, ``speak.v1``, ``speak.v2`` or ``agent.v1``."""
     return _BUILDERS[name]()

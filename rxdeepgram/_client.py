@@ -1,4 +1,4 @@
-"""``DeepgramClient`` / ``AsyncDeepgramClient``: one configuration, four channels, two I/O models.
+"""``DeepgramClient`` / ``AsyncDeepgramClient``: one configuration, five channels, two I/O models.
 
 ``client.listen.v1.connect(**options)`` validates the options (before any I/O), builds the URL
 and the session, and returns a context manager that opens the socket. Both clients run the same
@@ -34,7 +34,7 @@ V2 = TypeVar("V2")
 
 if TYPE_CHECKING:
     from ._resume import Reconnect
-    from .messages import Unknown, agent_v1, listen_v1, listen_v2, speak_v1
+    from .messages import Unknown, agent_v1, listen_v1, listen_v2, speak_v1, speak_v2
 
     L1S: TypeAlias = listen_v1.ServerMessage | Unknown | bytes
     L1C: TypeAlias = listen_v1.ClientMessage | bytes
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     L2C: TypeAlias = listen_v2.ClientMessage | bytes
     SS: TypeAlias = speak_v1.ServerMessage | Unknown | bytes
     SC: TypeAlias = speak_v1.ClientMessage | str
+    S2S: TypeAlias = speak_v2.ServerMessage | Unknown | bytes
+    S2C: TypeAlias = speak_v2.ClientMessage | str
     AS: TypeAlias = agent_v1.ServerMessage | Unknown | bytes
     AC: TypeAlias = agent_v1.ClientMessage | bytes
 
@@ -49,6 +51,7 @@ _OPTIONS: dict[str, str] = {
     "listen.v1": "ListenV1Options",
     "listen.v2": "ListenV2Options",
     "speak.v1": "SpeakV1Options",
+    "speak.v2": "SpeakV2Options",
 }
 
 
@@ -467,7 +470,9 @@ class _SpeakOps:
     def synthesize(self: _Cold, **options: Any) -> Operator:
         """Cold form: ``Observable[str] -> Observable[bytes | message]``. Text is sent as
         ``Speak``; when the source completes the rest is flushed (``Flushed``) and the
-        connection closes. Pipe through ``operators.sentences()`` for sentence-sized flushes."""
+        connection closes. Speak V1: pipe through ``operators.sentences()`` for sentence-sized
+        flushes. Speak V2: the text is one turn unless the source also sends ``Flush`` (one
+        per reply); completion ends the last turn and closes (``SessionMetadata`` last)."""
         return self._operator(options)
 
 
@@ -502,7 +507,7 @@ class ListenClient(_ListenOps, ChannelClient[S, C]):
 
 
 class SpeakClient(_SpeakOps, ChannelClient[S, C]):
-    """``client.speak.v1`` of the sync client."""
+    """``client.speak.v1`` / ``client.speak.v2`` of the sync client."""
 
 
 class AgentClient(_AgentOps, ChannelClient[S, C]):
@@ -514,7 +519,7 @@ class AsyncListenClient(_ListenOps, AsyncChannelClient[S, C]):
 
 
 class AsyncSpeakClient(_SpeakOps, AsyncChannelClient[S, C]):
-    """``client.speak.v1`` of the async client."""
+    """``client.speak.v1`` / ``client.speak.v2`` of the async client."""
 
 
 class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
@@ -522,7 +527,7 @@ class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
 
 
 class _Pair(Generic[V1, V2]):
-    """``client.listen``: ``.v1`` and ``.v2``."""
+    """``client.listen`` / ``client.speak``: ``.v1`` and ``.v2``."""
 
     def __init__(self, v1: V1, v2: V2) -> None:
         self.v1 = v1
@@ -530,7 +535,7 @@ class _Pair(Generic[V1, V2]):
 
 
 class _One(Generic[V1]):
-    """``client.speak`` / ``client.agent``: ``.v1``."""
+    """``client.agent``: ``.v1``."""
 
     def __init__(self, v1: V1) -> None:
         self.v1 = v1
@@ -592,7 +597,9 @@ class DeepgramClient(_ClientBase):
         self.listen: _Pair[ListenClient[L1S, L1C], ListenClient[L2S, L2C]] = _Pair(
             ListenClient(config, "listen.v1"), ListenClient(config, "listen.v2")
         )
-        self.speak: _One[SpeakClient[SS, SC]] = _One(SpeakClient(config, "speak.v1"))
+        self.speak: _Pair[SpeakClient[SS, SC], SpeakClient[S2S, S2C]] = _Pair(
+            SpeakClient(config, "speak.v1"), SpeakClient(config, "speak.v2")
+        )
         self.agent: _One[AgentClient[AS, AC]] = _One(AgentClient(config, "agent.v1"))
         self.auth: AuthClient[TokensClient] = AuthClient(TokensClient(config))
 
@@ -606,6 +613,8 @@ class AsyncDeepgramClient(_ClientBase):
         self.listen: _Pair[AsyncListenClient[L1S, L1C], AsyncListenClient[L2S, L2C]] = _Pair(
             AsyncListenClient(config, "listen.v1"), AsyncListenClient(config, "listen.v2")
         )
-        self.speak: _One[AsyncSpeakClient[SS, SC]] = _One(AsyncSpeakClient(config, "speak.v1"))
+        self.speak: _Pair[AsyncSpeakClient[SS, SC], AsyncSpeakClient[S2S, S2C]] = _Pair(
+            AsyncSpeakClient(config, "speak.v1"), AsyncSpeakClient(config, "speak.v2")
+        )
         self.agent: _One[AsyncAgentClient[AS, AC]] = _One(AsyncAgentClient(config, "agent.v1"))
         self.auth: AuthClient[AsyncTokensClient] = AuthClient(AsyncTokensClient(config))

@@ -329,6 +329,7 @@ class ConnectionBase(Generic[S, C]):
     send_update_listen = send_inject_user_message = send_inject_agent_message = send_message
     send_function_call_response = send_configure = send_update_think_live = send_message
     send_inject_dynamic_agent_message = send_custom_to_think_provider = send_message
+    send_speak = send_text
 
     def send_raw(self, message: Any) -> Sent:
         """Send a frame exactly as given, for what rxdeepgram does not model (yet): a JSON
@@ -359,8 +360,9 @@ class ConnectionBase(Generic[S, C]):
         return self.send_message(self._control("Clear") if message is None else message)
 
     def send_close(self, message: Any = None) -> Sent:
-        """Speak: finish the buffered text, send its audio, then close (SDK 7's
-        ``send_close``); the remaining messages still arrive."""
+        """Speak: send ``Close`` yourself (SDK 7's ``send_close``): the server finishes the
+        buffered text, sends its audio, then closes; the remaining messages still arrive and the
+        stream ends as after ``input.on_completed()`` (on Speak V2 without its final ``Flush``)."""
         return self.send_message(self._control("Close") if message is None else message)
 
     def send_force_end_turn(self, message: Any = None) -> Sent:
@@ -372,6 +374,11 @@ class ConnectionBase(Generic[S, C]):
     def _pushed(self) -> bool:
         """Whether messages go to seed-style handlers (then no recv() queue is kept)."""
         return bool(self._handlers[EventType.MESSAGE])
+
+    def send_interrupt(self, message: Any = None) -> Sent:
+        """Speak V2: barge-in, ``Interrupt`` (``message``: one with a playback offset, e.g.
+        ``Interrupt.at(2340)``)."""
+        return self.send_message(self._control("Interrupt") if message is None else message)
 
     def _control(self, tag: str) -> object:
         for cls in self._session.spec.client_messages:

@@ -84,6 +84,13 @@ class ChannelSpec:
     agent_host: bool = False
     validate: Callable[[Any], None] | None = None
     """Extra validation of client messages before they are sent (agent Settings)."""
+    turn_messages: Mapping[type[Any], bool] = field(default_factory=dict)
+    """Client messages that open (``True``) or end (``False``) a turn (Speak V2: ``Speak`` /
+    ``Flush``, ``Interrupt``); see ``close_turn_message``."""
+    close_turn_message: MessageBase | None = None
+    """Sent before ``close_messages`` by a graceful close while a turn is open (Speak V2's
+    ``Flush``: the last reply is finished, and no ``NO_ACTIVE_SPEECH`` warning is earned when
+    every turn was already flushed)."""
     _allowed: frozenset[type[Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -156,6 +163,14 @@ class Session:
         decode, the same ``bytes`` for audio); never raises. A fatal in-band error (Listen V2 /
         Agent ``Error``) is remembered for :meth:`closed` and :attr:`fatal`. On a channel with
         no fatal message type this is the channel's decoder itself: no call in between."""
+        self._turns = spec.turn_messages
+        self.turn_open = False
+        """Whether the last turn message sent opened a turn that is not ended yet."""
+        self._close_turn_frame = (
+            Frame(encode(spec.close_turn_message), True)
+            if spec.close_turn_message is not None
+            else None
+        )
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -208,6 +223,8 @@ class Session:
             assert isinstance(item, MessageBase)
             if spec.validate is not None:
                 spec.validate(item)
+            if self._turns:
+                self._note_turn(cls)
             # encode() inlined: the common case (no with_extra fields) is one C call
             try:
                 data = _encode_plain(item) if item._extra_ is None else encode(item)
@@ -245,6 +262,13 @@ class Session:
         if native is not None and callable(native):
             return self._encode(native())
         raise InvalidInputError(self._refusal(item))
+
+    def _note_turn(self, cls: type[Any]) -> None:
+        # Outside the lock: only concurrent sends of Speak and Flush from several threads could
+        # reorder it, and then the order on the wire is the callers' race anyway.
+        effect = self._turns.get(cls)
+        if effect is not None:
+            self.turn_open = effect
 
     def _refusal(self, item: object, why: str | None = None) -> str:
         spec = self.spec
@@ -285,13 +309,17 @@ class Session:
 
     def close_gracefully(self, put: Callable[[Frame], None]) -> bool:
         """Start a graceful close: hand the channel's closing frames (``CloseStream``; Speak's
-        ``Flush`` + ``Close``) to ``put`` and enter CLOSING. ``False`` if already past OPEN.
+        ``Flush`` + ``Close``; Speak V2's ``Close``, after a ``Flush`` only while a turn is
+        open) to ``put`` and enter CLOSING. ``False`` if already past OPEN.
         Channels with no closing message (Agent) close the socket itself: the driver does that
         after the queue drains."""
         with self._lock:
             if self.state is not State.OPEN:
                 return False
             self.state = State.CLOSING
+            if self.turn_open and self._close_turn_frame is not None:
+                put(self._close_turn_frame)
+                self.turn_open = False
             for frame in self._close_frames:
                 put(frame)
             return True

@@ -228,6 +228,19 @@ def test_speak_writes_a_wav(tmp_path: Path, json_mode: bool) -> None:
         assert done.stdout.startswith(f"wrote {out}: {seconds:.2f} s, {frames * 2:,} bytes ")
 
 
+def test_speak_with_a_flux_voice_uses_speak_v2(tmp_path: Path) -> None:
+    out = tmp_path / "flux.wav"
+    done = rxdeepgram(
+        "speak", "Hello there. This is Flux.", "-o", str(out), "--local", "--model", "flux-haley-en"
+    )
+    assert done.returncode == 0, done.stderr
+    with wave.open(str(out), "rb") as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert 0.8 < seconds < 6.0
+    refused = rxdeepgram("speak", "hi", "-o", str(out), "--local", "--model", "flux-general-en")
+    assert refused.returncode == 2 and "listen.v2" in refused.stderr
+
+
 def test_speak_reads_standard_input_and_cuts_long_text(tmp_path: Path) -> None:
     out = tmp_path / "long.wav"
     text = "This sentence is said again and again. " * 60  # 2,340 characters: two Speak messages

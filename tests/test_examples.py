@@ -100,6 +100,22 @@ def test_flux_reply_now_signals_each_turn() -> None:
     assert done.stdout.splitlines()[-1] == "2 reply signal(s)"
 
 
+def test_flux_tts_barge_in_reports_what_the_user_heard() -> None:
+    done = example("flux_tts_barge_in.py", "--local", "--wav", CLIP)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    lines = [line.split("  ", 1)[1].strip() for line in out.splitlines()]
+    assert lines[0].startswith("agent: speaking (dg_sp_"), out
+    assert lines[1] == "user: starts talking", out
+    assert re.fullmatch(r"agent: interrupted after [1-9][0-9]* ms", lines[2]), out
+    heard = re.fullmatch(r"heard: +'(.*)'", lines[3])
+    not_heard = re.fullmatch(r"not heard: +'(.+)'", lines[4])
+    assert heard is not None and not_heard is not None, out
+    assert (heard[1] + not_heard[1]).startswith("Thanks for calling. Your order left"), out
+    assert re.fullmatch(r"user: '.*password'", lines[5], re.I), out
+    assert "finished without being interrupted" not in out
+
+
 def test_agent_pipeline_answers_the_function_call(tmp_path: Path) -> None:
     done = example("agent_pipeline.py", "--local", "--out", "agent.wav", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -116,7 +132,12 @@ def test_agent_pipeline_answers_the_function_call(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_no_key_no_url_no_local_stops_with_a_clear_message(name: str) -> None:
     args = [CLIP] if name == "wav_transcripts.py" else []
-    if name in ("mic_captions.py", "flux_reply_now.py", "agent_pipeline.py"):
+    if name in (
+        "mic_captions.py",
+        "flux_reply_now.py",
+        "agent_pipeline.py",
+        "flux_tts_barge_in.py",
+    ):
         args += ["--wav", CLIP]
     done = example(name, *args)
     assert done.returncode == 2, (done.stdout, done.stderr)

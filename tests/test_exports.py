@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "rxdeepgram.messages.listen_v1",
     "rxdeepgram.messages.listen_v2",
     "rxdeepgram.messages.speak_v1",
+    "rxdeepgram.messages.speak_v2",
     "rxdeepgram.messages.agent_v1",
     "rxdeepgram.options",
     "rxdeepgram.server",

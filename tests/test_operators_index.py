@@ -27,6 +27,7 @@ def test_all_is_sorted_and_resolvable() -> None:
         "final_transcripts",
         "function_calls",
         "interim_transcripts",
+        "interrupt_on_barge_in",
         "sentences",
         "time_to_first_byte",
         "transcripts",

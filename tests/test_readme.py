@@ -60,6 +60,14 @@ def _llm(_out: str, cwd: Path) -> None:
     assert wav_seconds(cwd / "reply.wav") > 1.0
 
 
+def _flux_tts(out: str, _cwd: Path) -> None:
+    assert re.search(r"^turn dg_sp_[0-9a-f]{12}: [1-9][0-9]* ms of audio$", out, re.M), out
+    heard = re.search(r"^the user heard '(.+)', not '(.+)'$", out, re.M)
+    assert heard is not None, out
+    assert (heard[1] + heard[2]).startswith("It arrives on Friday."), out
+    assert re.search(r"^session: [1-9][0-9]* ms played$", out, re.M), out
+
+
 def _flux(out: str, _cwd: Path) -> None:
     assert re.search(r"reply now to: '.*order status", out, re.I), out
 
@@ -89,6 +97,7 @@ CHECKS: dict[str, Check] = {
     "What rxdeepgram does not model yet": _unmodelled,
     "Transcribe a file": _transcribe,
     "An LLM's tokens, spoken": _llm,
+    "Flux TTS: one turn per reply, and barge-in": _flux_tts,
     "Flux turns: when may the agent reply?": _flux,
     "A voice agent whose function calls are answered by an Rx pipeline": _agent,
     "asyncio": _asyncio,

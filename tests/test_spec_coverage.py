@@ -30,6 +30,7 @@ CHANNELS = {
     "/v1/listen": ("listen_v1", "ListenV1"),
     "/v2/listen": ("listen_v2", "ListenV2"),
     "/v1/speak": ("speak_v1", "SpeakV1"),
+    "/v2/speak": ("speak_v2", "SpeakV2"),
     "/v1/agent/converse": ("agent_v1", "AgentV1"),
 }
 
@@ -287,6 +288,7 @@ def test_the_walk_covers_every_json_message(spec: dict[str, Any], channel: str) 
         "/v1/listen": {"server": 4, "client": 3},
         "/v2/listen": {"server": 5, "client": 2},
         "/v1/speak": {"server": 4, "client": 4},
+        "/v2/speak": {"server": 7, "client": 3},
         "/v1/agent/converse": {"server": 18, "client": 9},
     }[channel]
     assert counts == expected

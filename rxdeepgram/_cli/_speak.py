@@ -1,6 +1,7 @@
-"""``rxdeepgram speak TEXT -o FILE.wav``: text through Speak V1 into a WAV file.
+"""``rxdeepgram speak TEXT -o FILE.wav``: text through Speak V1 (or V2) into a WAV file.
 
-``text.pipe(client.speak.v1.synthesize(...))``, the audio frames kept with
+``text.pipe(client.speak.v1.synthesize(...))`` (``client.speak.v2`` for a Flux voice,
+``--model flux-...``: the text is one turn), the audio frames kept with
 ``operators.audio()`` and written as they arrive by ``audio.to_wav``; the time to the first
 audio byte is measured with ``operators.time_to_first_byte``. ``TEXT`` may be ``-`` (standard
 input); text longer than Deepgram's 2,000 characters per ``Speak`` is cut at whitespace.
@@ -33,15 +34,18 @@ def add_parser(commands: Any) -> None:
     """Register ``speak`` on the subcommand parsers."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "speak",
-        help="synthesize text into a WAV file with Speak V1",
-        description="Send TEXT to Speak V1 and write the audio to a WAV file (linear16).",
+        help="synthesize text into a WAV file with Speak V1 (or V2 for a flux-* voice)",
+        description="Send TEXT to Speak V1 (an Aura voice) or Speak V2 (a Flux voice, "
+        "--model flux-...) and write the audio to a WAV file (linear16).",
     )
     parser.add_argument("text", metavar="TEXT", help="what to say ('-': read standard input)")
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE.wav", help="the WAV file to write"
     )
     parser.add_argument(
-        "--model", default="aura-2-thalia-en", help="voice model (default: aura-2-thalia-en)"
+        "--model",
+        default="aura-2-thalia-en",
+        help="voice: aura-... (Speak V1) or flux-... (Speak V2) (default: aura-2-thalia-en)",
     )
     parser.add_argument(
         "--sample-rate",
@@ -90,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         # Built (and its options validated) before the file is created.
         # The connection closes once all the audio is sent: a long text may take a while.
         client = endpoint.client(close_timeout=30.0 + len(text) / 50)
-        synthesize = client.speak.v1.synthesize(model=args.model, **fmt.options())
+        flux = args.model.startswith("flux-")
+        channel = client.speak.v2 if flux else client.speak.v1
+        synthesize = channel.synthesize(model=args.model, **fmt.options())
         sent: Subject[str] = Subject()
 
         def audio_and_ttfb(messages: rx.Observable[Any]) -> rx.Observable[bytes]:
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             drain(audio.pipe(ops.do_action(count), ops.do(sink)))
             if not written:
-                raise CommandError("Speak V1 returned no audio")
+                raise CommandError(f"{channel.spec.name} returned no audio")
         except BaseException:
             sink.close()
             with contextlib.suppress(OSError):

@@ -29,6 +29,10 @@ def policy_factory(name: str, options: dict[str, Any], config: Reconnect) -> Cal
         from .speak_v1 import SpeakV1Policy
 
         return lambda: SpeakV1Policy(config)
+    if name == "speak.v2":
+        from .speak_v2 import SpeakV2Policy
+
+        return lambda: SpeakV2Policy(config)
     if name == "agent.v1":
         from .agent_v1 import AgentV1Policy
 

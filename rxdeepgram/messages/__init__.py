@@ -1,6 +1,7 @@
-"""The wire messages of Deepgram's four WebSocket channels, as frozen msgspec structs.
+"""The wire messages of Deepgram's five WebSocket channels, as frozen msgspec structs.
 
-One module per channel: :mod:`.listen_v1`, :mod:`.listen_v2`, :mod:`.speak_v1`, :mod:`.agent_v1`.
+One module per channel: :mod:`.listen_v1`, :mod:`.listen_v2`, :mod:`.speak_v1`, :mod:`.speak_v2`,
+:mod:`.agent_v1`.
 Each has ``ServerMessage`` / ``ClientMessage`` unions, a forgiving ``decode`` for what clients
 receive and a strict ``decode_client`` for what the local server receives. :func:`encode` is the
 one encoder, for every message of every channel and direction.

@@ -1,5 +1,5 @@
 # mypy: disable-error-code="misc"
-"""Bases shared by the four channel modules: struct configs, ``Unknown`` and the decoder factory.
+"""Bases shared by the channel modules: struct configs, ``Unknown`` and the decoder factory.
 
 Conventions (see DESIGN.md, "Messages"):
 

@@ -8,6 +8,7 @@
     conn.messages.pipe(dgo.utterances()).subscribe(lambda u: print(u.channel, u.text))
     llm_tokens.pipe(dgo.sentences()).subscribe(speak_conn.input)
     listen_conn.messages.pipe(dgo.clear_on_barge_in()).subscribe(speak_conn.input)
+    listen_conn.messages.pipe(dgo.interrupt_on_barge_in(played_ms)).subscribe(tts_conn.input)
     agent.messages.pipe(dgo.function_calls(handler)).subscribe(agent.input.on_next)
 
 This module is an index, as in reactivex: each function documents one operator (with a marble
@@ -34,7 +35,7 @@ from ._types import FunctionHandler, Turn, TurnState, Utterance, UtteranceEndRea
 if TYPE_CHECKING:
     import asyncio
 
-    from ..messages import agent_v1, listen_v1, listen_v2, speak_v1
+    from ..messages import agent_v1, listen_v1, listen_v2, speak_v1, speak_v2
 
 __all__ = [
     "FunctionHandler",
@@ -48,6 +49,7 @@ __all__ = [
     "final_transcripts",
     "function_calls",
     "interim_transcripts",
+    "interrupt_on_barge_in",
     "sentences",
     "time_to_first_byte",
     "transcripts",
@@ -243,6 +245,38 @@ def clear_on_barge_in() -> Callable[[Observable[object]], Observable[speak_v1.Cl
     from ._audio import clear_on_barge_in_
 
     return clear_on_barge_in_()
+
+
+def interrupt_on_barge_in(
+    played_ms: Callable[[], float] | None = None,
+) -> Callable[[Observable[object]], Observable[speak_v2.Interrupt]]:
+    """A Speak V2 ``Interrupt`` each time the user starts talking: pipe it into a Speak V2
+    input.
+
+    .. marble::
+        :alt: interrupt_on_barge_in
+
+        --?--SpeechStarted--R--F--?--UserStartedSpeaking--|
+        [        interrupt_on_barge_in(played_ms)          ]
+        -----I(1200)--------------------I(5400)------------|
+
+        I(n) = Interrupt with playback_offset n: played_ms() at that moment, rounded.
+
+    ``listen_conn.messages.pipe(dgo.interrupt_on_barge_in(player.played_ms))
+    .subscribe(on_next=speak_conn.input.on_next)`` cancels the active turn as soon as the
+    listener hears the user; the server answers ``SpeechInterrupted`` with ``text_spoken`` (what
+    the user heard, for the LLM's context) and ``text_remaining``. ``played_ms`` is called at
+    each barge-in and returns how many milliseconds of the *session's* audio the player has
+    played (Deepgram's playback offset); without it the ``Interrupt`` carries no offset and the
+    server cannot tell what was heard. Stop local playback too: audio already received is the
+    player's to discard. Triggers are those of :func:`clear_on_barge_in`.
+
+    Raises:
+        TypeError: ``played_ms`` is not callable.
+    """
+    from ._audio import interrupt_on_barge_in_
+
+    return interrupt_on_barge_in_(played_ms)
 
 
 # --- text to speech ------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Typed, validated query options of the Listen V1, Listen V2 and Speak V1 connections.
+"""Typed, validated query options of the Listen V1, Listen V2, Speak V1 and Speak V2 connections.
 
 Each channel has one frozen dataclass whose fields are its query parameters
-(:class:`ListenV1Options`: 29, :class:`ListenV2Options`: 13, :class:`SpeakV1Options`: 5) plus
+(:class:`ListenV1Options`: 29, :class:`ListenV2Options`: 13, :class:`SpeakV1Options`: 5,
+:class:`SpeakV2Options`: 7) plus
 ``extra_query`` for parameters the library does not know yet. The agent has no query options.
 
 * ``XOptions.from_kwargs(**kwargs)`` validates what a user gives ``connect(...)``: Python values
@@ -40,6 +41,14 @@ from .speak_v1 import (
     SpeakV1Options,
     SpeakV1SampleRate,
 )
+from .speak_v2 import (
+    SPEAK_V2_MODELS,
+    SPEAK_V2_SAMPLE_RATES,
+    SpeakV2Encoding,
+    SpeakV2Expressivity,
+    SpeakV2Options,
+    SpeakV2SampleRate,
+)
 
 __all__ = [
     "ExtraQuery",
@@ -59,9 +68,15 @@ __all__ = [
     "QueryScalar",
     "SPEAK_V1_MODELS",
     "SPEAK_V1_SAMPLE_RATES",
+    "SPEAK_V2_MODELS",
+    "SPEAK_V2_SAMPLE_RATES",
     "SpeakV1Encoding",
     "SpeakV1Options",
     "SpeakV1SampleRate",
+    "SpeakV2Encoding",
+    "SpeakV2Expressivity",
+    "SpeakV2Options",
+    "SpeakV2SampleRate",
     "format_number",
     "query_pairs",
 ]

@@ -12,8 +12,9 @@ or take the ``deepgram_server`` / ``deepgram_server_factory`` pytest fixtures, w
 registers as a pytest plugin.
 
 Channels: Listen V1 (``/v1/listen``), Listen V2 / Flux (``/v2/listen``, turn detection), Speak V1
-(``/v1/speak``), the Voice Agent (``/v1/agent/converse``, whose think step is a Python callable:
-:mod:`rxdeepgram.server.think`), and the token grant (``POST /v1/auth/grant`` on the same port).
+(``/v1/speak``), Speak V2 / Flux TTS (``/v2/speak``, turns), the Voice Agent
+(``/v1/agent/converse``, whose think step is a Python callable: :mod:`rxdeepgram.server.think`),
+and the token grant (``POST /v1/auth/grant`` on the same port).
 Speech-to-text engines: ``scripted`` (deterministic, the default) and ``local`` (pocketsphinx).
 Text-to-speech engines: ``tone`` (deterministic, the default) and ``local`` (espeak-ng). The
 ``local`` engines come with the ``local`` extra.
@@ -42,6 +43,7 @@ from .engines.tone import ToneTtsEngine
 from .listen_v1 import ListenV1Handler
 from .listen_v2 import ListenV2Handler
 from .speak_v1 import SpeakV1Handler
+from .speak_v2 import SpeakV2Handler
 from .think import Think, ThinkReply, ThinkRequest
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "ScriptedEngine",
     "Session",
     "SpeakV1Handler",
+    "SpeakV2Handler",
     "SttEngine",
     "SttStream",
     "Think",

@@ -13,7 +13,8 @@ and used as ``request_id`` in the channel's messages. The handshake is checked i
 
 Errors carry ``dg-error: <message>`` and a JSON body ``{"err_code", "err_msg", "request_id"}``.
 Routes are :class:`ChannelHandler` objects keyed by path (``/v1/listen``, ``/v2/listen``,
-``/v1/agent/converse``; more are added with :meth:`DeepgramServer.add_route`).
+``/v1/speak``, ``/v2/speak``, ``/v1/agent/converse``; more are added with
+:meth:`DeepgramServer.add_route`).
 
 Non-``GET`` requests on the same port are Deepgram's REST side: ``POST /v1/auth/grant`` mints
 temporary tokens that the upgrade then accepts as ``Bearer`` credentials (see :mod:`._tokens`).
@@ -33,6 +34,7 @@ import json
 import logging
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
@@ -103,6 +106,17 @@ class _DgConnection(ServerConnection):
         self.dg_body = b""
         self.dg_method = "GET"
         self._dg_head: bytearray | None = bytearray()  # None once websockets has the request
+        self.dg_client_keepalive = 0.0
+        """``time.monotonic()`` of the client's last ping or unsolicited pong (Speak V2 counts
+        them as activity: Deepgram's documented way to keep an idle session open)."""
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and (
+            event.opcode is Opcode.PING
+            or (event.opcode is Opcode.PONG and bytes(event.data) not in self.pending_pings)
+        ):
+            self.dg_client_keepalive = time.monotonic()
+        super().process_event(event)
 
     def data_received(self, data: bytes) -> None:
         """Hand the bytes to ``websockets``, except the body of a non-``GET`` request (a REST
@@ -191,12 +205,14 @@ def _default_routes() -> dict[str, ChannelHandler]:
     from .listen_v1 import ListenV1Handler
     from .listen_v2 import ListenV2Handler
     from .speak_v1 import SpeakV1Handler
+    from .speak_v2 import SpeakV2Handler
 
     return {
         "/v1/listen": ListenV1Handler(),
         "/v2/listen": ListenV2Handler(),
         "/v1/agent/converse": AgentV1Handler(),
         "/v1/speak": SpeakV1Handler(),
+        "/v2/speak": SpeakV2Handler(),
     }
 
 
