@@ -36,7 +36,16 @@ _COMPLETED = object()
 class Hub(Generic[T]):
     """Multicast of one connection's incoming stream. Only the connection emits into it."""
 
-    __slots__ = ("_end", "_lock", "_observers", "_report", "_window", "_window_limit", "observable")
+    __slots__ = (
+        "_end",
+        "_lock",
+        "_observers",
+        "_report",
+        "_watch",
+        "_window",
+        "_window_limit",
+        "observable",
+    )
 
     def __init__(self, report: Callable[[CallbackError], None], window_limit: int = 4096) -> None:
         self._lock = threading.RLock()
@@ -45,6 +54,7 @@ class Hub(Generic[T]):
         self._window_limit = window_limit
         self._end: object = None  # None while live, _COMPLETED, or the error
         self._report = report
+        self._watch: Callable[[], None] | None = None
         self.observable: reactivex.Observable[T] = reactivex.create(self._subscribe)
 
     # -- subscribers ------------------------------------------------------------------------
@@ -52,6 +62,10 @@ class Hub(Generic[T]):
     def _subscribe(
         self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
+        watch = self._watch
+        if watch is not None:
+            self._watch = None
+            watch()
         with self._lock:
             window = self._window
             if window:
@@ -69,6 +83,12 @@ class Hub(Generic[T]):
                 self._observers = tuple(o for o in self._observers if o is not observer)
 
         return Disposable(dispose)
+
+    def watch(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (once, on the subscriber's thread, before it is subscribed) at the
+        next subscription; ``None`` stops watching. The connection's seed listener uses it to
+        end its hold when the stream is read through Rx."""
+        self._watch = callback
 
     @property
     def has_observers(self) -> bool:

@@ -92,6 +92,7 @@ class PicowsTransport(WSListener):
         "_paused",
         "_peer_close",
         "_picows_failed",
+        "_reading_paused",
         "_ping_handle",
         "_ping_payload",
         "_ping_sent_at",
@@ -113,6 +114,7 @@ class PicowsTransport(WSListener):
         self._fragments: bytearray | None = None
         self._fragment_text = False
         self._paused = False
+        self._reading_paused = False  # pause_reading(True) is in force
         self._peer_close: tuple[int, str] | None = None
         self._close_handle: asyncio.TimerHandle | None = None
         self._picows_failed = False  # picows logged an error (see _Quieter)
@@ -159,6 +161,21 @@ class PicowsTransport(WSListener):
         ws = self._ws
         if ws is not None and not self._disconnected:
             ws.disconnect(graceful=False)
+
+    def pause_reading(self, paused: bool) -> None:
+        if paused is self._reading_paused:
+            return
+        self._reading_paused = paused
+        ws = self._ws
+        if ws is None or self._disconnected:
+            return
+        socket = ws.underlying_transport
+        if socket.is_closing():
+            return
+        if paused:
+            socket.pause_reading()
+        else:
+            socket.resume_reading()
 
     # -- picows' listener -------------------------------------------------------------------------
 

@@ -113,6 +113,7 @@ class WebSocketsTransport(asyncio.Protocol):
         self._open = False  # the handshake succeeded (events go to the driver)
         self._lost = False
         self._paused = False
+        self._reading_paused = False  # pause_reading(True) is in force
         self._fragments: list[bytes] | None = None
         self._fragments_text = False
         self._head_tail = b""  # the end of the handshake response read so far
@@ -155,6 +156,18 @@ class WebSocketsTransport(asyncio.Protocol):
     def abort(self) -> None:
         if self._socket is not None and not self._lost:
             self._socket.abort()
+
+    def pause_reading(self, paused: bool) -> None:
+        if paused is self._reading_paused:
+            return
+        self._reading_paused = paused
+        socket = self._socket
+        if socket is None or self._lost or socket.is_closing():
+            return
+        if paused:
+            socket.pause_reading()
+        else:
+            socket.resume_reading()
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
 
