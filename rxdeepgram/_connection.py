@@ -18,7 +18,7 @@ import reactivex
 from reactivex import abc
 
 from ._seed import EventType, SeedListener
-from ._session import Frame, Session
+from ._session import Frame, Session, State
 from .errors import CallbackError, ConnectionClosed
 
 __all__ = ["AsyncConnection", "Connection", "ConnectionBase", "EventType", "Sent"]
@@ -200,11 +200,12 @@ class ConnectionBase(Generic[S, C]):
 
     def _close_windows(self) -> None:
         """The first send: subscribers from now on see what arrives from now on. A send through
-        ``input`` (not a seed ``send_*``) also ends the seed API's hold if it has no handler."""
+        ``input`` (not a seed ``send_*``, not a close) also ends the seed API's hold if it has
+        no handler."""
         self._windows_open = False
         self._messages_hub.close_window()
         self._raw_hub.close_window()
-        if not self._seed_send:
+        if not self._seed_send and self._session.state is State.OPEN:  # not at a close
             self._seed.rx_used()
 
     def _pause_reading(self, paused: bool) -> None:

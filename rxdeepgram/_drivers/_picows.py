@@ -92,11 +92,11 @@ class PicowsTransport(WSListener):
         "_paused",
         "_peer_close",
         "_picows_failed",
-        "_reading_paused",
         "_ping_handle",
         "_ping_payload",
         "_ping_sent_at",
         "_pong_handle",
+        "_reading_paused",
         "_state",
         "_ws",
     )
