@@ -80,6 +80,7 @@ class SeedListener(abc.ObserverBase[Any]):
         "_live",
         "_lock",
         "_on_message",
+        "_one",
         "_paused",
         "_started",
         "_subscription",
@@ -95,6 +96,7 @@ class SeedListener(abc.ObserverBase[Any]):
             e: () for e in EventType
         }
         self._on_message: tuple[Callable[[Any], Any], ...] = ()
+        self._one: Callable[[Any], Any] | None = None  # the MESSAGE handler, when only one
         self._held: list[tuple[int, Any]] | None = []
         self._wanted = False  # a handler was registered or start_listening() called
         self._started = False  # start_listening() was called
@@ -111,6 +113,7 @@ class SeedListener(abc.ObserverBase[Any]):
             handlers[kind] = (*handlers[kind], handler)
             if kind is EventType.MESSAGE:
                 self._on_message = handlers[kind]
+                self._one = handler if len(self._on_message) == 1 else None
         self._want()
 
     def start(self) -> bool:
@@ -182,6 +185,13 @@ class SeedListener(abc.ObserverBase[Any]):
 
     def on_next(self, value: Any) -> None:
         if self._live:
+            one = self._one
+            if one is not None:  # the usual case: no loop
+                try:
+                    one(value)
+                except Exception as exc:
+                    self._report(CallbackError("MESSAGE handler", exc))
+                return
             for handler in self._on_message:
                 try:
                     handler(value)
