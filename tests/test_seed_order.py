@@ -520,6 +520,27 @@ def test_a_seed_connection_stops_reading_at_the_bound_until_start_listening(
     assert len(counter.items) == FLOOD
 
 
+def test_pings_unanswered_while_the_seed_hold_stops_reading_fail_nothing(
+    h: Any, flood: DeepgramServer
+) -> None:
+    """The pongs of the client's pings wait behind the frames it does not read: the ping
+    timeout does not count that time (three timeouts pass here), nor the backlog's reading."""
+    client = h.client(base_url=flood.url, ping_interval=0.05, ping_timeout=0.5)
+    conn = h.open(client, "listen.v1", **RAW)
+    events = Events()
+    events.register(conn)
+    counter = Counter()
+    conn.messages.subscribe(counter)
+    assert counter.reached(HOLD_LIMIT)
+    time.sleep(1.6)
+    assert not counter.end
+    if h.kind == "sync":
+        conn.start_listening()
+    else:
+        h.run(conn.start_listening())
+    assert events.items == ["OPEN", *["Flood"] * FLOOD, ("CLOSE", None)]
+
+
 def test_handlers_registered_after_an_rx_subscription_get_what_it_would(
     h: Any, flood: DeepgramServer
 ) -> None:

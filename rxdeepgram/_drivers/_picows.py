@@ -176,6 +176,11 @@ class PicowsTransport(WSListener):
             socket.pause_reading()
         else:
             socket.resume_reading()
+            pong = self._pong_handle
+            timeout = self._params.ping_timeout
+            if pong is not None and timeout is not None:  # the pong is behind what we left unread
+                pong.cancel()
+                self._pong_handle = self._loop.call_later(timeout, self._no_pong)
 
     # -- picows' listener -------------------------------------------------------------------------
 
@@ -413,6 +418,11 @@ class PicowsTransport(WSListener):
 
     def _no_pong(self) -> None:
         self._pong_handle = None
+        timeout = self._params.ping_timeout
+        if self._reading_paused and timeout is not None:
+            # we are not reading: an unread pong says nothing of the peer
+            self._pong_handle = self._loop.call_later(timeout, self._no_pong)
+            return
         self._params.logger.debug(
             "no pong within %s s: failing the connection", self._params.ping_timeout
         )

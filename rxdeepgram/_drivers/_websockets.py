@@ -168,6 +168,11 @@ class WebSocketsTransport(asyncio.Protocol):
             socket.pause_reading()
         else:
             socket.resume_reading()
+            pong = self._pong_handle
+            timeout = self._params.ping_timeout
+            if pong is not None and timeout is not None:  # the pong is behind what we left unread
+                pong.cancel()
+                self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
 
@@ -457,6 +462,11 @@ class WebSocketsTransport(asyncio.Protocol):
 
     def _ping_timed_out(self) -> None:
         self._pong_handle = None
+        if self._reading_paused:  # we are not reading: an unread pong says nothing of the peer
+            timeout = self._params.ping_timeout
+            assert timeout is not None
+            self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
+            return
         if self._protocol.state is _OPEN and not self._lost:
             self._params.logger.debug("! timed out waiting for keepalive pong")
             self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
