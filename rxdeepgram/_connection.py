@@ -245,12 +245,6 @@ class ConnectionBase(Generic[S, C]):
             except Exception:
                 log.exception("the on_callback_error hook itself raised")
 
-    def _call(self, handler: Callable[[Any], Any], arg: Any, where: str) -> None:
-        try:
-            handler(arg)
-        except Exception as exc:
-            self._report(CallbackError(where, exc))
-
     # -- the seed SDK's API -----------------------------------------------------------------------
 
     def on(self, event: EventType | str, handler: Callable[[Any], Any]) -> None:

@@ -15,9 +15,10 @@ Bounds and who pays:
 * While a handler is registered (or ``start_listening()`` was called) and ``start_listening()``
   has not delivered yet, at most :data:`HOLD_LIMIT` messages are held; then the connection
   stops reading its socket (back-pressure, as the SDK's socket does) until ``start_listening()``
-  has caught up; the transports do not count a pong left unread meanwhile as a ping timeout. Once the application closes (graceful close, ``CloseStream`` / ``Close``), the
-  socket is read again and what remains is held unbounded: the server's rest is finite, and a
-  close must never stall.
+  has caught up; the transports do not count a pong left unread meanwhile as a ping timeout.
+  Once the application closes (graceful close, ``CloseStream`` / ``Close``), the socket is read
+  again and what remains is held unbounded: the server's rest is finite, and a close must never
+  stall.
 * A connection with no seed handler is read through Rx (or not at all) and must not pay: the
   hold ends — the listener unsubscribes and drops what it held — at the first of a subscription
   to ``messages`` or ``raw``, a send through ``conn.input`` (the moment ``messages``' replay
