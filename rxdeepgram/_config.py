@@ -199,13 +199,12 @@ class ClientConfig:
 
     def check_credentials(self, url: str) -> None:
         """Refuse to dial Deepgram's own hosts with no credentials at all (a sure 401)."""
-        if self.api_key is None and self.access_token is None:
-            host = urlsplit(url).hostname or ""
-            if host == "deepgram.com" or host.endswith(".deepgram.com"):
-                raise ConfigurationError(
-                    "no credentials: pass api_key= or access_token=, or set DEEPGRAM_API_KEY "
-                    "(or point base_url= at a local server, e.g. python -m rxdeepgram.server)"
-                )
+        if self.api_key is None and self.access_token is None and is_deepgram_url(url):
+            raise ConfigurationError(
+                "no credentials for Deepgram: pass api_key= or access_token=, or set "
+                "DEEPGRAM_API_KEY; or point base_url= (or DEEPGRAM_BASE_URL) at another server, "
+                "e.g. a local one: python -m rxdeepgram.server"
+            )
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(s.reveal() for s in (self.api_key, self.access_token) if s is not None)
@@ -216,6 +215,15 @@ class ClientConfig:
             f"access_token={'***' if self.access_token else None}, base_url={self.base_url!r}, "
             f"open_timeout={self.open_timeout}, close_timeout={self.close_timeout})"
         )
+
+
+def is_deepgram_url(url: str) -> bool:
+    """Whether ``url`` (a base URL or a full one) is one of Deepgram's own hosts: the only ones
+    that need credentials. Any other server (the local one, a proxy of yours) is dialled with
+    whatever credentials there are, or none. The library and ``rxdeepgram.endpoint`` (the
+    command line, the examples) share this rule."""
+    host = urlsplit(url).hostname or ""
+    return host == "deepgram.com" or host.endswith(".deepgram.com")
 
 
 USER_AGENT = (

@@ -10,7 +10,6 @@ one I/O thread shared by every sync connection (``_drivers/_loop.py``).
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
@@ -18,7 +17,8 @@ from typing import Any, Generic, Protocol, TypeVar
 import reactivex
 from reactivex import abc
 
-from ._session import Frame, Session
+from ._seed import EventType, SeedListener
+from ._session import Frame, Session, State
 from .errors import CallbackError, ConnectionClosed
 
 __all__ = ["AsyncConnection", "Connection", "ConnectionBase", "EventType", "Sent"]
@@ -27,15 +27,6 @@ log = logging.getLogger("rxdeepgram")
 
 S = TypeVar("S")  # what the server sends (the channel's ServerMessage | Unknown | bytes)
 C = TypeVar("C")  # what the client may send (bytes | the channel's ClientMessage)
-
-
-class EventType(enum.StrEnum):
-    """The seed SDK's event names for ``conn.on(...)``."""
-
-    OPEN = "open"
-    MESSAGE = "message"
-    CLOSE = "close"
-    ERROR = "error"
 
 
 class Driver(Protocol):
@@ -60,6 +51,9 @@ class Driver(Protocol):
     def check_room(self, size: int, promised: int = 0) -> None:
         """Raise ``BufferOverflowError`` if ``size`` more bytes of audio do not fit in the send
         queue now, besides ``promised`` bytes on their way to it."""
+
+    def pause_reading(self, paused: bool) -> None:
+        """Stop (``True``) or resume reading the socket (back-pressure for the seed API)."""
 
 
 class Sent:
@@ -132,7 +126,6 @@ class ConnectionBase(Generic[S, C]):
         """Headers of the handshake response."""
         self._close_timeout = close_timeout
         self._on_callback_error = on_callback_error
-        self._handlers: dict[EventType, list[Callable[[Any], Any]]] = {e: [] for e in EventType}
         self._messages_hub: Any = _hub_factory(self._report)
         self._raw_hub: Any = _hub_factory(self._report)
         self.messages: reactivex.Observable[S] = self._messages_hub.observable
@@ -152,6 +145,12 @@ class ConnectionBase(Generic[S, C]):
         self._receiver: Any = None  # recv() / iteration (deepgram-sdk 7 style): _receive.py
         self._receive = session.receive
         self._may_be_fatal = bool(session.spec.fatal_types)
+        self._seed_send = False  # a seed ``send_*`` is under way (see ``_close_windows``)
+        # The seed API's handlers and hold, from the first message on (see ``_seed.py``); its
+        # hold ends at once when the stream is read through Rx and it has no handler.
+        self._seed = SeedListener(self, self._messages_hub)
+        self._messages_hub.watch(self._seed.rx_used)
+        self._raw_hub.watch(self._seed.rx_used)
 
     # -- wiring used by drivers ---------------------------------------------------------------
 
@@ -186,13 +185,8 @@ class ConnectionBase(Generic[S, C]):
             return
         self._ended = True
         self._end = end
-        self._messages_hub.end(end)
+        self._messages_hub.end(end)  # the seed listener's CLOSE / ERROR, in order
         self._raw_hub.end(end)
-        for handler in self._handlers[EventType.CLOSE]:
-            self._call(handler, end, "CLOSE handler")
-        if end is not None:
-            for handler in self._handlers[EventType.ERROR]:
-                self._call(handler, end, "ERROR handler")
         self._set_done()
 
     def _set_done(self) -> None:
@@ -208,6 +202,7 @@ class ConnectionBase(Generic[S, C]):
         if self._windows_open:
             self._close_windows()
         if closing:  # the user sent CloseStream / Close themselves
+            self._seed.closing()
             driver.start_close_timer(self._close_timeout)
 
     def _send_media(self, data: bytes) -> None:
@@ -221,10 +216,20 @@ class ConnectionBase(Generic[S, C]):
             self._close_windows()
 
     def _close_windows(self) -> None:
-        """The first send: subscribers from now on see what arrives from now on."""
+        """The first send: subscribers from now on see what arrives from now on. A send through
+        ``input`` (not a seed ``send_*``, not a close) also ends the seed API's hold if it has
+        no handler."""
         self._windows_open = False
         self._messages_hub.close_window()
         self._raw_hub.close_window()
+        if not self._seed_send and self._session.state is State.OPEN:  # not at a close
+            self._seed.rx_used()
+
+    def _pause_reading(self, paused: bool) -> None:
+        """Back-pressure for the seed API's hold (see ``_seed.py``)."""
+        driver = self._driver
+        if driver is not None:
+            driver.pause_reading(paused)
 
     def _close_gracefully(self) -> None:
         driver = self._driver
@@ -232,6 +237,7 @@ class ConnectionBase(Generic[S, C]):
             return
         session = self._session
         if session.close_gracefully(driver.put):
+            self._seed.closing()
             self._close_windows()
             if not session.spec.close_messages:
                 driver.close_socket()
@@ -266,6 +272,10 @@ class ConnectionBase(Generic[S, C]):
     # -- callbacks ------------------------------------------------------------------------------
 
     def _report(self, error: CallbackError) -> None:
+        self._report_callback_error(error)
+        self._seed.error(error)  # ERROR handlers, in order with what they were given before
+
+    def _report_callback_error(self, error: CallbackError) -> None:
         log.error("%s", error, exc_info=error.error)
         hook = self._on_callback_error
         if hook is not None:
@@ -273,39 +283,45 @@ class ConnectionBase(Generic[S, C]):
                 hook(error)
             except Exception:
                 log.exception("the on_callback_error hook itself raised")
-        for handler in self._handlers[EventType.ERROR]:
-            try:
-                handler(error)
-            except Exception:
-                log.exception("an ERROR handler raised")
-
-    def _call(self, handler: Callable[[Any], Any], arg: Any, where: str) -> None:
-        try:
-            handler(arg)
-        except Exception as exc:
-            self._report(CallbackError(where, exc))
 
     # -- the seed SDK's API -----------------------------------------------------------------------
 
     def on(self, event: EventType | str, handler: Callable[[Any], Any]) -> None:
-        """Register a seed-style handler. ``MESSAGE`` handlers see every message (they subscribe
-        to ``messages`` at once); ``OPEN`` handlers run when ``start_listening()`` starts;
-        ``CLOSE`` handlers get the end (``None`` or the error); ``ERROR`` handlers get errors,
-        callback errors included."""
-        kind = EventType(event)
-        if kind is EventType.MESSAGE:
-            self.messages.subscribe(handler)
-        self._handlers[kind].append(handler)
+        """Register a seed-style handler. Once ``start_listening()`` is called, handlers get
+        ``OPEN`` (the connection), then every message since the connection opened, in order
+        (whenever ``on`` was called: the connection holds them for ``start_listening()``), then
+        ``CLOSE`` (``None`` or the error), then ``ERROR`` with the error if the stream failed;
+        ``ERROR`` handlers also get callback errors. README "Connections" has the rules."""
+        self._seed.on(EventType(event), handler)
 
-    def _fire_open(self) -> None:
-        for handler in self._handlers[EventType.OPEN]:
-            self._call(handler, self, "OPEN handler")
+    def _seed_first_send(self, message: Any) -> None:
+        """A seed ``send_*`` before anything was sent: it does not end the seed API's hold
+        (the seed's agent example sends ``Settings`` before registering its handlers)."""
+        self._seed_send = True
+        try:
+            self._send(message)
+        finally:
+            self._seed_send = False
 
     def send_media(self, message: Any) -> Sent:
         """Send audio: ``bytes`` or a seed ``*MediaMessage(data=...)``."""
         if self._receiver is None:
             self._start_receiver()
-        self._send(message)
+        if self._windows_open:
+            self._seed_first_send(message)
+        else:
+            self._send(message)
+        return _SENT
+
+    def send_message(self, message: Any) -> Sent:
+        """Send any client message of the channel: a struct, a seed / SDK 7 compat object, or
+        a plain ``dict`` of the message's JSON (checked strictly: typos raise)."""
+        if self._receiver is None:
+            self._start_receiver()
+        if self._windows_open:
+            self._seed_first_send(message)
+        else:
+            self._send(message)
         return _SENT
 
     def send_control(self, message: Any) -> Sent:
@@ -313,17 +329,8 @@ class ConnectionBase(Generic[S, C]):
         return self.send_message(message)
 
     def send_text(self, message: Any) -> Sent:
-        """Speak: send text to synthesise (``str``, ``Speak``, seed ``SpeakV1TextMessage``
-        or SDK 7 ``SpeakV1Text``)."""
+        """Speak: send text to synthesise (``str``, ``Speak`` or seed ``SpeakV1TextMessage``)."""
         return self.send_message(message)
-
-    def send_message(self, message: Any) -> Sent:
-        """Send any client message of the channel: a struct, a seed / SDK 7 compat object, or
-        a plain ``dict`` of the message's JSON (checked strictly: typos raise)."""
-        if self._receiver is None:
-            self._start_receiver()
-        self._send(message)
-        return _SENT
 
     send_settings = send_update_speak = send_update_prompt = send_update_think = send_message
     send_update_listen = send_inject_user_message = send_inject_agent_message = send_message
@@ -373,7 +380,7 @@ class ConnectionBase(Generic[S, C]):
 
     def _pushed(self) -> bool:
         """Whether messages go to seed-style handlers (then no recv() queue is kept)."""
-        return bool(self._handlers[EventType.MESSAGE])
+        return self._seed.has_message_handlers()
 
     def send_interrupt(self, message: Any = None) -> Sent:
         """Speak V2: barge-in, ``Interrupt`` (``message``: one with a playback offset, e.g.
@@ -425,8 +432,14 @@ class Connection(ConnectionBase[S, C]):
         self._done.set()
 
     def start_listening(self) -> None:
-        """Seed API: fire ``OPEN`` handlers, then block until the connection ends."""
-        self._fire_open()
+        """Seed API: fire ``OPEN`` handlers, deliver what the connection held for the handlers
+        (on this thread), then block until the connection ends (and its ``CLOSE`` / ``ERROR``
+        handlers have run)."""
+        from ._drivers._loop import refuse_on_io_thread
+
+        if not self._done.is_set():
+            refuse_on_io_thread("conn.start_listening()")
+        self._seed.start()
         self.wait()
 
     def _start_receiver(self) -> Any:
@@ -434,7 +447,7 @@ class Connection(ConnectionBase[S, C]):
 
         receiver = self._receiver
         if receiver is None:
-            receiver = self._receiver = SyncReceiver(self.messages, self._pushed)
+            receiver = self._receiver = SyncReceiver(self._messages_hub, self._pushed)
         return receiver
 
     def recv(self, timeout: float | None = None) -> S:
@@ -506,8 +519,10 @@ class AsyncConnection(ConnectionBase[S, C]):
         self._done.set()
 
     async def start_listening(self) -> None:
-        """Seed API: fire ``OPEN`` handlers, then wait until the connection ends."""
-        self._fire_open()
+        """Seed API: fire ``OPEN`` handlers, deliver what the connection held for the handlers,
+        then wait until the connection ends (and its ``CLOSE`` / ``ERROR`` handlers have run).
+        Cancelling it stops the waiting only: the handlers go on getting what arrives."""
+        self._seed.start()
         await self._done.wait()
 
     def _start_receiver(self) -> Any:
@@ -515,7 +530,7 @@ class AsyncConnection(ConnectionBase[S, C]):
 
         receiver = self._receiver
         if receiver is None:
-            receiver = self._receiver = AsyncReceiver(self.messages, self._pushed)
+            receiver = self._receiver = AsyncReceiver(self._messages_hub, self._pushed)
         return receiver
 
     async def recv(self) -> S:

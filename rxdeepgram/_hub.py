@@ -62,6 +62,7 @@ class Hub(Generic[T]):
         "_observers",
         "_report",
         "_targets",
+        "_watch",
         "_window",
         "_window_limit",
         "active",
@@ -76,6 +77,7 @@ class Hub(Generic[T]):
         self._window_limit = window_limit
         self._end: object = None  # None while live, _COMPLETED, or the error
         self._report = report
+        self._watch: Callable[[], None] | None = None
         self.active = True
         """Whether :meth:`emit` has anywhere to put an item (a subscriber, or the window
         open): a plain attribute, read per frame by the connection."""
@@ -86,6 +88,15 @@ class Hub(Generic[T]):
     def _subscribe(
         self, observer: abc.ObserverBase[T], scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
+        watch = self._watch
+        if watch is not None:
+            self._watch = None
+            watch()
+        return self.subscribe_quiet(observer)
+
+    def subscribe_quiet(self, observer: abc.ObserverBase[T]) -> abc.DisposableBase:
+        """Subscribe without counting as the stream being read through Rx (no :meth:`watch`
+        callback): ``recv()``'s queue, which must not end the seed API's hold."""
         with self._lock:
             window = self._window
             if window:
@@ -112,6 +123,12 @@ class Hub(Generic[T]):
                 self._update_active()
 
         return Disposable(dispose)
+
+    def watch(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (once, on the subscriber's thread, before it is subscribed) at the
+        next subscription; ``None`` stops watching. The connection's seed listener uses it to
+        end its hold when the stream is read through Rx."""
+        self._watch = callback
 
     def _update_active(self) -> None:
         self.active = bool(self._observers) or self._window is not None

@@ -61,7 +61,9 @@ class _ReceiverBase(abc.ObserverBase[Any]):
         self._dropped = False
         self._end: _End | None = None
         self._subscription: abc.DisposableBase | None = None
-        self._subscription = messages.subscribe(self)
+        # The hub itself, quietly: a receiver must not end the seed API's hold (see _seed.py).
+        quiet = getattr(messages, "subscribe_quiet", None)
+        self._subscription = quiet(self) if quiet is not None else messages.subscribe(self)
 
     def _add(self, item: Any) -> bool:
         """Queue ``item``; ``False`` if the receiver gave up (nobody reads)."""

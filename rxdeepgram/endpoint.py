@@ -12,11 +12,13 @@ it too::
 
 * ``--local`` starts :class:`rxdeepgram.server.DeepgramServer` on 127.0.0.1 (free port) with the
   best engines installed (:func:`best_stt_engine`, :func:`best_tts_engine`) and stops it on exit;
-* ``--url URL`` connects there (with ``--api-key`` / ``DEEPGRAM_API_KEY`` when set);
-* otherwise Deepgram itself, which needs ``--api-key`` or ``DEEPGRAM_API_KEY``.
+* ``--url URL`` (else env ``DEEPGRAM_BASE_URL``, as the clients read it) connects there, with
+  ``--api-key`` / ``DEEPGRAM_API_KEY`` when set;
+* otherwise Deepgram itself.
 
-Nothing falls back silently: with no key, no ``--url`` and no ``--local``, :func:`open_endpoint`
-raises :class:`~rxdeepgram.errors.ConfigurationError` saying which of the three to give.
+A key is needed only for Deepgram's own hosts, as in the library: with no key and no URL (or a
+URL of Deepgram's) and no ``--local``, :func:`open_endpoint` raises
+:class:`~rxdeepgram.errors.ConfigurationError` saying what to give. Nothing falls back silently.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._client import AsyncDeepgramClient, DeepgramClient
+from ._config import is_deepgram_url
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -109,7 +112,8 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--url",
         metavar="URL",
-        help="base URL to connect to, e.g. ws://127.0.0.1:8080 (default: Deepgram)",
+        help="base URL to connect to, e.g. ws://127.0.0.1:8080 "
+        "(default: env DEEPGRAM_BASE_URL, else Deepgram)",
     )
     group.add_argument(
         "--api-key",
@@ -135,7 +139,7 @@ def open_endpoint(
     ``tts`` engines (default: the best installed), ``script`` for the scripted engine, and
     ``server_options`` for :class:`~rxdeepgram.server.DeepgramServer` (``think=...``, ...)."""
     local = bool(getattr(args, "local", False))
-    url: str | None = getattr(args, "url", None)
+    url: str | None = getattr(args, "url", None) or environ.get("DEEPGRAM_BASE_URL") or None
     api_key: str | None = getattr(args, "api_key", None) or environ.get("DEEPGRAM_API_KEY") or None
     if local:
         from .server import DeepgramServer, get_engine
@@ -151,12 +155,10 @@ def open_endpoint(
         ) as server:
             yield Endpoint(server.url, api_key or _LOCAL_KEY, server)
         return
-    if url is not None:
-        yield Endpoint(url, api_key)
-        return
-    if api_key is None:
+    if api_key is None and (url is None or is_deepgram_url(url)):
         raise ConfigurationError(
-            "no Deepgram API key: set DEEPGRAM_API_KEY or pass --api-key KEY; "
-            "or pass --url URL for another server, or --local to start a local one"
+            "no credentials for Deepgram: set DEEPGRAM_API_KEY or pass --api-key KEY; "
+            "or pass --url URL (or set DEEPGRAM_BASE_URL) for another server, "
+            "or --local to start a local one"
         )
-    yield Endpoint(None, api_key)
+    yield Endpoint(url, api_key)

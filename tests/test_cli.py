@@ -333,6 +333,78 @@ def test_no_key_no_url_no_local_is_a_clear_error(args: list[str]) -> None:
     assert not (ROOT / "never-written.wav").exists()
 
 
+@pytest.mark.parametrize("command", ["transcribe", "speak"])
+def test_deepgram_base_url_alone_is_enough_as_for_the_library(tmp_path: Path, command: str) -> None:
+    """Only ``DEEPGRAM_BASE_URL`` set (a server that needs no key): the command connects there,
+    as ``DeepgramClient()`` does with the same environment."""
+    from rxdeepgram.server import DeepgramServer, ScriptedEngine
+
+    out = tmp_path / "hi.wav"
+    args = (
+        ["transcribe", str(DATA / "flight.wav")]
+        if command == "transcribe"
+        else ["speak", "Hello there.", "-o", str(out)]
+    )
+    with DeepgramServer(engine=ScriptedEngine(["hello from the base url"])) as server:
+        done = rxdeepgram(*args, env=_env(DEEPGRAM_BASE_URL=server.url))
+    assert done.returncode == 0, done.stderr
+    if command == "transcribe":
+        assert "hello from the base url" in done.stdout
+    else:
+        with wave.open(str(out), "rb") as wav:
+            assert wav.getnframes() > 0
+
+
+def test_deepgram_base_url_of_deepgram_without_a_key_is_the_clear_error() -> None:
+    done = rxdeepgram(
+        "speak",
+        "hi",
+        "-o",
+        "never-written.wav",
+        env=_env(DEEPGRAM_BASE_URL="wss://api.deepgram.com"),
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("rxdeepgram: error: ConfigurationError: ")
+    for name in ("DEEPGRAM_API_KEY", "--api-key", "DEEPGRAM_BASE_URL", "--url", "--local"):
+        assert name in done.stderr
+    assert not (ROOT / "never-written.wav").exists()
+
+
+def test_the_library_and_the_endpoint_agree_on_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One rule: a key is needed for Deepgram's own hosts only, wherever the URL comes from;
+    both refusals name the environment variables that fix them."""
+    import argparse
+
+    from rxdeepgram import DeepgramClient
+    from rxdeepgram.errors import ConfigurationError
+    from rxdeepgram.server import DeepgramServer
+
+    for name in ("DEEPGRAM_API_KEY", "DEEPGRAM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    none = argparse.Namespace(local=False, url=None, api_key=None)
+    with DeepgramServer() as server:
+        monkeypatch.setenv("DEEPGRAM_BASE_URL", server.url)
+        with DeepgramClient().speak.v1.connect() as conn:  # the library: connects
+            assert conn.url.startswith(server.url)
+        with endpoint.open_endpoint(none) as found:  # the command line / examples: the same
+            assert found.base_url == server.url and found.api_key is None
+            with found.client().speak.v1.connect() as conn:
+                assert conn.url.startswith(server.url)
+    for url in ("wss://api.deepgram.com", None):
+        if url is None:
+            monkeypatch.delenv("DEEPGRAM_BASE_URL")
+        else:
+            monkeypatch.setenv("DEEPGRAM_BASE_URL", url)
+        with pytest.raises(ConfigurationError) as library:
+            DeepgramClient().listen.v1.connect(model="nova-3")
+        with pytest.raises(ConfigurationError) as cli, endpoint.open_endpoint(none):
+            pass
+        for message in (str(library.value), str(cli.value)):
+            assert "DEEPGRAM_API_KEY" in message and "DEEPGRAM_BASE_URL" in message
+
+
 def test_a_rejected_key_is_a_typed_error_without_the_key(tmp_path: Path) -> None:
     from rxdeepgram.server import DeepgramServer
 

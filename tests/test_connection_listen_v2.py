@@ -256,6 +256,11 @@ def test_the_seed_api_sees_the_whole_session(h: Any, server: DeepgramServer) -> 
         conn.on(EventType.CLOSE, lambda end: (closed.append(end), done.set()))
         conn.send_media(ListenV2MediaMessage(data=pcm16(concat(tone(0.5), silence(1.0)))))
         conn.send_control(ListenV2ControlMessage(type="CloseStream"))
+        # as the seed does: the handlers get what the connection held for them, OPEN first
+        if h.kind == "sync":
+            conn.start_listening()
+        else:
+            h.run(conn.start_listening())
     assert done.wait(10)
     assert closed == [None]
     assert seen[0] == "Connected"

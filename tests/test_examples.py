@@ -28,8 +28,11 @@ EXAMPLES = ROOT / "examples"
 CLIP = str(ROOT / "tests" / "data" / "two_sentences.wav")
 
 
-def example(name: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def example(
+    name: str, *args: str, cwd: Path = ROOT, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPGRAM_")}
+    env.update(extra_env)
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
         capture_output=True,
@@ -142,3 +145,13 @@ def test_no_key_no_url_no_local_stops_with_a_clear_message(name: str) -> None:
     done = example(name, *args)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "DEEPGRAM_API_KEY" in done.stderr and "--local" in done.stderr
+
+
+def test_deepgram_base_url_alone_is_enough() -> None:
+    """As for the library: a server given by ``DEEPGRAM_BASE_URL`` needs no key of its own."""
+    from rxdeepgram.server import DeepgramServer
+
+    with DeepgramServer(engine="local") as server:
+        done = example("wav_transcripts.py", CLIP, DEEPGRAM_BASE_URL=server.url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "2 transcript(s)"

@@ -303,13 +303,42 @@ async def test_turns_are_answered_in_order() -> None:
         await peer.until("LatencyReport")
         await peer.until("LatencyReport")
         said = [m["content"] for m in peer.all("ConversationText")]
-        assert said == [
-            "first thing",
+        # The replies come in turn order; each utterance's transcript comes when it ends,
+        # before the next one starts (whether the first reply is out by then is timing).
+        assert [t for t in said if not t.startswith("You said")] == ["first thing", "second thing"]
+        assert [t for t in said if t.startswith("You said")] == [
             "You said: first thing",
-            "second thing",
             "You said: second thing",
         ]
-        assert peer.labels.count("UserStartedSpeaking") == 2
+        assert said.index("first thing") < said.index("You said: first thing")
+        assert said.index("second thing") < said.index("You said: second thing")
+        starts_and_texts = [
+            label
+            for label in peer.labels
+            if label in ("UserStartedSpeaking", "ConversationText(user)")
+        ]
+        assert starts_and_texts == ["UserStartedSpeaking", "ConversationText(user)"] * 2
+
+
+@pytest.mark.parametrize("run", range(5))
+async def test_each_utterance_is_one_start_then_its_transcript(run: int) -> None:
+    """Several utterances arriving faster than real time (a recording sent at once), the agent
+    busy answering the first: every ``UserStartedSpeaking`` is followed by its utterance's
+    ``ConversationText`` before the next one starts. (The transcripts used to wait for the
+    agent's worker, so a client saw two starts, then one transcript.)"""
+    script = ["one", "two", "three"]
+    async with agent(script, think="echo") as peer:
+        await peer.send_audio(speech() + speech() + speech(), size=32000 * (run + 1))
+        for _ in script:
+            await peer.until("LatencyReport")
+        user = [
+            label
+            for label in peer.labels
+            if label in ("UserStartedSpeaking", "ConversationText(user)")
+        ]
+        assert user == ["UserStartedSpeaking", "ConversationText(user)"] * 3
+        texts = [m["content"] for m in peer.all("ConversationText")]
+        assert [t for t in texts if not t.startswith("You said")] == script
 
 
 # --- function calls --------------------------------------------------------------------------
@@ -531,11 +560,12 @@ async def test_barge_in_drops_the_rest_of_the_agent_audio() -> None:
         await peer.until("AgentStartedSpeaking")
         first = await peer.ws.recv()
         assert isinstance(first, bytes)
-        await peer.send_audio(pcm16(concat(tone(0.3), silence(0.7))))
+        await peer.send_audio(pcm16(tone(0.3)))
         seen = await peer.until("UserStartedSpeaking")
         assert seen in (["UserStartedSpeaking"], ["audio", "UserStartedSpeaking"])
         # No agent audio after UserStartedSpeaking: the reply ends at once.
         assert await peer.until("LatencyReport") == ["AgentAudioDone", "LatencyReport"]
+        await peer.send_audio(pcm16(silence(0.7)))  # the end of the user's utterance
         full = 2 * SLOW.samples("You said: hello world", 16000)
         received = len(first) + sum(len(a) for a in peer.audio)
         assert 0 < received < full / 2

@@ -273,6 +273,9 @@ class Driver:
     def start_close_timer(self, seconds: float) -> None:
         self._in_loop(self._start_close_timer, seconds)
 
+    def pause_reading(self, paused: bool) -> None:
+        self._in_loop(self._pause_reading, paused)
+
     # -- loop thread --------------------------------------------------------------------------
 
     def _in_loop(self, fn: Callable[..., None], *args: Any) -> None:
@@ -302,6 +305,7 @@ class Driver:
             item = pending.popleft()
             if item is CLOSE:
                 self._drop_pending()
+                transport.pause_reading(False)  # the closing handshake reads the peer's close
                 transport.close(1000)
                 return
             if not item.text:
@@ -317,10 +321,16 @@ class Driver:
         transport = self._transport
         if transport is None:
             return
+        transport.pause_reading(False)  # the closing handshake reads the peer's close
         if transport.is_open and not self._hard_abort:
             transport.close(1000, "aborted by client")
         else:
             transport.abort()
+
+    def _pause_reading(self, paused: bool) -> None:
+        transport = self._transport
+        if transport is not None and self._closed is None:
+            transport.pause_reading(paused)
 
     def _keepalive(self) -> None:
         self._keepalive_handle = None

@@ -98,6 +98,7 @@ class PicowsTransport(WSListener):
         "_ping_payload",
         "_ping_sent_at",
         "_pong_handle",
+        "_reading_paused",
         "_state",
         "_ws",
     )
@@ -115,6 +116,7 @@ class PicowsTransport(WSListener):
         self._fragments: bytearray | None = None
         self._fragment_text = False
         self._paused = False
+        self._reading_paused = False  # pause_reading(True) is in force
         self._peer_close: tuple[int, str] | None = None
         self._close_handle: asyncio.TimerHandle | None = None
         self._picows_failed = False  # picows logged an error (see _Quieter)
@@ -164,6 +166,26 @@ class PicowsTransport(WSListener):
         ws = self._ws
         if ws is not None and not self._disconnected:
             ws.disconnect(graceful=False)
+
+    def pause_reading(self, paused: bool) -> None:
+        if paused is self._reading_paused:
+            return
+        self._reading_paused = paused
+        ws = self._ws
+        if ws is None or self._disconnected:
+            return
+        socket = ws.underlying_transport
+        if socket.is_closing():
+            return
+        if paused:
+            socket.pause_reading()
+        else:
+            socket.resume_reading()
+            pong = self._pong_handle
+            timeout = self._params.ping_timeout
+            if pong is not None and timeout is not None:  # the pong is behind what we left unread
+                pong.cancel()
+                self._pong_handle = self._loop.call_later(timeout, self._no_pong)
 
     # -- picows' listener -------------------------------------------------------------------------
 
@@ -403,6 +425,11 @@ class PicowsTransport(WSListener):
 
     def _no_pong(self) -> None:
         self._pong_handle = None
+        timeout = self._params.ping_timeout
+        if self._reading_paused and timeout is not None:
+            # we are not reading: an unread pong says nothing of the peer
+            self._pong_handle = self._loop.call_later(timeout, self._no_pong)
+            return
         self._params.logger.debug(
             "no pong within %s s: failing the connection", self._params.ping_timeout
         )

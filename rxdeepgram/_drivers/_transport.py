@@ -75,6 +75,10 @@ class Transport(Protocol):
     def abort(self) -> None:
         """Drop the TCP connection now. Idempotent; ``transport_closed`` still follows."""
 
+    def pause_reading(self, paused: bool) -> None:
+        """Stop (``True``) or resume (``False``) reading the socket. Messages already read may
+        still be delivered after the pause; none is lost. Idempotent."""
+
 
 @dataclass(frozen=True, eq=False)
 class OpenParams:

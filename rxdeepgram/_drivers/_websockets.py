@@ -125,6 +125,7 @@ class WebSocketsTransport(asyncio.Protocol):
         self._open = False  # the handshake succeeded (events go to the driver)
         self._lost = False
         self._paused = False
+        self._reading_paused = False  # pause_reading(True) is in force
         self._fragments: list[bytes] | None = None
         self._fragments_text = False
         self._head_tail = b""  # the end of the handshake response read so far
@@ -171,6 +172,23 @@ class WebSocketsTransport(asyncio.Protocol):
     def abort(self) -> None:
         if self._socket is not None and not self._lost:
             self._socket.abort()
+
+    def pause_reading(self, paused: bool) -> None:
+        if paused is self._reading_paused:
+            return
+        self._reading_paused = paused
+        socket = self._socket
+        if socket is None or self._lost or socket.is_closing():
+            return
+        if paused:
+            socket.pause_reading()
+        else:
+            socket.resume_reading()
+            pong = self._pong_handle
+            timeout = self._params.ping_timeout
+            if pong is not None and timeout is not None:  # the pong is behind what we left unread
+                pong.cancel()
+                self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
 
@@ -483,6 +501,11 @@ class WebSocketsTransport(asyncio.Protocol):
 
     def _ping_timed_out(self) -> None:
         self._pong_handle = None
+        if self._reading_paused:  # we are not reading: an unread pong says nothing of the peer
+            timeout = self._params.ping_timeout
+            assert timeout is not None
+            self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
+            return
         if self._protocol.state is _OPEN and not self._lost:
             self._params.logger.debug("! timed out waiting for keepalive pong")
             self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")

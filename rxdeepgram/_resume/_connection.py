@@ -336,6 +336,8 @@ class ResumableBase(ConnectionBase[S, C]):
                 self, generation
             )
             _subscribe_fast(conn, observer)
+            if self._reading_paused:  # the seed API's back-pressure holds on the new socket
+                conn._pause_reading(True)
             if self._raw_wanted:
                 self._forward_raw(conn, generation)
             try:
@@ -354,6 +356,16 @@ class ResumableBase(ConnectionBase[S, C]):
             if generation == self._generation:
                 self._progress = True
                 self._attempt = 0
+
+    _reading_paused = False
+
+    def _pause_reading(self, paused: bool) -> None:
+        """The seed API's back-pressure, on the current inner connection and the next ones."""
+        with self._lock:
+            self._reading_paused = paused
+            inner = self._inner
+        if inner is not None:
+            inner._pause_reading(paused)
 
     def _subscribe_raw(
         self, observer: abc.ObserverBase[str | bytes], scheduler: Any = None
@@ -588,6 +600,7 @@ class ResumableBase(ConnectionBase[S, C]):
         else:
             self._input._owner = None  # audio from now on raises at the caller (the session)
             self._closing = True
+            self._seed.closing()
             policy.on_close()
         if inner is not None and item is not None:
             # if it dropped, the policy kept what must be replayed
@@ -686,6 +699,7 @@ class ResumableBase(ConnectionBase[S, C]):
 
     def _close_policy(self) -> None:
         self._closing = True
+        self._seed.closing()
         self._policy.on_close()
         inner = self._inner
         if inner is not None and not self._policy.holding:

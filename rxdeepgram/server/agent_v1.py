@@ -30,7 +30,10 @@ A user turn
     given the lead-in and tail it asks for, as on ``/v1/listen``) and the turn starts. An
     empty transcript (noise) starts no turn. ``InjectUserMessage`` starts a turn with its
     ``content`` as if the user had said it.
-  * The turn: ``ConversationText {role: user}`` -> ``History`` -> the think step. A reply that
+  * The user's ``ConversationText {role: user}`` -> ``History`` go out as soon as the utterance
+    is transcribed (or the injection arrives), in order with what the user says next; the turn
+    is queued.
+  * The turn: the think step. A reply that
     asks for function calls gives ``AgentThinking`` (its reasoning, when it has some) and one
     ``FunctionCallRequest`` listing them (ids ``fc_<uuid>``; ``client_side`` true for functions
     declared without an ``endpoint`` and for undeclared ones). Server-side calls are *not* made:
@@ -550,7 +553,7 @@ class _Agent:
         if isinstance(message, FunctionCallResponse):
             self._on_function_response(message)
         elif isinstance(message, InjectUserMessage):
-            self._enqueue(_Job("user", message.content, time.perf_counter()))
+            await self._user_said(message.content)
         elif isinstance(message, InjectAgentMessage):
             await self._inject_agent(message)
         elif isinstance(message, UpdatePrompt):
@@ -831,7 +834,21 @@ class _Agent:
         )
         text = " ".join(w.word for w in words).strip()
         if text:
-            self._enqueue(_Job("user", text, time.perf_counter()))
+            await self._user_said(text)
+
+    async def _user_said(self, text: str) -> None:
+        """A user statement (an utterance that ended, or ``InjectUserMessage``): its
+        ``ConversationText`` and ``History`` go out now, before anything said after it, and its
+        turn (think, reply) is queued. Sent by the worker instead, they came after the
+        ``UserStartedSpeaking`` of the next utterance whenever the worker was busy or audio
+        came faster than real time: two starts, then one transcript."""
+        await self._send(
+            ConversationText(role="user", content=text, conversational_behavior="default")
+        )
+        await self._frustration(text)
+        if self.history_on:
+            await self._send(History(role="user", content=text))
+        self._enqueue(_Job("user", text, time.perf_counter()))
 
     async def _force_end_turn(self) -> None:
         if not isinstance(self.listen, ListenProviderV2):
@@ -946,13 +963,8 @@ class _Agent:
             return None
 
     async def _user_turn(self, job: _Job) -> None:
-        await self._send(
-            ConversationText(role="user", content=job.text, conversational_behavior="default")
-        )
-        await self._frustration(job.text)
+        # its ConversationText and History went out when it was said (``_user_said``)
         self.history.append(Message("user", job.text))
-        if self.history_on:
-            await self._send(History(role="user", content=job.text))
         results: tuple[CallResult, ...] = ()
         tool_time = 0.0
         reply = await self._think(results)
