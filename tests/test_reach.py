@@ -8,7 +8,9 @@ iteration, ``send_*`` with and without a message) with only the imports changed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -601,6 +603,10 @@ def test_languages_hinted_with_language_multi(h: Any, server: DeepgramServer) ->
         assert seen == [hinted] * len(seen)
 
 
+async def _listen(conn: Any) -> None:
+    await conn.start_listening()
+
+
 def test_no_recv_queue_is_kept_for_handler_users(h: Any, server: DeepgramServer) -> None:
     """A connection read through on(MESSAGE) handlers keeps no recv() queue; a recv() then
     says so instead of returning a message from the middle of the stream."""
@@ -609,6 +615,10 @@ def test_no_recv_queue_is_kept_for_handler_users(h: Any, server: DeepgramServer)
     rec = Until()
     with h.connect(client, "speak.v1", **voice) as conn:
         conn.on(dg.EventType.MESSAGE, rec.on_next)
+        if h.kind == "sync":  # the seed's way: start_listening() in a thread of its own
+            threading.Thread(target=conn.start_listening, daemon=True).start()
+        else:
+            asyncio.run_coroutine_threadsafe(_listen(conn), h.loop)
         conn.send_text("Hello there.")
         conn.send_flush()
         rec.wait_for(dg.SpeakV1Flushed)
