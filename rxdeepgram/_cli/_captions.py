@@ -215,3 +215,15 @@ def write_atomic(path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    _remove_stale_parts(directory, os.path.basename(path))
+
+
+def _remove_stale_parts(directory: str, name: str) -> None:
+    """Temporary files of ``name`` left by a writer that died mid-write (a killed process, a
+    lost Ray worker): once ``name`` is written whole they are garbage."""
+    prefix = "." + name + "."
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix) and entry.name.endswith(".part"):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)

@@ -36,7 +36,6 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 import ray
@@ -196,14 +195,19 @@ def run_on_ray(
                 slot.in_flight += 1
         counts.in_flight = sum(min(slot.in_flight, streams) for slot in slots)
 
+    # SIGTERM only raises a flag, checked between waits: an exception raised from a signal
+    # handler inside Ray's Cython ``wait`` comes out as a ``SystemError``, not as itself.
+    terminated: list[int] = []
     previous = signal.getsignal(signal.SIGTERM)
     with contextlib.suppress(ValueError):  # not the main thread: no SIGTERM handling
-        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(signum))
     try:
         feed()
         report.progress.tick(force=True)
         while pending:
             ready, rest = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            if terminated:
+                raise Interrupted()
             if ready and rest:  # and every other one that is ready too
                 ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
             for ref in ready:
@@ -268,7 +272,3 @@ def _cancel(pending: dict[Any, Any]) -> None:
     with contextlib.suppress(Exception):
         ray.wait(list(pending), num_returns=len(pending), timeout=5)
     pending.clear()
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted()
