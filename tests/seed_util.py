@@ -9,7 +9,6 @@ import re
 import threading
 from typing import Any
 
-import pytest
 from conftest import SEED
 
 from rxdeepgram.server import DeepgramServer

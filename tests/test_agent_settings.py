@@ -14,7 +14,6 @@ from typing import Any, get_args
 import msgspec
 import pytest
 import yaml
-
 from conftest import EXAMPLES, SPEC, shared
 
 from rxdeepgram.errors import InvalidMessageError

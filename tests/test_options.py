@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import parse_qsl
 
@@ -36,7 +35,6 @@ from rxdeepgram.options import (
     SpeakV1SampleRate,
     format_number,
 )
-
 
 V2_BASE: dict[str, Any] = {
     "model": "flux-general-en",

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from audio_util import concat, pcm16, silence, tone
 from harness import Frames
-import pytest
 from seed_util import port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
