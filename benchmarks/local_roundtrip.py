@@ -2,9 +2,9 @@
 (Listen V1, ``local``) -> text, on the everyday sentences of ``tests/data/everyday_sentences.txt``.
 
 Everything goes through the local server and the sync client, as the demo does: each sentence
-is synthesised by one Speak V1 request at 16 kHz, the clips are joined with 0.9 s of silence
-(the demo's pause) and streamed into one Listen V1 connection, and the final transcripts are
-scored against the sentences (word error rate over the whole set).
+is synthesised by one Speak V1 request at 16 kHz and streamed, between 0.3 s of silence before
+and 0.9 s after (the demo's lead-in and pause), into a Listen V1 connection of its own; the
+final transcripts are scored against the sentences (word error rate over the whole set).
 
     python benchmarks/local_roundtrip.py            # the engines' defaults
     python benchmarks/local_roundtrip.py --voice en-us+f2 --wpm 140 --ps beam=1e-60
@@ -34,6 +34,7 @@ from rxdeepgram.server import DeepgramServer
 SENTENCES = Path(__file__).resolve().parent.parent / "tests" / "data" / "everyday_sentences.txt"
 RATE = 16000
 PAUSE = bytes(2 * RATE * 9 // 10)
+LEAD = bytes(2 * RATE * 3 // 10)
 
 
 def load_sentences(path: Path = SENTENCES) -> list[str]:
@@ -66,35 +67,39 @@ def measure(
     with DeepgramServer(engine=stt, tts=tts) as srv:
         client = DeepgramClient(api_key="local", base_url=srv.url, close_timeout=120.0)
         speak = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": RATE}
-        audio = bytearray(PAUSE[: RATE // 2])
+        listen = {"model": "nova-3", "encoding": "linear16", "sample_rate": RATE}
+        finals: list[str] = []
+        seconds = 0.0
         for sentence in sentences:
             spoken = (
                 reactivex.of(sentence + ". ")
                 .pipe(client.speak.v1.synthesize(**speak), ops.to_list())
                 .run()
             )
-            audio += b"".join(item for item in spoken if type(item) is bytes) + PAUSE
-        chunks = [bytes(audio[i : i + 3200]) for i in range(0, len(audio), 3200)]
-        heard = (
-            reactivex.from_iterable(chunks)
-            .pipe(
-                client.listen.v1.transcribe(model="nova-3", encoding="linear16", sample_rate=RATE),
-                ops.to_list(),
+            audio = LEAD + b"".join(item for item in spoken if type(item) is bytes) + PAUSE
+            seconds += len(audio) / (2 * RATE)
+            chunks = [audio[i : i + 3200] for i in range(0, len(audio), 3200)]
+            heard = (
+                reactivex.from_iterable(chunks)
+                .pipe(client.listen.v1.transcribe(**listen), ops.to_list())
+                .run()
             )
-            .run()
-        )
-    finals = [
-        m.channel.alternatives[0].transcript
-        for m in heard
-        if isinstance(m, listen_v1.Results) and m.is_final and m.channel.alternatives[0].transcript
-    ]
+            finals.append(
+                " ".join(
+                    m.channel.alternatives[0].transcript
+                    for m in heard
+                    if isinstance(m, listen_v1.Results)
+                    and m.is_final
+                    and m.channel.alternatives[0].transcript
+                )
+            )
     counts = word_errors(" ".join(sentences), " ".join(finals))
     return {
         "sentences": len(sentences),
         "words": counts.reference_words,
         "errors": counts.errors,
         "wer": round(counts.rate, 4),
-        "audio_s": round(len(audio) / (2 * RATE), 1),
+        "audio_s": round(seconds, 1),
         "seconds": round(time.perf_counter() - started, 1),
         "finals": finals,
         "tts": tts_options or {},

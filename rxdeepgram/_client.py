@@ -131,9 +131,25 @@ Wrap = Callable[[Any], Any]
 """Turns a freshly opened connection into the one the user gets (the resumable layer)."""
 
 
+def _not_opened(context: object, name: str, example: str) -> AttributeError:
+    what = type(context).__name__
+    if name.startswith("_"):  # protocols probed by copy, pickle, inspect...
+        return AttributeError(f"{what!r} object has no attribute {name!r}")
+    return AttributeError(
+        f"{what!r} object has no attribute {name!r}: connect() returns a context manager that "
+        f"opens the connection, not the connection itself. Use it as\n{example}"
+    )
+
+
 class ConnectContext(Generic[S, C]):
-    """Returned by the sync client's ``connect()``: ``with ... as conn`` opens, leaving closes
-    gracefully (or aborts if the body raised) and waits for the remaining messages."""
+    """Returned by the sync client's ``connect()``: not the connection but what opens it.
+
+    ``with client.listen.v1.connect(...) as conn:`` opens it, and leaving the block closes it
+    gracefully (or aborts if the body raised) and waits for the remaining messages;
+    ``conn = client.listen.v1.connect(...).open()`` opens it without a block (then
+    ``conn.close()``). Reading a connection's attribute (``input``, ``messages``...) off the
+    context raises an ``AttributeError`` that says so.
+    """
 
     def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
         self._config = config
@@ -169,6 +185,15 @@ class ConnectContext(Generic[S, C]):
     def __enter__(self) -> Connection[S, C]:
         return self.open()
 
+    def __getattr__(self, name: str) -> Any:
+        raise _not_opened(
+            self,
+            name,
+            "    with client.listen.v1.connect(...) as conn:\n        conn.input.on_next(audio)\n"
+            "or open it without a with block:\n"
+            "    conn = client.listen.v1.connect(...).open()\n    ...\n    conn.close()",
+        )
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -189,8 +214,13 @@ class ConnectContext(Generic[S, C]):
 
 
 class AsyncConnectContext(Generic[S, C]):
-    """Returned by the async client's ``connect()``: ``async with ... as conn`` (or
-    ``conn = await client.listen.v1.connect(...)``, then ``await conn.close()``)."""
+    """Returned by the async client's ``connect()``: not the connection but what opens it.
+
+    ``async with client.listen.v1.connect(...) as conn:`` opens it (leaving the block closes it
+    gracefully and waits for the remaining messages); ``conn = await client.listen.v1.connect(
+    ...)`` (or ``await ....open()``) opens it without a block (then ``await conn.close()``).
+    Reading a connection's attribute off the context raises an ``AttributeError`` that says so.
+    """
 
     def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
         self._config = config
@@ -215,6 +245,16 @@ class AsyncConnectContext(Generic[S, C]):
 
     async def __aenter__(self) -> AsyncConnection[S, C]:
         return await self.open()
+
+    def __getattr__(self, name: str) -> Any:
+        raise _not_opened(
+            self,
+            name,
+            "    async with client.listen.v1.connect(...) as conn:\n"
+            "        conn.input.on_next(audio)\n"
+            "or open it without a with block:\n"
+            "    conn = await client.listen.v1.connect(...)\n    ...\n    await conn.close()",
+        )
 
     async def __aexit__(
         self,
