@@ -3,11 +3,12 @@ against the local server and do what they say.
 
 Every ```python block of README.md and of every page under ``docs/`` runs, unless the line
 before it is an HTML comment starting with ``<!-- not run:`` that says why. Each block runs
-in its own process with ``DEEPGRAM_BASE_URL`` pointing at one local server (the ``local`` engines) and a scratch directory as the working
-directory (with ``tests/`` linked in for the WAV clips), so the files a snippet writes
-(``reply.wav``, ``agent.wav``) never land in the repository. What each block prints or writes is then
-checked against what the page promises, by the heading it sits under (headings are keys of
-``CHECKS``: a snippet moved from README to a docs page keeps its check).
+in its own process with ``DEEPGRAM_BASE_URL`` pointing at one local server (the ``local``
+engines) and a scratch directory as the working directory (with ``tests/`` linked in for the
+WAV clips), so the files a snippet writes (``reply.wav``, ``agent.wav``) never land in the
+repository. What each block prints or writes is then checked against what the page promises,
+by the heading it sits under (headings are keys of ``CHECKS``: a snippet moved from README to
+a docs page keeps its check).
 """
 
 from __future__ import annotations
