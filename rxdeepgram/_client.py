@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, Unpack
 
 import reactivex
 from reactivex import operators as ops
@@ -33,6 +33,12 @@ V2 = TypeVar("V2")
 if TYPE_CHECKING:
     from ._resume import Reconnect
     from .messages import Unknown, agent_v1, listen_v1, listen_v2, speak_v1
+    from .options._typed import (
+        AgentV1ConnectOptions,
+        ListenV1ConnectOptions,
+        ListenV2ConnectOptions,
+        SpeakV1ConnectOptions,
+    )
 
     L1S: TypeAlias = listen_v1.ServerMessage | Unknown | bytes
     L1C: TypeAlias = listen_v1.ClientMessage | bytes
@@ -471,6 +477,352 @@ class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
     """``client.agent.v1`` of the async client."""
 
 
+class ListenV1Client(ListenClient[S, C]):
+    """``client.listen.v1`` of the sync client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV1ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.listen.v1.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class ListenV2Client(ListenClient[S, C]):
+    """``client.listen.v2`` of the sync client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV2ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV2ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.listen.v2.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class SpeakV1Client(SpeakClient[S, C]):
+    """``client.speak.v1`` of the sync client: ``connect()`` and ``synthesize()`` with the
+    channel's options typed (``SpeakV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``SpeakV1ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.speak.v1.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def synthesize(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AgentV1Client(AgentClient[S, C]):
+    """``client.agent.v1`` of the sync client: ``connect()`` and ``converse()`` with the
+    channel's options typed (``AgentV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``AgentV1ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.agent.v1.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def converse(  # type: ignore[override]
+        self,
+        settings: Any,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> Operator:
+        """Cold form of the agent: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().converse(settings, keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncListenV1Client(AsyncListenClient[S, C]):
+    """``client.listen.v1`` of the async client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV1ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.listen.v1.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncListenV2Client(AsyncListenClient[S, C]):
+    """``client.listen.v2`` of the async client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV2ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV2ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.listen.v2.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncSpeakV1Client(AsyncSpeakClient[S, C]):
+    """``client.speak.v1`` of the async client: ``connect()`` and ``synthesize()`` with the
+    channel's options typed (``SpeakV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``SpeakV1ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.speak.v1.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def synthesize(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncAgentV1Client(AsyncAgentClient[S, C]):
+    """``client.agent.v1`` of the async client: ``connect()`` and ``converse()`` with the
+    channel's options typed (``AgentV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``AgentV1ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.agent.v1.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def converse(  # type: ignore[override]
+        self,
+        settings: Any,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> Operator:
+        """Cold form of the agent: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().converse(settings, keepalive=keepalive, reconnect=reconnect, **options)
+
+
 class _Pair(Generic[V1, V2]):
     """``client.listen``: ``.v1`` and ``.v2``."""
 
@@ -537,11 +889,11 @@ class DeepgramClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         config = self._config
-        self.listen: _Pair[ListenClient[L1S, L1C], ListenClient[L2S, L2C]] = _Pair(
-            ListenClient(config, "listen.v1"), ListenClient(config, "listen.v2")
+        self.listen: _Pair[ListenV1Client[L1S, L1C], ListenV2Client[L2S, L2C]] = _Pair(
+            ListenV1Client(config, "listen.v1"), ListenV2Client(config, "listen.v2")
         )
-        self.speak: _One[SpeakClient[SS, SC]] = _One(SpeakClient(config, "speak.v1"))
-        self.agent: _One[AgentClient[AS, AC]] = _One(AgentClient(config, "agent.v1"))
+        self.speak: _One[SpeakV1Client[SS, SC]] = _One(SpeakV1Client(config, "speak.v1"))
+        self.agent: _One[AgentV1Client[AS, AC]] = _One(AgentV1Client(config, "agent.v1"))
         self.auth: AuthClient[TokensClient] = AuthClient(TokensClient(config))
 
 
@@ -551,9 +903,9 @@ class AsyncDeepgramClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         config = self._config
-        self.listen: _Pair[AsyncListenClient[L1S, L1C], AsyncListenClient[L2S, L2C]] = _Pair(
-            AsyncListenClient(config, "listen.v1"), AsyncListenClient(config, "listen.v2")
+        self.listen: _Pair[AsyncListenV1Client[L1S, L1C], AsyncListenV2Client[L2S, L2C]] = _Pair(
+            AsyncListenV1Client(config, "listen.v1"), AsyncListenV2Client(config, "listen.v2")
         )
-        self.speak: _One[AsyncSpeakClient[SS, SC]] = _One(AsyncSpeakClient(config, "speak.v1"))
-        self.agent: _One[AsyncAgentClient[AS, AC]] = _One(AsyncAgentClient(config, "agent.v1"))
+        self.speak: _One[AsyncSpeakV1Client[SS, SC]] = _One(AsyncSpeakV1Client(config, "speak.v1"))
+        self.agent: _One[AsyncAgentV1Client[AS, AC]] = _One(AsyncAgentV1Client(config, "agent.v1"))
         self.auth: AuthClient[AsyncTokensClient] = AuthClient(AsyncTokensClient(config))

@@ -38,9 +38,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "shared: compares with ../shared; runs only with --shared (RXDEEPGRAM_SHARED=1)"
-    )
     if config.getoption("--shared") and not SHARED.is_dir():
         raise pytest.UsageError(f"--shared: the reference material {SHARED} is not there")
 
