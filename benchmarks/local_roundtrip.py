@@ -55,6 +55,7 @@ def measure(
     *,
     tts_options: dict[str, Any] | None = None,
     stt_options: dict[str, Any] | None = None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     from rxdeepgram.server.engines.espeak import EspeakTtsEngine
     from rxdeepgram.server.engines.pocketsphinx import PocketsphinxEngine
@@ -70,13 +71,25 @@ def measure(
         listen = {"model": "nova-3", "encoding": "linear16", "sample_rate": RATE}
         finals: list[str] = []
         seconds = 0.0
-        for sentence in sentences:
-            spoken = (
-                reactivex.of(sentence + ". ")
-                .pipe(client.speak.v1.synthesize(**speak), ops.to_list())
-                .run()
-            )
-            audio = LEAD + b"".join(item for item in spoken if type(item) is bytes) + PAUSE
+        folder = None
+        if cache is not None:
+            key = "-".join(f"{k}={v}" for k, v in sorted((tts_options or {}).items())) or "default"
+            folder = cache / key
+            folder.mkdir(parents=True, exist_ok=True)
+        for number, sentence in enumerate(sentences):
+            stored = None if folder is None else folder / f"{number:03d}.pcm"
+            if stored is not None and stored.is_file():
+                speech = stored.read_bytes()
+            else:
+                spoken = (
+                    reactivex.of(sentence + ". ")
+                    .pipe(client.speak.v1.synthesize(**speak), ops.to_list())
+                    .run()
+                )
+                speech = b"".join(item for item in spoken if type(item) is bytes)
+                if stored is not None:
+                    stored.write_bytes(speech)
+            audio = LEAD + speech + PAUSE
             seconds += len(audio) / (2 * RATE)
             chunks = [audio[i : i + 3200] for i in range(0, len(audio), 3200)]
             heard = (
@@ -115,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ps", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--limit", type=int, default=0, help="only the first N sentences")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--cache", type=Path, help="keep the synthesised audio here (per voice) and reuse it"
+    )
     args = parser.parse_args(argv)
     tts: dict[str, Any] = {}
     if args.voice:
@@ -127,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     sentences = load_sentences()
     if args.limit:
         sentences = sentences[: args.limit]
-    result = measure(sentences, tts_options=tts, stt_options=stt)
+    result = measure(sentences, tts_options=tts, stt_options=stt, cache=args.cache)
     if args.json:
         print(json.dumps(result))
     else:
