@@ -66,7 +66,10 @@ def measure(
     stt = PocketsphinxEngine(workers=1, **(stt_options or {}))
     started = time.perf_counter()
     with DeepgramServer(engine=stt, tts=tts) as srv:
-        client = DeepgramClient(api_key="local", base_url=srv.url, close_timeout=120.0)
+        # No pings: on a loaded machine a decode may hold the GIL past the ping timeout.
+        client = DeepgramClient(
+            api_key="local", base_url=srv.url, close_timeout=120.0, ping_interval=None
+        )
         speak = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": RATE}
         listen = {"model": "nova-3", "encoding": "linear16", "sample_rate": RATE}
         finals: list[str] = []

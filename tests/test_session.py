@@ -7,7 +7,7 @@ import threading
 
 import msgspec
 import pytest
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 
 from rxdeepgram import (
     CallbackError,
@@ -189,7 +189,6 @@ def test_abort_decides_the_end_once() -> None:
     assert session.closed(1000, "") is boom
 
 
-@requires_shared
 def test_fatal_in_band_error_wins_over_the_close_code() -> None:
     session, _, _ = make("listen.v2")
     frame = (EXAMPLES / "listen-v2" / "server" / "Error.json").read_text()
@@ -200,7 +199,6 @@ def test_fatal_in_band_error_wins_over_the_close_code() -> None:
     assert end.code == message.code and end.message is message
 
 
-@requires_shared
 def test_receive_decodes_fixtures_and_keeps_unknowns() -> None:
     session, _, _ = make("listen.v1")
     results = session.receive((EXAMPLES / "listen-v1/server/Results.json").read_text())
