@@ -97,7 +97,11 @@ def measure(
             chunks = [audio[i : i + 3200] for i in range(0, len(audio), 3200)]
             heard = (
                 reactivex.from_iterable(chunks)
-                .pipe(client.listen.v1.transcribe(**listen), ops.to_list())
+                .pipe(
+                    client.listen.v1.transcribe(**listen),
+                    ops.to_list(),
+                    ops.retry(3),  # a connection dropped on a loaded machine: that sentence again
+                )
                 .run()
             )
             finals.append(
