@@ -1,8 +1,12 @@
 """rxdeepgram: Deepgram's real-time WebSocket APIs as Rx streams.
 
-``DeepgramClient().listen.v1.connect(model="nova-3")`` yields a connection whose ``messages`` is an
-Observable of msgspec-decoded structs and whose ``input`` is an Observer accepting audio
-(``bytes``) and control messages. See README.md.
+``DeepgramClient().listen.v1.connect(model="nova-3")`` returns a context manager that opens a
+connection: ``with client.listen.v1.connect(model="nova-3") as conn:`` (or ``.open()``, then
+``conn.close()``; ``async with`` / ``await`` on ``AsyncDeepgramClient``). The connection's
+``messages`` is an Observable of msgspec-decoded structs and its ``input`` an Observer that
+takes audio (``bytes``) and control messages. ``client.listen.v1.transcribe(...)`` and the other
+cold operators open one per subscription. See the documentation (``docs/``) and
+``help(rxdeepgram.Connection)``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, Unpack
 from urllib.parse import urlencode
 
 import reactivex
@@ -35,6 +35,13 @@ V2 = TypeVar("V2")
 if TYPE_CHECKING:
     from ._resume import Reconnect
     from .messages import Unknown, agent_v1, listen_v1, listen_v2, speak_v1, speak_v2
+    from .options._typed import (
+        AgentV1ConnectOptions,
+        ListenV1ConnectOptions,
+        ListenV2ConnectOptions,
+        SpeakV1ConnectOptions,
+        SpeakV2ConnectOptions,
+    )
 
     L1S: TypeAlias = listen_v1.ServerMessage | Unknown | bytes
     L1C: TypeAlias = listen_v1.ClientMessage | bytes
@@ -221,9 +228,25 @@ Wrap = Callable[[Any], Any]
 """Turns a freshly opened connection into the one the user gets (the resumable layer)."""
 
 
+def _not_opened(context: object, name: str, example: str) -> AttributeError:
+    what = type(context).__name__
+    if name.startswith("_"):  # protocols probed by copy, pickle, inspect...
+        return AttributeError(f"{what!r} object has no attribute {name!r}")
+    return AttributeError(
+        f"{what!r} object has no attribute {name!r}: connect() returns a context manager that "
+        f"opens the connection, not the connection itself. Use it as\n{example}"
+    )
+
+
 class ConnectContext(Generic[S, C]):
-    """Returned by the sync client's ``connect()``: ``with ... as conn`` opens, leaving closes
-    gracefully (or aborts if the body raised) and waits for the remaining messages."""
+    """Returned by the sync client's ``connect()``: not the connection but what opens it.
+
+    ``with client.listen.v1.connect(...) as conn:`` opens it, and leaving the block closes it
+    gracefully (or aborts if the body raised) and waits for the remaining messages;
+    ``conn = client.listen.v1.connect(...).open()`` opens it without a block (then
+    ``conn.close()``). Reading a connection's attribute (``input``, ``messages``...) off the
+    context raises an ``AttributeError`` that says so.
+    """
 
     def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
         self._config = config
@@ -259,6 +282,15 @@ class ConnectContext(Generic[S, C]):
     def __enter__(self) -> Connection[S, C]:
         return self.open()
 
+    def __getattr__(self, name: str) -> Any:
+        raise _not_opened(
+            self,
+            name,
+            "    with client.listen.v1.connect(...) as conn:\n        conn.input.on_next(audio)\n"
+            "or open it without a with block:\n"
+            "    conn = client.listen.v1.connect(...).open()\n    ...\n    conn.close()",
+        )
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -281,8 +313,13 @@ class ConnectContext(Generic[S, C]):
 
 
 class AsyncConnectContext(Generic[S, C]):
-    """Returned by the async client's ``connect()``: ``async with ... as conn`` (or
-    ``conn = await client.listen.v1.connect(...)``, then ``await conn.close()``)."""
+    """Returned by the async client's ``connect()``: not the connection but what opens it.
+
+    ``async with client.listen.v1.connect(...) as conn:`` opens it (leaving the block closes it
+    gracefully and waits for the remaining messages); ``conn = await client.listen.v1.connect(
+    ...)`` (or ``await ....open()``) opens it without a block (then ``await conn.close()``).
+    Reading a connection's attribute off the context raises an ``AttributeError`` that says so.
+    """
 
     def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
         self._config = config
@@ -307,6 +344,16 @@ class AsyncConnectContext(Generic[S, C]):
 
     async def __aenter__(self) -> AsyncConnection[S, C]:
         return await self.open()
+
+    def __getattr__(self, name: str) -> Any:
+        raise _not_opened(
+            self,
+            name,
+            "    async with client.listen.v1.connect(...) as conn:\n"
+            "        conn.input.on_next(audio)\n"
+            "or open it without a with block:\n"
+            "    conn = await client.listen.v1.connect(...)\n    ...\n    await conn.close()",
+        )
 
     async def __aexit__(
         self,
@@ -526,6 +573,438 @@ class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
     """``client.agent.v1`` of the async client."""
 
 
+class ListenV1Client(ListenClient[S, C]):
+    """``client.listen.v1`` of the sync client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV1ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.listen.v1.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class ListenV2Client(ListenClient[S, C]):
+    """``client.listen.v2`` of the sync client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV2ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV2ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.listen.v2.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class SpeakV1Client(SpeakClient[S, C]):
+    """``client.speak.v1`` of the sync client: ``connect()`` and ``synthesize()`` with the
+    channel's options typed (``SpeakV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``SpeakV1ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.speak.v1.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def synthesize(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class SpeakV2Client(SpeakClient[S, C]):
+    """``client.speak.v2`` of the sync client: ``connect()`` and ``synthesize()`` with the
+    channel's options typed (``SpeakV2ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV2ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``SpeakV2ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.speak.v2.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def synthesize(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV2ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AgentV1Client(AgentClient[S, C]):
+    """``client.agent.v1`` of the sync client: ``connect()`` and ``converse()`` with the
+    channel's options typed (``AgentV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> ConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``AgentV1ConnectOptions``) and
+        return a context manager that opens the connection: ``with client.agent.v1.connect(...) as
+        conn`` (or ``.open()``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def converse(  # type: ignore[override]
+        self,
+        settings: Any,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> Operator:
+        """Cold form of the agent: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().converse(settings, keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncListenV1Client(AsyncListenClient[S, C]):
+    """``client.listen.v1`` of the async client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV1ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.listen.v1.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncListenV2Client(AsyncListenClient[S, C]):
+    """``client.listen.v2`` of the async client: ``connect()`` and ``transcribe()`` with the
+    channel's options typed (``ListenV2ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``ListenV2ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.listen.v2.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def transcribe(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[ListenV2ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncSpeakV1Client(AsyncSpeakClient[S, C]):
+    """``client.speak.v1`` of the async client: ``connect()`` and ``synthesize()`` with the
+    channel's options typed (``SpeakV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``SpeakV1ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.speak.v1.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def synthesize(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV1ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncSpeakV2Client(AsyncSpeakClient[S, C]):
+    """``client.speak.v2`` of the async client: ``connect()`` and ``synthesize()`` with the
+    channel's options typed (``SpeakV2ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV2ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``SpeakV2ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.speak.v2.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def synthesize(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[SpeakV2ConnectOptions],
+    ) -> Operator:
+        """Cold form: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+
+
+class AsyncAgentV1Client(AsyncAgentClient[S, C]):
+    """``client.agent.v1`` of the async client: ``connect()`` and ``converse()`` with the
+    channel's options typed (``AgentV1ConnectOptions``), so editors complete them and type
+    checkers check them; they are validated at run time too, before any I/O."""
+
+    def connect(  # type: ignore[override]
+        self,
+        *,
+        keepalive: bool | float | None = True,
+        authorization: str | None = None,
+        request_options: Mapping[str, Any] | None = None,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> AsyncConnectContext[S, C]:
+        """Validate ``options`` (the channel's query parameters, ``AgentV1ConnectOptions``) and
+        return a context manager that opens the connection: ``async with
+        client.agent.v1.connect(...) as conn`` (or ``conn = await ...``).
+
+        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
+        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
+        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
+        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
+        """
+        return super().connect(
+            keepalive=keepalive,
+            authorization=authorization,
+            request_options=request_options,
+            reconnect=reconnect,
+            **options,
+        )
+
+    def converse(  # type: ignore[override]
+        self,
+        settings: Any,
+        *,
+        keepalive: bool | float | None = True,
+        reconnect: bool | Reconnect | None = None,
+        **options: Unpack[AgentV1ConnectOptions],
+    ) -> Operator:
+        """Cold form of the agent: see ``connect()`` for the options; each subscription opens a
+        connection with them (validated now)."""
+        return super().converse(settings, keepalive=keepalive, reconnect=reconnect, **options)
+
+
 class _Pair(Generic[V1, V2]):
     """``client.listen`` / ``client.speak``: ``.v1`` and ``.v2``."""
 
@@ -594,13 +1073,13 @@ class DeepgramClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         config = self._config
-        self.listen: _Pair[ListenClient[L1S, L1C], ListenClient[L2S, L2C]] = _Pair(
-            ListenClient(config, "listen.v1"), ListenClient(config, "listen.v2")
+        self.listen: _Pair[ListenV1Client[L1S, L1C], ListenV2Client[L2S, L2C]] = _Pair(
+            ListenV1Client(config, "listen.v1"), ListenV2Client(config, "listen.v2")
         )
-        self.speak: _Pair[SpeakClient[SS, SC], SpeakClient[S2S, S2C]] = _Pair(
-            SpeakClient(config, "speak.v1"), SpeakClient(config, "speak.v2")
+        self.speak: _Pair[SpeakV1Client[SS, SC], SpeakV2Client[S2S, S2C]] = _Pair(
+            SpeakV1Client(config, "speak.v1"), SpeakV2Client(config, "speak.v2")
         )
-        self.agent: _One[AgentClient[AS, AC]] = _One(AgentClient(config, "agent.v1"))
+        self.agent: _One[AgentV1Client[AS, AC]] = _One(AgentV1Client(config, "agent.v1"))
         self.auth: AuthClient[TokensClient] = AuthClient(TokensClient(config))
 
 
@@ -610,11 +1089,11 @@ class AsyncDeepgramClient(_ClientBase):
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
         config = self._config
-        self.listen: _Pair[AsyncListenClient[L1S, L1C], AsyncListenClient[L2S, L2C]] = _Pair(
-            AsyncListenClient(config, "listen.v1"), AsyncListenClient(config, "listen.v2")
+        self.listen: _Pair[AsyncListenV1Client[L1S, L1C], AsyncListenV2Client[L2S, L2C]] = _Pair(
+            AsyncListenV1Client(config, "listen.v1"), AsyncListenV2Client(config, "listen.v2")
         )
-        self.speak: _Pair[AsyncSpeakClient[SS, SC], AsyncSpeakClient[S2S, S2C]] = _Pair(
-            AsyncSpeakClient(config, "speak.v1"), AsyncSpeakClient(config, "speak.v2")
+        self.speak: _Pair[AsyncSpeakV1Client[SS, SC], AsyncSpeakV2Client[S2S, S2C]] = _Pair(
+            AsyncSpeakV1Client(config, "speak.v1"), AsyncSpeakV2Client(config, "speak.v2")
         )
-        self.agent: _One[AsyncAgentClient[AS, AC]] = _One(AsyncAgentClient(config, "agent.v1"))
+        self.agent: _One[AsyncAgentV1Client[AS, AC]] = _One(AsyncAgentV1Client(config, "agent.v1"))
         self.auth: AuthClient[AsyncTokensClient] = AuthClient(AsyncTokensClient(config))

@@ -104,7 +104,34 @@ class _Input(abc.ObserverBase[Any]):
 
 
 class ConnectionBase(Generic[S, C]):
-    """State and behaviour shared by the sync and async connections."""
+    """State and behaviour shared by the sync and async connections.
+
+    Attributes:
+        messages: Hot ``reactivex.Observable`` of the decoded server messages: msgspec structs,
+            ``bytes`` for audio (Speak, Agent) and :class:`~rxdeepgram.Unknown` for a frame
+            that did not decode (never dropped). Completes after a clean close; errors with a
+            typed :class:`~rxdeepgram.DeepgramError` otherwise. Nothing is emitted before the
+            first subscriber or the first send, so a subscriber attached right after opening
+            sees every message.
+        input: ``reactivex`` Observer, thread-safe and never blocking. ``on_next(item)`` sends
+            audio (``bytes``) or one of the channel's client messages (checked at once: bad
+            input raises :class:`~rxdeepgram.InvalidInputError` /
+            :class:`~rxdeepgram.InvalidMessageError` at the caller); ``on_completed()`` closes
+            gracefully (the channel's CloseStream / Flush + Close, then every remaining message,
+            then ``messages`` completes); ``on_error(e)`` aborts.
+        raw: Hot Observable of the frames as received (``str`` for text, ``bytes`` for binary).
+        url: The URL connected to (query included; credentials are never in it).
+        request_id: Deepgram's ``dg-request-id`` of this connection (``None`` if not sent).
+        response_headers: The handshake response's headers (``dict``).
+        closed: ``True`` once the connection has ended (property).
+        end: How it ended: ``None`` while open or after a clean close, else the error
+            (property).
+        state: Only on a resumable connection (``connect(..., reconnect=True)``): Observable of
+            :class:`~rxdeepgram.ConnectionState` (the current one first, then ``reconnecting``
+            / ``open`` changes; completes after ``closed``).
+        stats: Only on a resumable connection: a :class:`~rxdeepgram.ResumeStats` snapshot of
+            the reconnect counters (property).
+    """
 
     def __init__(
         self,
@@ -420,7 +447,37 @@ def _hub_factory(report: Callable[[CallbackError], None]) -> Any:
 
 
 class Connection(ConnectionBase[S, C]):
-    """A connection of the sync client (``with client.listen.v1.connect(...) as conn``)."""
+    """A connection of the sync client (``with client.listen.v1.connect(...) as conn``).
+
+    Its frames move on rxdeepgram's one I/O thread (shared by every sync connection), where
+    subscribers are called: keep them short. ``close()`` and ``wait()`` block the caller.
+
+    Attributes:
+        messages: Hot ``reactivex.Observable`` of the decoded server messages: msgspec structs,
+            ``bytes`` for audio (Speak, Agent) and :class:`~rxdeepgram.Unknown` for a frame
+            that did not decode (never dropped). Completes after a clean close; errors with a
+            typed :class:`~rxdeepgram.DeepgramError` otherwise. Nothing is emitted before the
+            first subscriber or the first send, so a subscriber attached right after opening
+            sees every message.
+        input: ``reactivex`` Observer, thread-safe and never blocking. ``on_next(item)`` sends
+            audio (``bytes``) or one of the channel's client messages (checked at once: bad
+            input raises :class:`~rxdeepgram.InvalidInputError` /
+            :class:`~rxdeepgram.InvalidMessageError` at the caller); ``on_completed()`` closes
+            gracefully (the channel's CloseStream / Flush + Close, then every remaining message,
+            then ``messages`` completes); ``on_error(e)`` aborts.
+        raw: Hot Observable of the frames as received (``str`` for text, ``bytes`` for binary).
+        url: The URL connected to (query included; credentials are never in it).
+        request_id: Deepgram's ``dg-request-id`` of this connection (``None`` if not sent).
+        response_headers: The handshake response's headers (``dict``).
+        closed: ``True`` once the connection has ended (property).
+        end: How it ended: ``None`` while open or after a clean close, else the error
+            (property).
+        state: Only on a resumable connection (``connect(..., reconnect=True)``): Observable of
+            :class:`~rxdeepgram.ConnectionState` (the current one first, then ``reconnecting``
+            / ``open`` changes; completes after ``closed``).
+        stats: Only on a resumable connection: a :class:`~rxdeepgram.ResumeStats` snapshot of
+            the reconnect counters (property).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -507,7 +564,37 @@ class Connection(ConnectionBase[S, C]):
 
 
 class AsyncConnection(ConnectionBase[S, C]):
-    """A connection of the async client (``async with client.listen.v1.connect(...) as conn``)."""
+    """A connection of the async client (``async with client.listen.v1.connect(...) as conn``).
+
+    Runs on the event loop that opened it, where subscribers are called; ``await conn.close()``
+    and ``await conn.wait()`` never block the loop.
+
+    Attributes:
+        messages: Hot ``reactivex.Observable`` of the decoded server messages: msgspec structs,
+            ``bytes`` for audio (Speak, Agent) and :class:`~rxdeepgram.Unknown` for a frame
+            that did not decode (never dropped). Completes after a clean close; errors with a
+            typed :class:`~rxdeepgram.DeepgramError` otherwise. Nothing is emitted before the
+            first subscriber or the first send, so a subscriber attached right after opening
+            sees every message.
+        input: ``reactivex`` Observer, thread-safe and never blocking. ``on_next(item)`` sends
+            audio (``bytes``) or one of the channel's client messages (checked at once: bad
+            input raises :class:`~rxdeepgram.InvalidInputError` /
+            :class:`~rxdeepgram.InvalidMessageError` at the caller); ``on_completed()`` closes
+            gracefully (the channel's CloseStream / Flush + Close, then every remaining message,
+            then ``messages`` completes); ``on_error(e)`` aborts.
+        raw: Hot Observable of the frames as received (``str`` for text, ``bytes`` for binary).
+        url: The URL connected to (query included; credentials are never in it).
+        request_id: Deepgram's ``dg-request-id`` of this connection (``None`` if not sent).
+        response_headers: The handshake response's headers (``dict``).
+        closed: ``True`` once the connection has ended (property).
+        end: How it ended: ``None`` while open or after a clean close, else the error
+            (property).
+        state: Only on a resumable connection (``connect(..., reconnect=True)``): Observable of
+            :class:`~rxdeepgram.ConnectionState` (the current one first, then ``reconnecting``
+            / ``open`` changes; completes after ``closed``).
+        stats: Only on a resumable connection: a :class:`~rxdeepgram.ResumeStats` snapshot of
+            the reconnect counters (property).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

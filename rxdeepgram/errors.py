@@ -1,26 +1,32 @@
 """Every error rxdeepgram raises or puts on an Observable.
 
-One tree, rooted at :class:`DeepgramError`::
+One tree, rooted at :class:`DeepgramError` (``tests/test_errors_tree.py`` derives this drawing
+from the classes and checks it)::
 
     DeepgramError
-     ├── ConfigurationError          client misconfigured (no credentials, bad base URL)
-     ├── InvalidOptionError          a connect option failed validation (also a ValueError)
-     ├── InvalidMessageError         a message struct failed validation (also a ValueError)
-     ├── InvalidInputError           wrong type sent on a connection (also a TypeError)
-     ├── ConnectError                the socket could not be opened (refused, DNS, TLS...)
-     ├── HandshakeError              the server refused the WebSocket upgrade
-     │    ├── BadRequestError        400: an option the server rejected
-     │    ├── AuthenticationError    401 / 403: bad or missing credentials
-     │    ├── RateLimitError         429: too many concurrent connections
-     │    └── ServiceUnavailableError  5xx
-     ├── BufferOverflowError         audio refused: the send queue or the replay buffer is full
-     ├── ConnectionClosed            the socket is closed (raised on send after close)
-     │    ├── ConnectionClosedOK     closed with 1000 (or 1005 where the channel does so)
-     │    └── ConnectionClosedError  closed with an error code and reason (e.g. 1011 NET-0001)
-     ├── ServerError                 a fatal in-band ``Error`` message (Listen V2, Agent V1)
-     ├── ApiError                    a REST call (token grant) failed with an HTTP error status
-     ├── DeepgramTimeoutError        opening or closing took longer than allowed
-     └── CallbackError               a user callback raised; reported, never fatal
+    ├── ConfigurationError              client misconfigured (no credentials, bad base URL)
+    ├── InvalidOptionError              a connect option failed validation (also a ValueError)
+    ├── InvalidMessageError             a message struct failed validation (also a ValueError)
+    ├── InvalidInputError               wrong type sent on a connection (also a TypeError)
+    ├── ConnectError                    the connection could not be opened (also a ConnectionError)
+    │   └── HandshakeError              the server refused the WebSocket upgrade (HTTP status)
+    │       ├── BadRequestError         400: an option the server rejected
+    │       ├── AuthenticationError     401 / 403: bad or missing credentials
+    │       ├── RateLimitError          429: too many concurrent connections
+    │       └── ServiceUnavailableError 5xx
+    ├── BufferOverflowError             audio refused: the send queue or the replay buffer is full
+    ├── ConnectionClosed                the socket closed (code, reason, dg_code)
+    │   ├── ConnectionClosedOK          closed with 1000 (or 1005 where the channel does so)
+    │   └── ConnectionClosedError       closed with an error code and reason (e.g. 1011 NET-0001)
+    ├── ServerError                     a fatal in-band ``Error`` message (Listen V2, Agent V1)
+    ├── ApiError                        a REST call (token grant) failed with an HTTP error status
+    ├── DeepgramTimeoutError            opening or closing took too long (also a TimeoutError)
+    └── CallbackError                   a user callback raised; reported, never fatal
+
+``except ConnectError`` catches every failure to open a connection: the socket (refused, DNS,
+TLS, proxy) and the handshake (an HTTP answer other than ``101``). Catch
+:class:`HandshakeError` or one of its subclasses to tell a refusal (a bad key, a bad option,
+a rate limit) from a network failure.
 
 Errors carry data (status, headers, code, reason) as attributes and read well when printed.
 None of them ever contains an API key, an access token or a proxy password: the handshake and API
@@ -117,8 +123,11 @@ class ConnectError(DeepgramError, ConnectionError):
     """The socket could not be opened: connection refused, unknown host, TLS failure."""
 
 
-class HandshakeError(DeepgramError):
+class HandshakeError(ConnectError):
     """The server answered the WebSocket upgrade with an HTTP error instead of ``101``.
+
+    A :class:`ConnectError` (the connection could not be opened), so ``except ConnectError``
+    catches a refused handshake as well as a refused socket.
 
     ``status`` is the HTTP status, ``dg_error`` the ``dg-error`` header (Deepgram's explanation),
     ``request_id`` the ``dg-request-id`` header and ``body`` the response body as text: the first

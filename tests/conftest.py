@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,14 +11,49 @@ import pytest
 from harness import AsyncHarness, SyncHarness
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-PROTOCOL = SHARED / "protocol"
-EXAMPLES = PROTOCOL / "examples"
-SPEC = SHARED / "spec" / "asyncapi.yml"
+EXAMPLES = ROOT / "tests" / "data" / "protocol"
+"""The project's protocol fixtures (``tests/make_protocol_fixtures.py`` derives them)."""
 
-requires_shared = pytest.mark.skipif(
-    not EXAMPLES.is_dir(), reason="../shared (protocol fixtures and spec) is not beside the repo"
-)
+SHARED = ROOT.parent / "shared"
+"""The external reference material (protocol notes, examples, AsyncAPI spec, seed SDK docs),
+beside the repository during development and in CI. Only tests marked ``shared`` read it, and
+they run only with ``--shared`` (or ``RXDEEPGRAM_SHARED=1``): without it they are deselected,
+never skipped, so a fresh clone runs the whole suite it collects."""
+SPEC = SHARED / "spec" / "asyncapi.yml"
+SEED = SHARED / "seed" / "websocket-reference.md"
+
+shared = pytest.mark.shared
+"""Marks a test that compares the project with ``../shared`` (opt-in: ``pytest --shared``)."""
+
+requires_shared = pytest.mark.usefixtures()
+"""Formerly "skip without ../shared" for tests of the protocol fixtures, which now live in
+``tests/data/protocol`` (``EXAMPLES``): a no-op kept so that such tests still import. A test
+that reads ``SHARED`` / ``SPEC`` / ``SEED`` is marked ``shared`` instead."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shared",
+        action="store_true",
+        default=os.environ.get("RXDEEPGRAM_SHARED", "") not in ("", "0"),
+        help="also run the tests marked 'shared', which compare the project with the reference "
+        "material in ../shared (the AsyncAPI spec, protocol examples, the seed SDK's docs); "
+        "RXDEEPGRAM_SHARED=1 does the same",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--shared") and not SHARED.is_dir():
+        raise pytest.UsageError(f"--shared: the reference material {SHARED} is not there")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--shared"):
+        return
+    opt_in = [item for item in items if item.get_closest_marker("shared") is not None]
+    if opt_in:
+        config.hook.pytest_deselected(items=opt_in)
+        items[:] = [item for item in items if item.get_closest_marker("shared") is None]
 
 
 HAVE_PICOWS = importlib.util.find_spec("picows") is not None

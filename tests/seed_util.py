@@ -1,5 +1,7 @@
-"""Running the seed SDK reference's snippets (``shared/seed/websocket-reference.md``) on
-rxdeepgram: finding them, porting them (the edits a user makes), executing them."""
+"""Running the seed SDK reference's snippets on rxdeepgram: porting them (the edits a user
+makes), executing them, and (with ``pytest --shared``) finding them in the reference
+(``../shared/seed/websocket-reference.md``) to check that the tests' embedded copies are the
+seed's."""
 
 from __future__ import annotations
 
@@ -7,14 +9,9 @@ import re
 import threading
 from typing import Any
 
-import pytest
-from conftest import SHARED
+from conftest import SEED
 
 from rxdeepgram.server import DeepgramServer
-
-SEED = SHARED / "seed" / "websocket-reference.md"
-
-needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"{SEED} is not beside the repo")
 
 
 def seed_snippet(section: str, heading: str) -> str:

@@ -14,22 +14,14 @@ from typing import Any, get_args
 import msgspec
 import pytest
 import yaml
+from conftest import EXAMPLES, SPEC, shared
 
 from rxdeepgram.errors import InvalidMessageError
 from rxdeepgram.messages import MessageBase, Unknown, encode
 from rxdeepgram.messages import agent_v1 as a
 
-# The shared protocol material sits beside the repo (paths as in conftest.py, computed here so
-# that this file works whether or not tests/ is a package).
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-EXAMPLES = SHARED / "protocol" / "examples"
-SPEC = SHARED / "spec" / "asyncapi.yml"
-requires_shared = pytest.mark.skipif(
-    not EXAMPLES.is_dir(), reason="../shared (protocol fixtures and spec) is not beside the repo"
-)
-
 AGENT = EXAMPLES / "agent-v1"
-CLIENT_FIXTURES = sorted((AGENT / "client").glob("*.json")) if AGENT.is_dir() else []
+CLIENT_FIXTURES = sorted((AGENT / "client").glob("*.json"))
 
 
 def _fixture(path: str) -> str:
@@ -45,7 +37,6 @@ def _as_json(value: object) -> Any:
 # --- fixtures: strict decode, identical re-encode, valid -------------------------------------
 
 
-@requires_shared
 @pytest.mark.parametrize("path", CLIENT_FIXTURES, ids=lambda p: p.name)
 def test_client_fixture_decodes_strictly_round_trips_and_validates(path: Path) -> None:
     text = path.read_text()
@@ -58,7 +49,6 @@ def test_client_fixture_decodes_strictly_round_trips_and_validates(path: Path) -
         a.validate_settings(message)
 
 
-@requires_shared
 def test_client_fixtures_cover_every_json_client_message_but_force_end_turn() -> None:
     # ForceEndTurn and the SDK 7.17 additions (UpdateThink_Live, __customToThinkProvider) are
     # post-spec: the shared fixtures predate them (tests/test_sdk_coverage.py covers them).
@@ -68,7 +58,6 @@ def test_client_fixtures_cover_every_json_client_message_but_force_end_turn() ->
     assert tags == expected
 
 
-@requires_shared
 def test_settings_fixture_decodes_to_typed_tree() -> None:
     settings = a.decode_client(_fixture("client/Settings.json"))
     assert isinstance(settings, a.Settings)
@@ -105,7 +94,6 @@ def test_settings_fixture_decodes_to_typed_tree() -> None:
     assert calls.function_calls[0].client_side is True
 
 
-@requires_shared
 def test_providers_fixture_decodes_every_provider_variant() -> None:
     settings = a.decode_client(_fixture("client/Settings.providers.json"))
     assert isinstance(settings, a.Settings) and isinstance(settings.agent, a.Agent)
@@ -129,7 +117,6 @@ def test_providers_fixture_decodes_every_provider_variant() -> None:
     assert polly.credentials.type == "sts" and polly.credentials.session_token is not None
 
 
-@requires_shared
 def test_flux_fixture_speak_versions_share_one_struct() -> None:
     settings = a.decode_client(_fixture("client/Settings.flux.json"))
     assert isinstance(settings, a.Settings) and isinstance(settings.agent, a.Agent)
@@ -193,7 +180,6 @@ def test_listen_provider_always_carries_type_and_version() -> None:
     }
 
 
-@requires_shared
 def test_flux_settings_built_from_classes_equal_the_fixture() -> None:
     prompt = "You are a concise phone assistant."
     settings = a.Settings(
@@ -348,7 +334,6 @@ def test_decode_client_returns_audio_bytes() -> None:
 # --- server messages --------------------------------------------------------------------------
 
 
-@requires_shared
 def test_history_both_shapes() -> None:
     said = a.decode(_fixture("server/History.json"))
     assert isinstance(said, a.History)
@@ -362,7 +347,6 @@ def test_history_both_shapes() -> None:
     assert calls.function_calls[0].client_side is True
 
 
-@requires_shared
 def test_function_call_request_client_side_and_server_side() -> None:
     client = a.decode(_fixture("server/FunctionCallRequest.json"))
     server = a.decode(_fixture("server/FunctionCallRequest.server_side.json"))
@@ -384,7 +368,6 @@ def test_function_call_request_client_side_and_server_side() -> None:
     }
 
 
-@requires_shared
 def test_function_call_response_directions_share_the_schema() -> None:
     assert a.FunctionCallResponse in a.CLIENT_MESSAGES
     assert a.ReceivedFunctionCallResponse in a.SERVER_MESSAGES
@@ -953,8 +936,6 @@ def test_all_is_sorted_and_complete() -> None:
 
 @pytest.fixture(scope="module")
 def spec_schemas() -> dict[str, Any]:
-    if not SPEC.is_file():
-        pytest.skip("the spec is not beside the repo")
     schemas: dict[str, Any] = yaml.safe_load(SPEC.read_text())["components"]["schemas"]
     return schemas
 
@@ -963,6 +944,7 @@ def _enum(schemas: dict[str, Any], name: str) -> set[str]:
     return set(schemas[name]["enum"])
 
 
+@shared
 def test_closed_value_sets_match_the_spec(spec_schemas: dict[str, Any]) -> None:
     prefix = "ChannelsAgentV1MessagesAgentV1"
     assert set(get_args(a.InputEncoding)) == _enum(
@@ -979,6 +961,7 @@ def test_closed_value_sets_match_the_spec(spec_schemas: dict[str, Any]) -> None:
     assert set(get_args(a.PollyEngine)) == _enum(spec_schemas, "AwsPollySpeakProviderEngine")
 
 
+@shared
 def test_every_spec_model_passes_validation(spec_schemas: dict[str, Any]) -> None:
     think = {
         "OpenAiThinkProviderModel": a.OpenAiThinkProvider,

@@ -81,6 +81,7 @@ def test_demo_json_reports_every_step() -> None:
     assert report["interim_results"] > 0
     assert report["wer"] <= 0.25
     assert report["word_errors"]["reference_words"] == 20
+    assert report["everyday_wer"] == _demo.EVERYDAY_WER  # the honest figure, beside its own
     latency = report["latency_ms"]
     assert 0 < latency["tts_first_byte"] < 5_000
     assert len(latency["final_transcript"]) == 3
@@ -108,6 +109,11 @@ def test_demo_human_report() -> None:
     assert final is not None and "weather" in final.group(1).lower()
     assert re.search(r"^   ~ \w", out, re.MULTILINE)  # interim results, as plain lines
     assert re.search(r"^   word error rate \d+\.\d%", out, re.MULTILINE)
+    everyday = (
+        f"on 60 everyday sentences the same round trip scores {_demo.EVERYDAY_WER['wer']:.1%}"
+    )
+    assert everyday in out
+    assert re.search(r"^     on everyday text:\s+\d+\.\d% over \d+ words", out, re.MULTILINE)
     assert re.search(r'function:  get_weather\(\{"city": "new york"\}\) -> ', out, re.I)
     assert re.search(r"^   assistant: .*New York", out, re.MULTILINE)
     assert re.search(r"^   elapsed:\s+\d+\.\d s$", out, re.MULTILINE)
@@ -124,6 +130,7 @@ def test_demo_without_the_local_engines_uses_the_deterministic_ones(tmp_path: Pa
     assert report["engines"] == {"stt": "scripted", "tts": "tone"}
     assert report["finals"] == list(_demo.SENTENCES[:2])  # the scripted engine's lines
     assert report["wer"] == 0.0
+    assert report["everyday_wer"] is None  # a figure of the local engines only
     assert report["agent"]["function_call"]["arguments"] == {"city": "New York"}
     assert report["agent"]["audio_bytes"] > 0
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 from harness import Recorder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -209,7 +209,6 @@ def test_arbitrary_bytes(channel: str, data: bytes) -> None:
     assert received == data
 
 
-@requires_shared
 @channels
 @FUZZ
 @given(data=st.data())
@@ -221,7 +220,6 @@ def test_truncated_fixture_frames(channel: str, data: st.DataObject) -> None:
     check_decoded_client(module, frame[:cut])
 
 
-@requires_shared
 @channels
 @FUZZ
 @given(data=st.data())
@@ -232,7 +230,6 @@ def test_character_mutations_of_fixture_frames(channel: str, data: st.DataObject
     check_decoded_client(module, frame)
 
 
-@requires_shared
 @channels
 @FUZZ
 @given(data=st.data())
@@ -243,7 +240,6 @@ def test_byte_flips_of_fixture_frames(channel: str, data: st.DataObject) -> None
     check_decoded(module, flipped.decode("utf-8", errors="replace"))  # as text
 
 
-@requires_shared
 @channels
 @FUZZ
 @given(data=st.data())
@@ -471,7 +467,6 @@ FUZZ_BATCH = st.tuples(
 )
 
 
-@requires_shared
 def test_ten_thousand_fuzzed_server_frames_through_every_channel() -> None:
     """10,000+ fuzzed frames of every kind, each through all four ``decode``s: no exception, and
     each result is a struct of that channel, ``Unknown`` or the very same ``bytes``. (A hang would
@@ -539,7 +534,6 @@ def fatal_types(channel: str) -> tuple[type, ...]:
     return (module.Error,) if channel in ("listen.v2", "agent.v1") else ()
 
 
-@requires_shared
 @pytest.mark.parametrize("channel", list(CONNECT_OPTIONS))
 def test_fuzzed_frames_over_a_real_connection(h: Any, channel: str) -> None:
     """Every frame reaches ``messages`` as its decoded struct, ``Unknown`` or ``bytes``, in

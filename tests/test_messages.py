@@ -1,6 +1,6 @@
-"""The message modules of the four channels against the shared protocol fixtures.
+"""The message modules of the four channels against the protocol fixtures.
 
-Every fixture in ``shared/protocol/examples/<channel>/{server,client}/`` decodes to the struct
+Every fixture in ``tests/data/protocol/<channel>/{server,client}/`` decodes to the struct
 named after its ``type`` and re-encodes to the same JSON; what the server may add (unknown
 fields, unknown types, broken frames) never raises in ``decode``; what clients send is decoded
 strictly by ``decode_client``; the recorded sessions replay through the right decoder. What the
@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 
 from rxdeepgram.messages import ClientMessageBase, MessageBase, ServerMessageBase, Unknown, encode
 
@@ -44,8 +44,6 @@ def channel_module(channel: str) -> ModuleType:
 def fixtures(direction: str) -> list[Any]:
     """``(channel, path)`` params for every fixture of ``direction``, ids like
     ``listen-v2/TurnInfo.multi``."""
-    if not EXAMPLES.is_dir():
-        return [pytest.param(None, None, marks=requires_shared, id="no-shared")]
     return [
         pytest.param(channel, path, id=f"{channel}/{path.stem}")
         for channel in CHANNELS
@@ -359,7 +357,6 @@ def test_binary_frames_are_the_same_bytes(channel: str, payload: bytes) -> None:
 # --- agent specifics ---------------------------------------------------------------------------
 
 
-@requires_shared
 def test_agent_history_has_two_shapes() -> None:
     module = channel_module("agent-v1")
     chat = module.decode((EXAMPLES / "agent-v1/server/History.json").read_text(encoding="utf-8"))
@@ -376,7 +373,6 @@ def test_agent_history_has_two_shapes() -> None:
     assert getattr(calls, "content", None) is None
 
 
-@requires_shared
 def test_agent_function_call_response_in_both_directions() -> None:
     module = channel_module("agent-v1")
     text = (EXAMPLES / "agent-v1/client/FunctionCallResponse.json").read_text(encoding="utf-8")
@@ -391,8 +387,6 @@ def test_agent_function_call_response_in_both_directions() -> None:
 
 
 def sessions() -> list[Any]:
-    if not EXAMPLES.is_dir():
-        return [pytest.param(None, marks=requires_shared, id="no-shared")]
     return [
         pytest.param(path, id=path.stem) for path in sorted((EXAMPLES / "sessions").glob("*.jsonl"))
     ]

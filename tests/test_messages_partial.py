@@ -2,7 +2,7 @@
 struct (issue 11).
 
 Deepgram's live service omits fields its AsyncAPI spec marks required. For every server fixture
-of every channel (``shared/protocol/examples/<channel>/server/``): dropping any one field other
+of every channel (``tests/data/protocol/<channel>/server/``): dropping any one field other
 than ``type``, at the top level or in any nested object, and dropping all of them at once, still
 decodes to the fixture's own struct, with the dropped field at its default (``None`` or its
 type's empty value) and every other field as in the full frame. A field that is present with the
@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 
 from rxdeepgram.messages import Unknown, agent_v1, encode, listen_v1, listen_v2, speak_v1
 
@@ -36,8 +36,6 @@ MODULES = {
 
 
 def server_fixtures() -> list[Any]:
-    if not EXAMPLES.is_dir():
-        return [pytest.param(None, None, marks=requires_shared, id="no-shared")]
     return [
         pytest.param(channel, path, id=f"{channel}/{path.stem}")
         for channel in MODULES
@@ -46,8 +44,6 @@ def server_fixtures() -> list[Any]:
 
 
 def client_fixtures() -> list[Any]:
-    if not EXAMPLES.is_dir():
-        return [pytest.param(None, None, marks=requires_shared, id="no-shared")]
     return [
         pytest.param(channel, path, id=f"{channel}/{path.stem}")
         for channel in MODULES

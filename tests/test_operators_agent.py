@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import reactivex
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 from reactivex import operators as ops
 from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
@@ -198,7 +198,6 @@ def test_a_handler_must_be_callable() -> None:
         dgo.function_calls("not a function")  # type: ignore[arg-type]
 
 
-@requires_shared
 def test_the_protocol_fixture_request() -> None:
     folder = EXAMPLES / "agent-v1" / "server"
     client_side = agent_v1.decode((folder / "FunctionCallRequest.json").read_text())

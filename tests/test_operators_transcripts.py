@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 from reactivex import Observable
 from reactivex.testing import ReactiveTest, TestScheduler
 
@@ -201,7 +201,6 @@ def test_transcripts_pass_errors_on_and_stop_at_disposal() -> None:
     assert xs.subscriptions == [subscribe(200, 250)]
 
 
-@requires_shared
 def test_transcripts_of_the_protocol_fixtures() -> None:
     def load(name: str) -> Any:
         return listen_v1.decode((EXAMPLES / "listen-v1" / "server" / name).read_text())

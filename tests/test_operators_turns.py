@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from rxdeepgram import operators as dgo
@@ -182,7 +182,6 @@ def test_turns_dispose_and_keep_state_per_subscription() -> None:
     assert xs.subscriptions == [subscribe(200, 280), subscribe(250, 300)]
 
 
-@requires_shared
 def test_turns_of_the_protocol_fixture_turn() -> None:
     names = ["StartOfTurn", "Update", "EagerEndOfTurn", "TurnResumed", None]
     folder = EXAMPLES / "listen-v2" / "server"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import parse_qsl
 
 import pytest
+from conftest import SPEC, shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,11 +35,6 @@ from rxdeepgram.options import (
     SpeakV1SampleRate,
     format_number,
 )
-
-# The spec sits beside the repo (as in conftest.py; computed here so that this file works
-# whether or not tests/ is a package).
-SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "asyncapi.yml"
-requires_shared = pytest.mark.skipif(not SPEC.is_file(), reason="../shared is not beside the repo")
 
 V2_BASE: dict[str, Any] = {
     "model": "flux-general-en",
@@ -80,7 +75,8 @@ def test_table_derived_from_annotations() -> None:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    yaml = pytest.importorskip("yaml")
+    import yaml
+
     with SPEC.open(encoding="utf-8") as fh:
         data: dict[str, Any] = yaml.safe_load(fh)
     return data
@@ -93,7 +89,7 @@ def _spec_enum(spec: dict[str, Any], channel: str, name: str) -> list[Any]:
     return values
 
 
-@requires_shared
+@shared
 @pytest.mark.parametrize(
     ("cls", "channel"),
     [
@@ -107,7 +103,7 @@ def test_names_match_spec(cls: type[OptionsBase], channel: str) -> None:
     assert set(cls.FIELDS) == set(props)
 
 
-@requires_shared
+@shared
 def test_enums_match_spec() -> None:
     spec = _spec()
     pairs: list[tuple[tuple[Any, ...], str, str]] = [

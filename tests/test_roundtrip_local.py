@@ -10,8 +10,9 @@
   Skipped when pocketsphinx or espeakng-loader is missing.
 
 The sentences are plain US-English ones that pocketsphinx's bundled model recognises from
-espeak's ``en-us+f5`` voice (see :mod:`rxdeepgram.server.engines.espeak` for how that voice was
-chosen); Speak audio is asked for at 16 kHz, the recogniser's rate.
+espeak's default voice (``en-us+f2``; see :mod:`rxdeepgram.server.engines.espeak` for how
+that voice was chosen); Speak audio is asked for at 16 kHz, the recogniser's rate. The figure
+on everyday text is ``tests/test_local_roundtrip.py``'s and ``docs/accuracy.md``'s.
 """
 
 from __future__ import annotations

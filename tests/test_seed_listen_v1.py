@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pytest
 from audio_util import concat, silence, tone, wav_pcm16
-from seed_util import needs_seed, port, run_snippet, seed_snippet
+from seed_util import port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
@@ -134,7 +134,7 @@ def test_async_snippet(server: DeepgramServer) -> None:
     check_session(run_snippet(ASYNC_SNIPPET, server, SPEECH_WAV))
 
 
-@needs_seed
+@pytest.mark.shared
 @pytest.mark.parametrize(
     ("heading", "embedded"), [("Usage", SYNC_SNIPPET), ("Async Usage", ASYNC_SNIPPET)]
 )

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from audio_util import concat, pcm16, silence, tone
-from seed_util import needs_seed, port, run_snippet, seed_snippet
+from seed_util import port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
@@ -137,7 +137,7 @@ def test_async_snippet(server: DeepgramServer) -> None:
     check_session(run_snippet(ASYNC_SNIPPET, server, AUDIO))
 
 
-@needs_seed
+@pytest.mark.shared
 @pytest.mark.parametrize(
     ("heading", "embedded"), [("Usage", SYNC_SNIPPET), ("Async Usage", ASYNC_SNIPPET)]
 )

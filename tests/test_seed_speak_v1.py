@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from seed_util import needs_seed, port, run_snippet, seed_snippet
+from seed_util import port, run_snippet, seed_snippet
 
 from rxdeepgram.server import DeepgramServer
 
@@ -148,7 +148,7 @@ def test_async_snippet(server: DeepgramServer) -> None:
     assert "Connection opened" in lines
 
 
-@needs_seed
+@pytest.mark.shared
 @pytest.mark.parametrize(
     ("heading", "embedded", "added"),
     [("Usage", SYNC_SNIPPET, "import threading\n"), ("Async Usage", ASYNC_SNIPPET, "")],

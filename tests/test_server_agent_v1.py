@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from audio_util import chunks, concat, pcm16, silence, tone
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -244,7 +244,6 @@ async def test_welcome_carries_the_request_id_of_the_handshake() -> None:
         assert welcome == {"type": "Welcome", "request_id": ws.response.headers["dg-request-id"]}
 
 
-@requires_shared
 async def test_the_session_fixture_settings_are_applied() -> None:
     example = json.loads((EXAMPLES / "agent-v1" / "client" / "Settings.json").read_text())
     async with agent(setup=example) as peer:

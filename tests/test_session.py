@@ -8,7 +8,7 @@ import threading
 import msgspec
 import pytest
 import reactivex.operators as ops
-from conftest import EXAMPLES, requires_shared
+from conftest import EXAMPLES
 from reactivex import abc
 
 from rxdeepgram import (
@@ -191,7 +191,6 @@ def test_abort_decides_the_end_once() -> None:
     assert session.closed(1000, "") is boom
 
 
-@requires_shared
 def test_fatal_in_band_error_wins_over_the_close_code() -> None:
     session, _, _ = make("listen.v2")
     frame = (EXAMPLES / "listen-v2" / "server" / "Error.json").read_text()
@@ -202,7 +201,6 @@ def test_fatal_in_band_error_wins_over_the_close_code() -> None:
     assert end.code == message.code and end.message is message
 
 
-@requires_shared
 def test_receive_decodes_fixtures_and_keeps_unknowns() -> None:
     session, _, _ = make("listen.v1")
     results = session.receive((EXAMPLES / "listen-v1/server/Results.json").read_text())

@@ -1,6 +1,7 @@
 """Every message and field of Deepgram's AsyncAPI spec has a counterpart in rxdeepgram.messages.
 
-The walker reads ``shared/spec/asyncapi.yml`` (never copied into the repo) and, for each of the
+The walker reads ``../shared/spec/asyncapi.yml`` (never copied into the repo; the tests are
+marked ``shared`` and run with ``pytest --shared``) and, for each of the
 four channels, matches every JSON message (binary ones excepted) to the struct class carrying
 its wire tag in the channel module's ``SERVER_MESSAGES`` / ``CLIENT_MESSAGES``. It then follows
 the message schema recursively (``$ref``, nested objects, ``oneOf`` / ``anyOf`` variants,
@@ -24,7 +25,7 @@ from typing import Any
 import msgspec
 import msgspec.inspect as mi
 import pytest
-from conftest import SPEC, requires_shared
+from conftest import SPEC, shared
 
 CHANNELS = {
     "/v1/listen": ("listen_v1", "ListenV1"),
@@ -261,7 +262,7 @@ def channel_module(channel: str) -> ModuleType:
         pytest.skip(f"rxdeepgram/messages/{name}.py does not exist yet")
 
 
-@requires_shared
+@shared
 @pytest.mark.parametrize("channel", list(CHANNELS))
 def test_every_spec_message_and_field_has_a_counterpart(spec: dict[str, Any], channel: str) -> None:
     module = channel_module(channel)
@@ -269,7 +270,7 @@ def test_every_spec_message_and_field_has_a_counterpart(spec: dict[str, Any], ch
     assert report.missing == [], "spec paths without a field:\n  " + "\n  ".join(report.missing)
 
 
-@requires_shared
+@shared
 @pytest.mark.parametrize("channel", list(CHANNELS))
 def test_scalar_fields_have_compatible_types(spec: dict[str, Any], channel: str) -> None:
     module = channel_module(channel)
@@ -277,7 +278,7 @@ def test_scalar_fields_have_compatible_types(spec: dict[str, Any], channel: str)
     assert report.mismatched == [], "type mismatches:\n  " + "\n  ".join(report.mismatched)
 
 
-@requires_shared
+@shared
 @pytest.mark.parametrize("channel", list(CHANNELS))
 def test_the_walk_covers_every_json_message(spec: dict[str, Any], channel: str) -> None:
     """The walker sees the channel's JSON messages (with the README's counts) in both
@@ -297,7 +298,7 @@ def test_the_walk_covers_every_json_message(spec: dict[str, Any], channel: str) 
         assert len(tags) == len(set(tags)), tags
 
 
-@requires_shared
+@shared
 def test_wire_tags_of_shared_enums_and_renamed_messages(spec: dict[str, Any]) -> None:
     walker = Walker(spec["components"])
     tags = {
@@ -443,7 +444,7 @@ def test_walker_reports_an_integer_typed_as_float() -> None:
     assert report.mismatched[0].startswith("Order.lines[].qty: integer in the spec")
 
 
-@requires_shared
+@shared
 def test_walker_reports_a_missing_struct_and_fields_of_a_real_message(spec: dict[str, Any]) -> None:
     """Against the real spec: a Listen V2 module whose TurnInfo words lack ``start`` and which
     has no ``ConfigureFailure`` is reported path by path."""

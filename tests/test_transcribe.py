@@ -547,6 +547,24 @@ def test_write_atomic_replaces_whole_files_and_leaves_no_temporary(tmp_path: Pat
     assert [p.name for p in target.parent.iterdir()] == ["t.txt"]
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_outputs_follow_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """Like any tool's output, a written transcript gets 0o666 less the umask (a shared
+    output folder: ``--shard`` runs as other users read each other's outputs)."""
+    target = tmp_path / "out" / "t.srt"
+    code = (
+        "import os, sys\n"
+        "from rxdeepgram._cli._captions import write_atomic\n"
+        f"os.umask({umask})\n"
+        "write_atomic(sys.argv[1], 'x')\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-c", code, str(target)], check=True, cwd=root, env=env)
+    assert target.stat().st_mode & 0o777 == mode
+    assert [p.name for p in target.parent.iterdir()] == ["t.srt"]
+
+
 # -- inputs ---------------------------------------------------------------------------------------
 
 

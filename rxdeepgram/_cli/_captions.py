@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,14 +197,27 @@ def render(result: FileTranscript, fmt: str) -> str:
     return _RENDERERS[fmt](result)
 
 
+def _create_beside(directory: str, name: str) -> tuple[int, str]:
+    """Create a new, uniquely named temporary file in ``directory`` with mode ``0o666`` less
+    the umask, as any output file gets (``tempfile.mkstemp`` would make it ``0o600``, which
+    the rename would keep: outputs that others sharing the folder could not read)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name for {name} in {directory}")
+
+
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` so that ``path`` is either absent or complete: a
-    temporary file beside it, flushed and synced, then renamed over it."""
+    temporary file beside it, flushed and synced, then renamed over it. The file's mode is
+    ``0o666`` less the umask, like any file a tool creates."""
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(
-        prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory
-    )
+    fd, temporary = _create_beside(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
             file.write(text)

@@ -52,8 +52,16 @@ SENTENCES = (
 )
 """What the demo says; the first one is also the question asked of the agent."""
 
+EVERYDAY_WER = {"wer": 0.269, "errors": 130, "reference_words": 483, "sentences": 60}
+"""The same engines' round trip on 60 everyday sentences they were not chosen for
+(``tests/data/everyday_sentences.txt``, measured by ``benchmarks/local_roundtrip.py``; see
+``docs/accuracy.md``): the demo's own sentences score far better than text in general, so the
+demo prints both."""
+
 DEFAULT_SPEED = 2.0
 """Audio goes out at twice real time by default: live enough to watch, done in ~15 s."""
+
+_LOCAL = {"stt": "local", "tts": "local"}
 
 VOICE = "aura-2-thalia-en"
 MODEL = "nova-3"
@@ -150,6 +158,7 @@ class _Report:
             "interim_results": self.interim_count,
             "wer": None if self.wer is None else round(self.wer, 4),
             "word_errors": self.word_errors,
+            "everyday_wer": EVERYDAY_WER if self.engines == _LOCAL else None,
             "latency_ms": {
                 "tts_first_byte": _round(self.tts_first_byte_ms),
                 "final_transcript": [round(v, 1) for v in latencies],
@@ -223,7 +232,7 @@ def _header(console: Console, endpoint: Endpoint, report: _Report) -> None:
         name = report.engines[kind]
         detail = _ENGINES.get((kind, name))
         console.line(f"   {label}: {name}" + (f" ({detail})" if detail else ""))
-    if report.engines != {"stt": "local", "tts": "local"}:
+    if report.engines != _LOCAL:
         console.line("   for real speech engines: pip install 'rxdeepgram[local]'")
     pace_text = "real time" if report.speed == 1 else f"{report.speed:g}x real time (--speed)"
     console.line(f"   audio is sent at {pace_text}")
@@ -336,6 +345,11 @@ def _listen(client: DeepgramClient, pieces: list[bytes], report: _Report, consol
         f"{counts.reference_words} words ({counts.substitutions} substituted, "
         f"{counts.deletions} missed, {counts.insertions} inserted)"
     )
+    if report.engines == _LOCAL:
+        console.line(
+            f"   (these sentences suit the engines; on {EVERYDAY_WER['sentences']} everyday "
+            f"sentences the same round trip scores {EVERYDAY_WER['wer']:.1%}: docs/accuracy.md)"
+        )
 
 
 # -- 3. agent ---------------------------------------------------------------------------------
@@ -481,7 +495,18 @@ def _summary(console: Console, report: _Report) -> None:
     call = report.agent["function_call"]
     rows = [
         ("engines", f"stt={report.engines['stt']}, tts={report.engines['tts']}"),
-        ("word error rate", f"{report.wer or 0:.1%} over {words} words"),
+        ("word error rate", f"{report.wer or 0:.1%} over {words} words (the sentences above)"),
+        *(
+            [
+                (
+                    "  on everyday text",
+                    f"{EVERYDAY_WER['wer']:.1%} over {EVERYDAY_WER['reference_words']} words of "
+                    f"{EVERYDAY_WER['sentences']} everyday sentences (see docs/accuracy.md)",
+                )
+            ]
+            if report.engines == _LOCAL
+            else []
+        ),
         ("interim results", str(report.interim_count)),
         ("TTS first byte", _ms(latency["tts_first_byte"])),
         (

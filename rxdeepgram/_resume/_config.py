@@ -12,6 +12,7 @@ from ..errors import (
     ConnectError,
     ConnectionClosedError,
     DeepgramTimeoutError,
+    HandshakeError,
     RateLimitError,
     ServiceUnavailableError,
 )
@@ -128,9 +129,11 @@ def is_retryable(error: BaseException | None, *, opening: bool) -> bool:
             return True
         dg = error.dg_code
         return dg is not None and dg.startswith("NET-")
-    return opening and isinstance(
-        error, (ConnectError, DeepgramTimeoutError, RateLimitError, ServiceUnavailableError)
-    )
+    if not opening:
+        return False
+    if isinstance(error, HandshakeError):  # a ConnectError too: only 429 and 5xx are retried
+        return isinstance(error, (RateLimitError, ServiceUnavailableError))
+    return isinstance(error, (ConnectError, DeepgramTimeoutError))
 
 
 def retry_delay(config: Reconnect, attempt: int, error: BaseException | None) -> float:

@@ -12,14 +12,19 @@ bundles ``libespeak-ng`` and its data, which this module drives through :mod:`ct
   own voice and parameters when they differ from the library's current ones.
 * espeak speaks at 22,050 Hz; the audio is brought to the requested rate with
   :func:`~rxdeepgram.server._pcm.resample_pcm16` (a windowed-sinc polyphase filter).
-* The default voice is ``en-us+f5`` at 150 words per minute. It was chosen by measuring word
+* The default voice is ``en-us+f2`` at 150 words per minute (until 0.1: ``f5``). It was chosen
+  by measuring word
   error rates with the ``local`` speech-to-text engine (pocketsphinx, whose bundled model is
   trained on natural US-English speech), one utterance per sentence: espeak's default male
   voice ``en-us`` and the other variants tried (``m1``-``m7``, ``f1``, ``f3``, ``f4``, ``klatt``
   and others) scored 50-95 % WER on 8 plain sentences at 130-190 wpm; ``f2`` and ``f5`` about
   15-25 % on 16 sentences, ``f5`` being the steadiest at 150-165 wpm with the default pitch
-  (higher pitches were worse). espeak's output varies slightly from call to call (internal
-  state carries over), so the rates move by a few points from sentence to sentence.
+  (higher pitches were worse). On the 60 everyday sentences of
+  ``tests/data/everyday_sentences.txt`` (``benchmarks/local_roundtrip.py``, chosen before
+  tuning) ``f2`` scored 26.9 % against ``f5``'s 31.9 %, 130 wpm was worse than 150 (36.2 %),
+  and the figures there are the ones to trust (``docs/accuracy.md``). espeak's output varies
+  slightly from call to call (internal state carries over), so the rates move by a few points
+  from sentence to sentence.
 * espeak-ng seeds the noise of its breathy voices from the clock, so the same text sounded
   different from run to run: rarely, enough for pocketsphinx to mishear it (the demo's agent
   question once came back as "what is the weather like you your"). The engine seeds it with a
@@ -47,7 +52,7 @@ from .._pcm import resample_pcm16
 
 __all__ = ["DEFAULT_VOICE", "DEFAULT_WPM", "ESPEAK_SAMPLE_RATE", "EspeakTtsEngine"]
 
-DEFAULT_VOICE = "en-us+f5"
+DEFAULT_VOICE = "en-us+f2"
 """The voice (language + variant) pocketsphinx recognises best among espeak's (see above)."""
 DEFAULT_WPM = 150
 """Speaking rate in words per minute (espeak's own default is 175)."""

@@ -70,10 +70,12 @@ _SAMPLE_RATE = 16000
 _CHUNK_BYTES = 2 * _SAMPLE_RATE // 10
 # Pronunciation variants ("to(2)") name the same word.
 _VARIANT = re.compile(r"\(\d+\)$")
-# Settings the engine changes from pocketsphinx's defaults (callers may override them). Capping
-# the active HMMs per frame at 5000 (pocketsphinx: 30000) decodes 25% faster with the same word
-# error rate on the calibration set.
-_DEFAULTS: dict[str, Any] = {"maxhmmpf": 5000}
+# Settings the engine changes from pocketsphinx's defaults (callers may override them). None
+# now: capping the active HMMs per frame at 5000 (pocketsphinx: 30000) decoded 25% faster with
+# the same word error rate on the flite calibration set, but cost 2.3 points on the everyday
+# espeak-ng set (``benchmarks/local_roundtrip.py``: 34.2% -> 31.9% without the cap), so the
+# engine keeps pocketsphinx's own pruning. Pass ``maxhmmpf=5000`` for speed.
+_DEFAULTS: dict[str, Any] = {}
 # Settings the engine decides itself.
 _RESERVED = frozenset({"samprate", "logfn", "loglevel"})
 
