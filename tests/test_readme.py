@@ -102,7 +102,7 @@ def _unmodelled(out: str, _cwd: Path) -> None:
 
 
 CHECKS: dict[str, Check] = {
-    "Code written for Deepgram's SDK": _sdk7,
+    "Code written for deepgram-sdk 7": _sdk7,
     "What rxdeepgram does not model yet": _unmodelled,
     "Transcribe a file": _transcribe,
     "A taste: transcribe a file": _transcribe,
