@@ -573,436 +573,183 @@ class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
     """``client.agent.v1`` of the async client."""
 
 
-class ListenV1Client(ListenClient[S, C]):
-    """``client.listen.v1`` of the sync client: ``connect()`` and ``transcribe()`` with the
-    channel's options typed (``ListenV1ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
-
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV1ConnectOptions],
-    ) -> ConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``ListenV1ConnectOptions``) and
-        return a context manager that opens the connection: ``with client.listen.v1.connect(...) as
-        conn`` (or ``.open()``).
-
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
-
-    def transcribe(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV1ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+# The channels' options, typed for editors and type checkers: each mixin below declares (for the
+# type checker only) ``connect()`` and the cold operator with ``**options: Unpack[<TypedDict>]``;
+# at run time the methods are the untyped ones of ``ChannelClient`` / ``AsyncChannelClient``,
+# which validate the options before any I/O. ``Ctx`` is the context ``connect()`` returns
+# (sync or async), so one mixin per channel serves both clients.
+Ctx = TypeVar("Ctx")
 
 
-class ListenV2Client(ListenClient[S, C]):
-    """``client.listen.v2`` of the sync client: ``connect()`` and ``transcribe()`` with the
-    channel's options typed (``ListenV2ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
+class _ListenV1Options(Generic[Ctx]):
+    """Typed ``connect()`` / ``transcribe()``: the options are ``ListenV1ConnectOptions``."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV2ConnectOptions],
-    ) -> ConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``ListenV2ConnectOptions``) and
-        return a context manager that opens the connection: ``with client.listen.v2.connect(...) as
-        conn`` (or ``.open()``).
+    options_type = "ListenV1ConnectOptions"
+    if TYPE_CHECKING:
 
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
+        def connect(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            authorization: str | None = None,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[ListenV1ConnectOptions],
+        ) -> Ctx: ...
 
-    def transcribe(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV2ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+        def transcribe(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[ListenV1ConnectOptions],
+        ) -> Operator: ...
 
 
-class SpeakV1Client(SpeakClient[S, C]):
-    """``client.speak.v1`` of the sync client: ``connect()`` and ``synthesize()`` with the
-    channel's options typed (``SpeakV1ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
+class _ListenV2Options(Generic[Ctx]):
+    """Typed ``connect()`` / ``transcribe()``: the options are ``ListenV2ConnectOptions``."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV1ConnectOptions],
-    ) -> ConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``SpeakV1ConnectOptions``) and
-        return a context manager that opens the connection: ``with client.speak.v1.connect(...) as
-        conn`` (or ``.open()``).
+    options_type = "ListenV2ConnectOptions"
+    if TYPE_CHECKING:
 
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
+        def connect(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            authorization: str | None = None,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[ListenV2ConnectOptions],
+        ) -> Ctx: ...
 
-    def synthesize(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV1ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+        def transcribe(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[ListenV2ConnectOptions],
+        ) -> Operator: ...
 
 
-class SpeakV2Client(SpeakClient[S, C]):
-    """``client.speak.v2`` of the sync client: ``connect()`` and ``synthesize()`` with the
-    channel's options typed (``SpeakV2ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
+class _SpeakV1Options(Generic[Ctx]):
+    """Typed ``connect()`` / ``synthesize()``: the options are ``SpeakV1ConnectOptions``."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV2ConnectOptions],
-    ) -> ConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``SpeakV2ConnectOptions``) and
-        return a context manager that opens the connection: ``with client.speak.v2.connect(...) as
-        conn`` (or ``.open()``).
+    options_type = "SpeakV1ConnectOptions"
+    if TYPE_CHECKING:
 
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
+        def connect(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            authorization: str | None = None,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[SpeakV1ConnectOptions],
+        ) -> Ctx: ...
 
-    def synthesize(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV2ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+        def synthesize(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[SpeakV1ConnectOptions],
+        ) -> Operator: ...
 
 
-class AgentV1Client(AgentClient[S, C]):
-    """``client.agent.v1`` of the sync client: ``connect()`` and ``converse()`` with the
-    channel's options typed (``AgentV1ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
+class _SpeakV2Options(Generic[Ctx]):
+    """Typed ``connect()`` / ``synthesize()``: the options are ``SpeakV2ConnectOptions``."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[AgentV1ConnectOptions],
-    ) -> ConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``AgentV1ConnectOptions``) and
-        return a context manager that opens the connection: ``with client.agent.v1.connect(...) as
-        conn`` (or ``.open()``).
+    options_type = "SpeakV2ConnectOptions"
+    if TYPE_CHECKING:
 
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
+        def connect(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            authorization: str | None = None,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[SpeakV2ConnectOptions],
+        ) -> Ctx: ...
 
-    def converse(  # type: ignore[override]
-        self,
-        settings: Any,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[AgentV1ConnectOptions],
-    ) -> Operator:
-        """Cold form of the agent: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().converse(settings, keepalive=keepalive, reconnect=reconnect, **options)
+        def synthesize(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[SpeakV2ConnectOptions],
+        ) -> Operator: ...
 
 
-class AsyncListenV1Client(AsyncListenClient[S, C]):
-    """``client.listen.v1`` of the async client: ``connect()`` and ``transcribe()`` with the
-    channel's options typed (``ListenV1ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
+class _AgentV1Options(Generic[Ctx]):
+    """Typed ``connect()`` / ``converse()``: the options are ``AgentV1ConnectOptions``."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV1ConnectOptions],
-    ) -> AsyncConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``ListenV1ConnectOptions``) and
-        return a context manager that opens the connection: ``async with
-        client.listen.v1.connect(...) as conn`` (or ``conn = await ...``).
+    options_type = "AgentV1ConnectOptions"
+    if TYPE_CHECKING:
 
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
+        def connect(
+            self,
+            *,
+            keepalive: bool | float | None = True,
+            authorization: str | None = None,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[AgentV1ConnectOptions],
+        ) -> Ctx: ...
 
-    def transcribe(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV1ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+        def converse(
+            self,
+            settings: Any,
+            *,
+            keepalive: bool | float | None = True,
+            request_options: Mapping[str, Any] | None = None,
+            reconnect: bool | Reconnect | None = None,
+            **options: Unpack[AgentV1ConnectOptions],
+        ) -> Operator: ...
 
 
-class AsyncListenV2Client(AsyncListenClient[S, C]):
-    """``client.listen.v2`` of the async client: ``connect()`` and ``transcribe()`` with the
-    channel's options typed (``ListenV2ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
-
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV2ConnectOptions],
-    ) -> AsyncConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``ListenV2ConnectOptions``) and
-        return a context manager that opens the connection: ``async with
-        client.listen.v2.connect(...) as conn`` (or ``conn = await ...``).
-
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
-
-    def transcribe(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[ListenV2ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().transcribe(keepalive=keepalive, reconnect=reconnect, **options)
+class ListenV1Client(_ListenV1Options[ConnectContext[S, C]], ListenClient[S, C]):  # type: ignore[misc]
+    """``client.listen.v1`` of the sync client."""
 
 
-class AsyncSpeakV1Client(AsyncSpeakClient[S, C]):
-    """``client.speak.v1`` of the async client: ``connect()`` and ``synthesize()`` with the
-    channel's options typed (``SpeakV1ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
-
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV1ConnectOptions],
-    ) -> AsyncConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``SpeakV1ConnectOptions``) and
-        return a context manager that opens the connection: ``async with
-        client.speak.v1.connect(...) as conn`` (or ``conn = await ...``).
-
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
-
-    def synthesize(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV1ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+class ListenV2Client(_ListenV2Options[ConnectContext[S, C]], ListenClient[S, C]):  # type: ignore[misc]
+    """``client.listen.v2`` of the sync client."""
 
 
-class AsyncSpeakV2Client(AsyncSpeakClient[S, C]):
-    """``client.speak.v2`` of the async client: ``connect()`` and ``synthesize()`` with the
-    channel's options typed (``SpeakV2ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
-
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV2ConnectOptions],
-    ) -> AsyncConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``SpeakV2ConnectOptions``) and
-        return a context manager that opens the connection: ``async with
-        client.speak.v2.connect(...) as conn`` (or ``conn = await ...``).
-
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
-
-    def synthesize(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[SpeakV2ConnectOptions],
-    ) -> Operator:
-        """Cold form: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().synthesize(keepalive=keepalive, reconnect=reconnect, **options)
+class SpeakV1Client(_SpeakV1Options[ConnectContext[S, C]], SpeakClient[S, C]):  # type: ignore[misc]
+    """``client.speak.v1`` of the sync client."""
 
 
-class AsyncAgentV1Client(AsyncAgentClient[S, C]):
-    """``client.agent.v1`` of the async client: ``connect()`` and ``converse()`` with the
-    channel's options typed (``AgentV1ConnectOptions``), so editors complete them and type
-    checkers check them; they are validated at run time too, before any I/O."""
+class SpeakV2Client(_SpeakV2Options[ConnectContext[S, C]], SpeakClient[S, C]):  # type: ignore[misc]
+    """``client.speak.v2`` of the sync client."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[AgentV1ConnectOptions],
-    ) -> AsyncConnectContext[S, C]:
-        """Validate ``options`` (the channel's query parameters, ``AgentV1ConnectOptions``) and
-        return a context manager that opens the connection: ``async with
-        client.agent.v1.connect(...) as conn`` (or ``conn = await ...``).
 
-        ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
-        seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
-        off. ``authorization`` overrides the Authorization header (seed API). ``reconnect``:
-        ``True`` or a :class:`~rxdeepgram.Reconnect` makes the connection resumable.
-        """
-        return super().connect(
-            keepalive=keepalive,
-            authorization=authorization,
-            request_options=request_options,
-            reconnect=reconnect,
-            **options,
-        )
+class AgentV1Client(_AgentV1Options[ConnectContext[S, C]], AgentClient[S, C]):  # type: ignore[misc]
+    """``client.agent.v1`` of the sync client."""
 
-    def converse(  # type: ignore[override]
-        self,
-        settings: Any,
-        *,
-        keepalive: bool | float | None = True,
-        reconnect: bool | Reconnect | None = None,
-        **options: Unpack[AgentV1ConnectOptions],
-    ) -> Operator:
-        """Cold form of the agent: see ``connect()`` for the options; each subscription opens a
-        connection with them (validated now)."""
-        return super().converse(settings, keepalive=keepalive, reconnect=reconnect, **options)
+
+class AsyncListenV1Client(_ListenV1Options[AsyncConnectContext[S, C]], AsyncListenClient[S, C]):  # type: ignore[misc]
+    """``client.listen.v1`` of the async client."""
+
+
+class AsyncListenV2Client(_ListenV2Options[AsyncConnectContext[S, C]], AsyncListenClient[S, C]):  # type: ignore[misc]
+    """``client.listen.v2`` of the async client."""
+
+
+class AsyncSpeakV1Client(_SpeakV1Options[AsyncConnectContext[S, C]], AsyncSpeakClient[S, C]):  # type: ignore[misc]
+    """``client.speak.v1`` of the async client."""
+
+
+class AsyncSpeakV2Client(_SpeakV2Options[AsyncConnectContext[S, C]], AsyncSpeakClient[S, C]):  # type: ignore[misc]
+    """``client.speak.v2`` of the async client."""
+
+
+class AsyncAgentV1Client(_AgentV1Options[AsyncConnectContext[S, C]], AsyncAgentClient[S, C]):  # type: ignore[misc]
+    """``client.agent.v1`` of the async client."""
 
 
 class _Pair(Generic[V1, V2]):

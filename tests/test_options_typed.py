@@ -17,7 +17,7 @@ from typing import Any, get_type_hints
 
 import pytest
 
-from rxdeepgram import AsyncDeepgramClient, DeepgramClient
+from rxdeepgram import AsyncDeepgramClient, DeepgramClient, InvalidOptionError
 from rxdeepgram.options import ListenV1Options, ListenV2Options, SpeakV1Options, SpeakV2Options
 from rxdeepgram.options import _typed as typed
 from rxdeepgram.options._base import OptionsBase
@@ -97,13 +97,22 @@ def test_every_channel_s_connect_is_typed(client_cls: type) -> None:
         "agent.v1": (client.agent.v1, "converse", "AgentV1ConnectOptions"),
     }
     for name, (channel, cold, td) in channels.items():
+        # what the type checker sees: the channel's mixin declares both methods with
+        # ``**options: Unpack[<td>]`` (checked for real by the mypy run below)
+        assert channel.options_type == td, name
+        assert hasattr(typed, td), name
+        mixin = next(c for c in type(channel).__mro__ if "options_type" in vars(c))
+        source = inspect.getsource(mixin)
         for method in ("connect", cold):
-            options = inspect.signature(getattr(channel, method)).parameters["options"]
-            assert options.annotation == f"Unpack[{td}]", (name, method)
+            assert f"def {method}(" in source, (name, method)
+        assert source.count(f"**options: Unpack[{td}]") == 2, name
+        # at run time the options are still validated before any I/O
+        with pytest.raises(InvalidOptionError):
+            channel.connect(**{"no_such_option": 1})
 
 
 MISTAKES = """
-from rxdeepgram import AsyncDeepgramClient, DeepgramClient, audio
+from rxdeepgram import AsyncDeepgramClient, DeepgramClient, InvalidOptionError, audio
 
 client = DeepgramClient()
 fmt = audio.AudioFormat("linear16", 16000)

@@ -48,7 +48,7 @@ from ..errors import (
     DeepgramTimeoutError,
 )
 from ._common import closed_in_handshake, not_http, parse_refusal
-from ._transport import Opened, OpenParams, TransportEvents
+from ._transport import Opened, OpenParams, TransportEvents, set_reading
 
 __all__ = ["PicowsTransport", "open_picows"]
 
@@ -177,15 +177,9 @@ class PicowsTransport(WSListener):
         socket = ws.underlying_transport
         if socket.is_closing():
             return
-        if paused:
-            socket.pause_reading()
-        else:
-            socket.resume_reading()
-            pong = self._pong_handle
-            timeout = self._params.ping_timeout
-            if pong is not None and timeout is not None:  # the pong is behind what we left unread
-                pong.cancel()
-                self._pong_handle = self._loop.call_later(timeout, self._no_pong)
+        self._pong_handle = set_reading(
+            socket, paused, self._pong_handle, self._params.ping_timeout, self._loop, self._no_pong
+        )
 
     # -- picows' listener -------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ hops, the queueing while writing is paused, the keepalive and close timers of th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -114,3 +115,24 @@ Opener = Callable[[OpenParams, TransportEvents], Awaitable[Opened]]
 """``await open(params, events)`` opens a connection on the running loop, or raises a
 ``DeepgramError`` (``HandshakeError.for_status`` for an HTTP answer other than 101,
 ``DeepgramTimeoutError``, ``ConnectError``, ``ConfigurationError`` for a bad URL)."""
+
+
+def set_reading(
+    socket: asyncio.Transport,
+    paused: bool,
+    pong: asyncio.TimerHandle | None,
+    ping_timeout: float | None,
+    loop: asyncio.AbstractEventLoop,
+    no_pong: Callable[[], None],
+) -> asyncio.TimerHandle | None:
+    """Pause or resume reading ``socket`` (the seed API's back-pressure) for either transport;
+    returns the pong timer to keep. On resume a pending pong timer starts a full
+    ``ping_timeout`` again: the pong may be behind what was left unread."""
+    if paused:
+        socket.pause_reading()
+        return pong
+    socket.resume_reading()
+    if pong is not None and ping_timeout is not None:
+        pong.cancel()
+        return loop.call_later(ping_timeout, no_pong)
+    return pong

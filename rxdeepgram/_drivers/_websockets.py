@@ -38,7 +38,7 @@ from .._config import redact
 from .._secrets import masker, safe_url
 from ..errors import ConfigurationError, ConnectError, DeepgramError, HandshakeError
 from ._common import ERROR_BODY_LIMIT, map_open_error, parse_refusal
-from ._transport import Opened, OpenParams, TransportEvents
+from ._transport import Opened, OpenParams, TransportEvents, set_reading
 
 __all__ = ["WebSocketsTransport", "open_websockets"]
 
@@ -180,15 +180,14 @@ class WebSocketsTransport(asyncio.Protocol):
         socket = self._socket
         if socket is None or self._lost or socket.is_closing():
             return
-        if paused:
-            socket.pause_reading()
-        else:
-            socket.resume_reading()
-            pong = self._pong_handle
-            timeout = self._params.ping_timeout
-            if pong is not None and timeout is not None:  # the pong is behind what we left unread
-                pong.cancel()
-                self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
+        self._pong_handle = set_reading(
+            socket,
+            paused,
+            self._pong_handle,
+            self._params.ping_timeout,
+            self._loop,
+            self._ping_timed_out,
+        )
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
 
