@@ -7,7 +7,8 @@ connection to the target. Faults, all thread-safe:
 * ``stall()``: forward nothing more on the live connections and never close them;
 * ``down()``: cut every live connection and stop listening (the server is down);
 * ``close(code, reason)``: send the client a WebSocket close frame (at a frame boundary of what
-  the server sends), then drop the connection;
+  the server sends), drop the server side, and close the client's TCP connection once the
+  client answered with its own close frame (deterministic: no grace period to race);
 * ``arm(fault, after_bytes=..., after_s=...)``: do one of those to the *next* connection once
   that many bytes went through it (either way) or that many seconds passed;
 * ``refuse(status, count, headers)``: answer the next ``count`` handshakes with an HTTP
@@ -39,10 +40,12 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 class _FrameBoundary:
-    """Follows the server's byte stream (HTTP response, then WebSocket frames) to know where a
-    frame ends, so a close frame is never written into the middle of another frame."""
+    """Follows one direction's byte stream (HTTP head, then WebSocket frames, masked or not) to
+    know where a frame ends, so a close frame is never written into the middle of another frame;
+    ``saw_close`` once a close frame's header went by."""
 
     def __init__(self) -> None:
+        self.saw_close = False
         self.in_handshake = True
         self.head = bytearray()
         self.remaining = 0  # payload bytes of the current frame still to come
@@ -73,7 +76,8 @@ class _FrameBoundary:
                 need = self._header_length()
                 if need is None or len(self.head) < need:
                     continue
-                self.remaining = self._payload_length()
+                self.remaining = self._payload_length() + (4 if self.head[1] & 0x80 else 0)
+                self.saw_close = self.saw_close or self.head[0] & 0x0F == 0x8
                 self.head.clear()
             if stop and self.at_boundary():
                 return i
@@ -105,6 +109,7 @@ class _Pipe:
     closing: tuple[int, str] | None = None
     moved: int = 0
     boundary: _FrameBoundary = field(default_factory=_FrameBoundary)
+    upstream: _FrameBoundary = field(default_factory=_FrameBoundary)  # what the client sends
     armed: tuple[str, tuple[Any, ...], int | None] | None = None
     dead: bool = False
 
@@ -302,9 +307,13 @@ class FaultProxy:
         code, reason = pipe.closing
         pipe.stalled = True
         pipe.client.write(close_frame(code, reason))
+        if pipe.upstream.saw_close:  # the client had closed already: nothing to wait for
+            pipe.client.close()
         if pipe.server is not None:
             pipe.server.transport.abort()
-        self._loop.call_later(0.5, pipe.client.transport.abort)
+        # Like a server, end the TCP connection once the client answered the close frame (see
+        # _pump), however late that is; the abort only bounds a client that never answers.
+        self._loop.call_later(30, pipe.client.transport.abort)
 
     async def _pump(
         self,
@@ -319,6 +328,11 @@ class FaultProxy:
                 data = await reader.read(65536)
                 if not data:
                     break
+                if not downstream:
+                    pipe.upstream.advance(data)
+                    if pipe.closing is not None and pipe.upstream.saw_close:
+                        pipe.client.close()  # the closing handshake is done: FIN, not RST
+                        continue
                 if pipe.stalled:
                     continue
                 if downstream and self.delay_s:

@@ -248,18 +248,34 @@ def test_close_codes_retried_or_not(
     h: Any, proxy: FaultProxy, code: int, reason: str, resumed: bool
 ) -> None:
     audio = word_audio(SHORT)
-    conn, rec, states = transcribe(
-        h, proxy.url, audio, lambda c: {12: when_open(c, lambda: proxy.close(code, reason))}
-    )
     if resumed:
+        conn, rec, states = transcribe(
+            h, proxy.url, audio, lambda c: {12: when_open(c, lambda: proxy.close(code, reason))}
+        )
         assert rec.completed and rec.error is None
         assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
         assert conn.stats.reconnects == 1
-    else:
-        assert isinstance(rec.error, ConnectionClosedError)
-        assert rec.error.code == code
-        assert conn.stats.reconnects == 0
-        assert [s.kind for s in states] == ["open", "closed"]
+        assert [s.kind for s in states] == ["open", "reconnecting", "open", "closed"]
+        assert states[1].cause.code == code  # type: ignore[union-attr]
+        return
+    # Not retried: the close ends the stream. The fault comes after the last frame the test
+    # sends, so no send races the close (a send after it raises, as asserted below).
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    states: list[ConnectionState] = []
+    conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
+    conn.messages.subscribe(rec)
+    conn.state.subscribe(states.append)
+    stream(
+        conn, audio[: 3200 * 13], faults={12: when_open(conn, lambda: proxy.close(code, reason))}
+    )
+    rec.wait(30)
+    assert isinstance(rec.error, ConnectionClosedError)
+    assert rec.error.code == code
+    assert conn.stats.reconnects == 0
+    assert [s.kind for s in states] == ["open", "closed"]
+    with pytest.raises(ConnectionClosedError, match=str(code)):
+        conn.input.on_next(audio[:3200])
 
 
 def test_attempts_run_out_with_the_last_cause(h: Any, proxy: FaultProxy) -> None:
