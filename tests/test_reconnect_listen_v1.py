@@ -165,13 +165,16 @@ def test_ten_drops_in_a_30s_stream_lose_and_repeat_nothing(
 
 def test_a_stalled_peer_is_dropped_by_ping_timeout_and_resumed(h: Any, proxy: FaultProxy) -> None:
     audio = word_audio(SHORT)
-    client = {"ping_interval": 0.1, "ping_timeout": 0.2, "close_timeout": 1.0}
+    client = {"ping_interval": 0.1, "ping_timeout": 0.5, "close_timeout": 1.0}
 
     def stall(conn: Any) -> dict[int, Any]:
         def run() -> None:
+            # A pong late on a loaded machine may drop a connection before the stall too (also
+            # by ping timeout): what counts is that the stalled one is dropped and resumed.
+            before = conn.stats.reconnects
             proxy.stall()  # forwards nothing, closes nothing: only the pings can tell
-            deadline = time.monotonic() + 10
-            while conn.stats.reconnects == 0:
+            deadline = time.monotonic() + 20
+            while conn.stats.reconnects == before:
                 assert time.monotonic() < deadline, "the stall was never detected"
                 time.sleep(0.01)
 
@@ -181,10 +184,9 @@ def test_a_stalled_peer_is_dropped_by_ping_timeout_and_resumed(h: Any, proxy: Fa
     assert rec.completed and rec.error is None
     assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
     causes = [s.cause for s in states if s.kind == "reconnecting"]
-    assert len(causes) == 1
-    assert isinstance(causes[0], ConnectionClosedError)
-    assert causes[0].code == 1011
-    assert conn.stats.reconnects == 1
+    assert causes, "never reconnected"
+    assert all(isinstance(c, ConnectionClosedError) and c.code == 1011 for c in causes), causes
+    assert conn.stats.reconnects == len(causes)
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, AuthenticationError), (400, BadRequestError)])
@@ -296,26 +298,26 @@ def test_attempts_run_out_with_the_last_cause(h: Any, proxy: FaultProxy) -> None
 def test_a_pending_finalize_and_closestream_are_sent_again(
     h: Any, server: DeepgramServer, proxy: FaultProxy
 ) -> None:
-    # Speech with no silence after it: nothing is final until Finalize / CloseStream.
+    # Speech with no silence after it: nothing is final until Finalize / CloseStream. The proxy
+    # stalls the live connection before they are sent, so their answers cannot come back before
+    # the cut: both are pending when the connection drops, whatever the machine's speed.
     audio = word_audio([7])[: 3200 * 3]
     client = h.client(base_url=proxy.url)
     rec = Recorder()
-    proxy.delay_s = 0.3  # the server's answers are late: the cut comes first
     conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
     conn.messages.subscribe(rec)
+    drop = when_open(conn, cut(proxy))
+    wait_reconnects(conn, 0)
+    proxy.stall()
     for chunk in (audio[i : i + 3200] for i in range(0, len(audio), 3200)):
         conn.input.on_next(chunk)
     conn.input.on_next(m.Finalize())
-    time.sleep(0.05)
-    proxy.delay_s = 0.0
-    drop = when_open(conn, cut(proxy))
     drop()
     wait_reconnects(conn, 1)
-    proxy.delay_s = 0.3
+    assert conn.stats.replayed_messages == 1  # the unanswered Finalize was sent again
+    proxy.stall()
     conn.input.on_next(word_audio([8]))
     conn.input.on_completed()
-    time.sleep(0.05)
-    proxy.delay_s = 0.0
     drop()  # the CloseStream's answer is lost: it is sent again
     rec.wait(10)
     assert rec.completed and rec.error is None
@@ -327,6 +329,9 @@ def test_a_pending_finalize_and_closestream_are_sent_again(
     assert finals[0].from_finalize is True
     assert [type(x).__name__ for x in rec.items].count("Metadata") == 1
     assert conn.stats.reconnects == 2
+    # the CloseStream (and the Finalize again, if its answer had not come back before the
+    # second stall) was sent again after the second cut
+    assert conn.stats.replayed_messages in (2, 3)
 
 
 def test_bad_input_raises_at_the_caller_and_is_not_kept(h: Any, proxy: FaultProxy) -> None:
@@ -383,17 +388,17 @@ def test_the_cold_operator_resumes(h: Any, proxy: FaultProxy) -> None:
             .subscribe(rec)
         )
 
-    cutter = threading.Timer(0.1, cut(proxy))
+    # the first connection is cut once ~40 kB went through it: mid-stream (the audio is
+    # ~166 kB), at a point the test fixes rather than a timer racing the stream
+    proxy.arm("cut", after_bytes=40_000)
     if h.kind == "async":
         h.run(_call_async(subscribe))
     else:
         subscribe()
-    cutter.start()
     rec.wait(20)
-    cutter.join()
     assert rec.completed and rec.error is None
     assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
-    assert proxy.connections >= 2
+    assert proxy.connections == 2  # cut once, resumed once
 
 
 async def _call_async(fn: Callable[[], Any]) -> Any:
