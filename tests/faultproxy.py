@@ -5,6 +5,8 @@ connection to the target. Faults, all thread-safe:
 
 * ``cut()``: abort every live connection now (both sides, no close frame: the client sees 1006);
 * ``stall()``: forward nothing more on the live connections and never close them;
+* ``mute()``: on the live connections, forward what the client sends but drop what the server
+  sends (its answers are lost when a ``cut()`` follows: a deterministic "late answer");
 * ``down()``: cut every live connection and stop listening (the server is down);
 * ``close(code, reason)``: send the client a WebSocket close frame (at a frame boundary of what
   the server sends), drop the server side, and close the client's TCP connection once the
@@ -106,6 +108,7 @@ class _Pipe:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter | None = None
     stalled: bool = False
+    muted: bool = False
     closing: tuple[int, str] | None = None
     moved: int = 0
     boundary: _FrameBoundary = field(default_factory=_FrameBoundary)
@@ -195,6 +198,13 @@ class FaultProxy:
                 pipe.stalled = True
 
         self._call(stall())
+
+    def mute(self) -> None:
+        async def mute() -> None:
+            for pipe in self._pipes:
+                pipe.muted = True
+
+        self._call(mute())
 
     def close(self, code: int, reason: str = "") -> None:
         async def close() -> None:
@@ -333,7 +343,7 @@ class FaultProxy:
                     if pipe.closing is not None and pipe.upstream.saw_close:
                         pipe.client.close()  # the closing handshake is done: FIN, not RST
                         continue
-                if pipe.stalled:
+                if pipe.stalled or (downstream and pipe.muted):
                     continue
                 if downstream and self.delay_s:
                     await asyncio.sleep(self.delay_s)

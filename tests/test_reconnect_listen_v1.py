@@ -94,6 +94,14 @@ def wait_reconnects(conn: Any, count: int) -> None:
         time.sleep(0.002)
 
 
+def wait_until(done: Callable[[], bool], what: str = "condition") -> None:
+    """Poll ``done`` (the 20 s bound only ends a failing test)."""
+    deadline = time.monotonic() + 20
+    while not done():
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.002)
+
+
 def drops_at(conn: Any, proxy: FaultProxy, points: list[int]) -> dict[int, Any]:
     """Faults for ``stream``: a drop of an established connection after each frame index."""
     drop = when_open(conn, cut(proxy))
