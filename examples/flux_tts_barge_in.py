@@ -80,6 +80,7 @@ def main() -> int:
     started = time.monotonic()
     player = Player()
     done = threading.Event()
+    speaking = threading.Event()  # the agent's first audio reached the player
 
     def say(text: str) -> None:
         print(f"{time.monotonic() - started:5.2f}s  {text}")
@@ -87,6 +88,7 @@ def main() -> int:
     def on_tts(message: object) -> None:
         if isinstance(message, bytes):
             player.play(message)
+            speaking.set()
         elif isinstance(message, tts.SpeechStarted):
             say(f"agent: speaking ({message.speech_id})")
         elif isinstance(message, tts.SpeechInterrupted):
@@ -107,7 +109,8 @@ def main() -> int:
             done.set()
 
     try:
-        if args.wav:  # the user starts a second in, then the file at real time, then silence
+        if args.wav:  # a second after the agent is heard the user starts (the file at real
+            # time), then silence
             wav = from_wav(args.wav)
             fmt = wav.format
             lead = from_bytes(bytes(fmt.bytes_for(1000)), fmt)
@@ -122,6 +125,8 @@ def main() -> int:
                 agent.messages.subscribe(on_tts)
                 agent.input.on_next(REPLY)
                 agent.input.on_next(tts.Flush())
+                if args.wav:  # the file's user talks over the agent: once it is heard
+                    speaking.wait(60)
                 with client.listen.v2.connect(
                     model="flux-general-en", eot_timeout_ms=1500, **fmt.options()
                 ) as user:

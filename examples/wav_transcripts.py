@@ -47,7 +47,9 @@ def main() -> int:
     try:
         source = from_wav(args.wav, realtime=False)  # a file: send as fast as it is accepted
         with open_endpoint(args) as endpoint:
-            client = endpoint.client()
+            # A file goes faster than real time: the server may still be transcribing most of
+            # it after the CloseStream (a slow or busy one for longer than the default 10 s).
+            client = endpoint.client(close_timeout=60.0)
             lines = source.pipe(
                 client.listen.v1.transcribe(
                     model="nova-3", smart_format=True, **source.format.options()

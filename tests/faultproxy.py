@@ -5,9 +5,12 @@ connection to the target. Faults, all thread-safe:
 
 * ``cut()``: abort every live connection now (both sides, no close frame: the client sees 1006);
 * ``stall()``: forward nothing more on the live connections and never close them;
+* ``mute()``: on the live connections, forward what the client sends but drop what the server
+  sends (its answers are lost when a ``cut()`` follows: a deterministic "late answer");
 * ``down()``: cut every live connection and stop listening (the server is down);
 * ``close(code, reason)``: send the client a WebSocket close frame (at a frame boundary of what
-  the server sends), then drop the connection;
+  the server sends), drop the server side, and close the client's TCP connection once the
+  client answered with its own close frame (deterministic: no grace period to race);
 * ``arm(fault, after_bytes=..., after_s=...)``: do one of those to the *next* connection once
   that many bytes went through it (either way) or that many seconds passed;
 * ``refuse(status, count, headers)``: answer the next ``count`` handshakes with an HTTP
@@ -39,10 +42,12 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 class _FrameBoundary:
-    """Follows the server's byte stream (HTTP response, then WebSocket frames) to know where a
-    frame ends, so a close frame is never written into the middle of another frame."""
+    """Follows one direction's byte stream (HTTP head, then WebSocket frames, masked or not) to
+    know where a frame ends, so a close frame is never written into the middle of another frame;
+    ``saw_close`` once a close frame's header went by."""
 
     def __init__(self) -> None:
+        self.saw_close = False
         self.in_handshake = True
         self.head = bytearray()
         self.remaining = 0  # payload bytes of the current frame still to come
@@ -73,7 +78,8 @@ class _FrameBoundary:
                 need = self._header_length()
                 if need is None or len(self.head) < need:
                     continue
-                self.remaining = self._payload_length()
+                self.remaining = self._payload_length() + (4 if self.head[1] & 0x80 else 0)
+                self.saw_close = self.saw_close or self.head[0] & 0x0F == 0x8
                 self.head.clear()
             if stop and self.at_boundary():
                 return i
@@ -102,9 +108,11 @@ class _Pipe:
     client: asyncio.StreamWriter
     server: asyncio.StreamWriter | None = None
     stalled: bool = False
+    muted: bool = False
     closing: tuple[int, str] | None = None
     moved: int = 0
     boundary: _FrameBoundary = field(default_factory=_FrameBoundary)
+    upstream: _FrameBoundary = field(default_factory=_FrameBoundary)  # what the client sends
     armed: tuple[str, tuple[Any, ...], int | None] | None = None
     dead: bool = False
 
@@ -190,6 +198,13 @@ class FaultProxy:
                 pipe.stalled = True
 
         self._call(stall())
+
+    def mute(self) -> None:
+        async def mute() -> None:
+            for pipe in self._pipes:
+                pipe.muted = True
+
+        self._call(mute())
 
     def close(self, code: int, reason: str = "") -> None:
         async def close() -> None:
@@ -302,9 +317,13 @@ class FaultProxy:
         code, reason = pipe.closing
         pipe.stalled = True
         pipe.client.write(close_frame(code, reason))
+        if pipe.upstream.saw_close:  # the client had closed already: nothing to wait for
+            pipe.client.close()
         if pipe.server is not None:
             pipe.server.transport.abort()
-        self._loop.call_later(0.5, pipe.client.transport.abort)
+        # Like a server, end the TCP connection once the client answered the close frame (see
+        # _pump), however late that is; the abort only bounds a client that never answers.
+        self._loop.call_later(30, pipe.client.transport.abort)
 
     async def _pump(
         self,
@@ -319,7 +338,12 @@ class FaultProxy:
                 data = await reader.read(65536)
                 if not data:
                     break
-                if pipe.stalled:
+                if not downstream:
+                    pipe.upstream.advance(data)
+                    if pipe.closing is not None and pipe.upstream.saw_close:
+                        pipe.client.close()  # the closing handshake is done: FIN, not RST
+                        continue
+                if pipe.stalled or (downstream and pipe.muted):
                     continue
                 if downstream and self.delay_s:
                     await asyncio.sleep(self.delay_s)

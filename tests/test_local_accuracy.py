@@ -24,7 +24,7 @@ from rxdeepgram.audio import AudioFormat, from_wav, resample
 from rxdeepgram.server import DeepgramServer
 
 pytestmark = [
-    pytest.mark.timeout(60),
+    pytest.mark.timeout(240),  # bounds a stuck run only: pocketsphinx is slow on a busy machine
     pytest.mark.skipif(
         importlib.util.find_spec("pocketsphinx") is None, reason="needs the local extra"
     ),
@@ -33,6 +33,10 @@ pytestmark = [
 DATA = Path(__file__).resolve().parent / "data"
 CLIPS = sorted(p.stem for p in DATA.glob("*.wav"))
 MAX_WER = 0.25
+CLOSE_S = 120.0
+"""close_timeout: the clips are sent faster than real time, so pocketsphinx works through most of
+each after the CloseStream; on a loaded machine that took over the default 10 s. These tests
+check what is heard, not how fast: the bound only ends a stuck run."""
 
 
 def reference(clip: str) -> str:
@@ -46,7 +50,7 @@ def server() -> Iterator[DeepgramServer]:
 
 
 def listen_v1(url: str, clip: str, interim: bool) -> list[str]:
-    client = DeepgramClient(api_key="k", base_url=url)
+    client = DeepgramClient(api_key="k", base_url=url, close_timeout=CLOSE_S)
     source = from_wav(DATA / f"{clip}.wav", realtime=False)
     finals: list[str] = source.pipe(
         client.listen.v1.transcribe(
@@ -72,7 +76,7 @@ def test_listen_v1_sync(server: DeepgramServer, clip: str, interim: bool) -> Non
 
 @pytest.mark.parametrize("clip", CLIPS)
 async def test_listen_v1_async(server: DeepgramServer, clip: str) -> None:
-    client = AsyncDeepgramClient(api_key="k", base_url=server.url)
+    client = AsyncDeepgramClient(api_key="k", base_url=server.url, close_timeout=CLOSE_S)
     source = from_wav(DATA / f"{clip}.wav", realtime=False)
     done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
     source.pipe(
@@ -80,14 +84,14 @@ async def test_listen_v1_async(server: DeepgramServer, clip: str) -> None:
         dgo.final_transcripts(),
         ops.to_list(),
     ).subscribe(done.set_result, done.set_exception)
-    finals = await asyncio.wait_for(done, 30)
+    finals = await asyncio.wait_for(done, CLOSE_S)
     rate = word_error_rate(reference(clip), " ".join(finals))
     assert rate <= MAX_WER, (clip, finals)
 
 
 @pytest.mark.parametrize("clip", CLIPS)
 def test_listen_v2_turns(server: DeepgramServer, clip: str) -> None:
-    client = DeepgramClient(api_key="k", base_url=server.url)
+    client = DeepgramClient(api_key="k", base_url=server.url, close_timeout=CLOSE_S)
     source = from_wav(DATA / f"{clip}.wav", realtime=False)
     turns = source.pipe(
         client.listen.v2.transcribe(model="flux-general-en", **source.format.options()),
@@ -113,7 +117,7 @@ def test_a_cold_engine_is_as_accurate_as_a_warm_one(clip: str) -> None:
 def test_audio_at_other_rates_is_heard_as_well(server: DeepgramServer, rate: int) -> None:
     # The clips, converted well to ``rate``: the server brings them back to pocketsphinx's
     # 16 kHz with its sinc filter (linear interpolation made 24 kHz cost 29 % WER).
-    client = DeepgramClient(api_key="k", base_url=server.url)
+    client = DeepgramClient(api_key="k", base_url=server.url, close_timeout=CLOSE_S)
     fmt = AudioFormat("linear16", rate)
     errors = words = 0
     for clip in CLIPS:

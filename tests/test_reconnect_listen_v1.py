@@ -94,6 +94,14 @@ def wait_reconnects(conn: Any, count: int) -> None:
         time.sleep(0.002)
 
 
+def wait_until(done: Callable[[], bool], what: str = "condition") -> None:
+    """Poll ``done`` (the 20 s bound only ends a failing test)."""
+    deadline = time.monotonic() + 20
+    while not done():
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.002)
+
+
 def drops_at(conn: Any, proxy: FaultProxy, points: list[int]) -> dict[int, Any]:
     """Faults for ``stream``: a drop of an established connection after each frame index."""
     drop = when_open(conn, cut(proxy))
@@ -165,13 +173,16 @@ def test_ten_drops_in_a_30s_stream_lose_and_repeat_nothing(
 
 def test_a_stalled_peer_is_dropped_by_ping_timeout_and_resumed(h: Any, proxy: FaultProxy) -> None:
     audio = word_audio(SHORT)
-    client = {"ping_interval": 0.1, "ping_timeout": 0.2, "close_timeout": 1.0}
+    client = {"ping_interval": 0.1, "ping_timeout": 0.5, "close_timeout": 1.0}
 
     def stall(conn: Any) -> dict[int, Any]:
         def run() -> None:
+            # A pong late on a loaded machine may drop a connection before the stall too (also
+            # by ping timeout): what counts is that the stalled one is dropped and resumed.
+            before = conn.stats.reconnects
             proxy.stall()  # forwards nothing, closes nothing: only the pings can tell
-            deadline = time.monotonic() + 10
-            while conn.stats.reconnects == 0:
+            deadline = time.monotonic() + 20
+            while conn.stats.reconnects == before:
                 assert time.monotonic() < deadline, "the stall was never detected"
                 time.sleep(0.01)
 
@@ -181,10 +192,9 @@ def test_a_stalled_peer_is_dropped_by_ping_timeout_and_resumed(h: Any, proxy: Fa
     assert rec.completed and rec.error is None
     assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
     causes = [s.cause for s in states if s.kind == "reconnecting"]
-    assert len(causes) == 1
-    assert isinstance(causes[0], ConnectionClosedError)
-    assert causes[0].code == 1011
-    assert conn.stats.reconnects == 1
+    assert causes, "never reconnected"
+    assert all(isinstance(c, ConnectionClosedError) and c.code == 1011 for c in causes), causes
+    assert conn.stats.reconnects == len(causes)
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, AuthenticationError), (400, BadRequestError)])
@@ -248,18 +258,34 @@ def test_close_codes_retried_or_not(
     h: Any, proxy: FaultProxy, code: int, reason: str, resumed: bool
 ) -> None:
     audio = word_audio(SHORT)
-    conn, rec, states = transcribe(
-        h, proxy.url, audio, lambda c: {12: when_open(c, lambda: proxy.close(code, reason))}
-    )
     if resumed:
+        conn, rec, states = transcribe(
+            h, proxy.url, audio, lambda c: {12: when_open(c, lambda: proxy.close(code, reason))}
+        )
         assert rec.completed and rec.error is None
         assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
         assert conn.stats.reconnects == 1
-    else:
-        assert isinstance(rec.error, ConnectionClosedError)
-        assert rec.error.code == code
-        assert conn.stats.reconnects == 0
-        assert [s.kind for s in states] == ["open", "closed"]
+        assert [s.kind for s in states] == ["open", "reconnecting", "open", "closed"]
+        assert states[1].cause.code == code  # type: ignore[union-attr]
+        return
+    # Not retried: the close ends the stream. The fault comes after the last frame the test
+    # sends, so no send races the close (a send after it raises, as asserted below).
+    client = h.client(base_url=proxy.url)
+    rec = Recorder()
+    states: list[ConnectionState] = []
+    conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
+    conn.messages.subscribe(rec)
+    conn.state.subscribe(states.append)
+    stream(
+        conn, audio[: 3200 * 13], faults={12: when_open(conn, lambda: proxy.close(code, reason))}
+    )
+    rec.wait(30)
+    assert isinstance(rec.error, ConnectionClosedError)
+    assert rec.error.code == code
+    assert conn.stats.reconnects == 0
+    assert [s.kind for s in states] == ["open", "closed"]
+    with pytest.raises(ConnectionClosedError, match=str(code)):
+        conn.input.on_next(audio[:3200])
 
 
 def test_attempts_run_out_with_the_last_cause(h: Any, proxy: FaultProxy) -> None:
@@ -280,26 +306,26 @@ def test_attempts_run_out_with_the_last_cause(h: Any, proxy: FaultProxy) -> None
 def test_a_pending_finalize_and_closestream_are_sent_again(
     h: Any, server: DeepgramServer, proxy: FaultProxy
 ) -> None:
-    # Speech with no silence after it: nothing is final until Finalize / CloseStream.
+    # Speech with no silence after it: nothing is final until Finalize / CloseStream. The proxy
+    # stalls the live connection before they are sent, so their answers cannot come back before
+    # the cut: both are pending when the connection drops, whatever the machine's speed.
     audio = word_audio([7])[: 3200 * 3]
     client = h.client(base_url=proxy.url)
     rec = Recorder()
-    proxy.delay_s = 0.3  # the server's answers are late: the cut comes first
     conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
     conn.messages.subscribe(rec)
+    drop = when_open(conn, cut(proxy))
+    wait_reconnects(conn, 0)
+    proxy.stall()
     for chunk in (audio[i : i + 3200] for i in range(0, len(audio), 3200)):
         conn.input.on_next(chunk)
     conn.input.on_next(m.Finalize())
-    time.sleep(0.05)
-    proxy.delay_s = 0.0
-    drop = when_open(conn, cut(proxy))
     drop()
     wait_reconnects(conn, 1)
-    proxy.delay_s = 0.3
+    assert conn.stats.replayed_messages == 1  # the unanswered Finalize was sent again
+    proxy.stall()
     conn.input.on_next(word_audio([8]))
     conn.input.on_completed()
-    time.sleep(0.05)
-    proxy.delay_s = 0.0
     drop()  # the CloseStream's answer is lost: it is sent again
     rec.wait(10)
     assert rec.completed and rec.error is None
@@ -311,6 +337,9 @@ def test_a_pending_finalize_and_closestream_are_sent_again(
     assert finals[0].from_finalize is True
     assert [type(x).__name__ for x in rec.items].count("Metadata") == 1
     assert conn.stats.reconnects == 2
+    # the CloseStream (and the Finalize again, if its answer had not come back before the
+    # second stall) was sent again after the second cut
+    assert conn.stats.replayed_messages in (2, 3)
 
 
 def test_bad_input_raises_at_the_caller_and_is_not_kept(h: Any, proxy: FaultProxy) -> None:
@@ -367,17 +396,17 @@ def test_the_cold_operator_resumes(h: Any, proxy: FaultProxy) -> None:
             .subscribe(rec)
         )
 
-    cutter = threading.Timer(0.1, cut(proxy))
+    # the first connection is cut once ~40 kB went through it: mid-stream (the audio is
+    # ~166 kB), at a point the test fixes rather than a timer racing the stream
+    proxy.arm("cut", after_bytes=40_000)
     if h.kind == "async":
         h.run(_call_async(subscribe))
     else:
         subscribe()
-    cutter.start()
     rec.wait(20)
-    cutter.join()
     assert rec.completed and rec.error is None
     assert [w.word for w in final_words(rec)] == [WORDS[i] for i in SHORT]
-    assert proxy.connections >= 2
+    assert proxy.connections == 2  # cut once, resumed once
 
 
 async def _call_async(fn: Callable[[], Any]) -> Any:

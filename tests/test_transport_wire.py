@@ -10,7 +10,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +37,7 @@ class PlainServer:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.pings = 0  # pings received from clients (read from websockets' debug log)
+        self.pinged = threading.Condition()
         logger = logging.getLogger(f"tests.wire.server.{id(self)}")
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
@@ -52,6 +52,11 @@ class PlainServer:
     def _handle(self, ws: ServerConnection) -> None:
         self.scenario(ws)
 
+    def wait_pings(self, count: int, timeout: float = 30.0) -> bool:
+        """Wait until ``count`` pings arrived (``timeout`` only bounds a failing test)."""
+        with self.pinged:
+            return self.pinged.wait_for(lambda: self.pings >= count, timeout)
+
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
@@ -64,7 +69,9 @@ class _PingCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith("< PING"):
-            self.server.pings += 1
+            with self.server.pinged:
+                self.server.pings += 1
+                self.server.pinged.notify_all()
 
 
 def play(h: Any, scenario: Scenario) -> tuple[Recorder, Recorder, Any]:
@@ -254,27 +261,32 @@ def test_a_peer_that_answers_no_ping_is_dropped_with_1011(h: Any) -> None:
 
 def test_answered_pings_keep_an_idle_connection_open(h: Any) -> None:
     # websockets' server answers every ping: several intervals pass, the connection stays up.
+    # Both transports send the next ping only once the previous one's pong came back, so the
+    # server seeing ping n+1 proves the client took pong n. No wall clock: the test waits for
+    # the server to count the pings (the ping timeout is generous, so a loaded machine cannot
+    # make a late pong look like a lost one; the wait's bound only ends a failing run).
     released = threading.Event()
 
     def scenario(ws: ServerConnection) -> None:
-        released.wait(5)
+        released.wait(60)
         ws.send(doc(0))
         ws.close()
 
     server = PlainServer(scenario)
     try:
-        client = h.client(api_key="k", base_url=server.url, ping_interval=0.05, ping_timeout=0.1)
+        client = h.client(api_key="k", base_url=server.url, ping_interval=0.02, ping_timeout=30)
         seen = Recorder()
         with h.connect(client, "listen.v1", model="nova-3", keepalive=False) as conn:
             conn.messages.subscribe(seen)
-            time.sleep(0.5)  # ten ping intervals with nothing else on the wire
-            assert not seen.done.is_set()
+            # nothing else on the wire: four pings, the first three answered and taken
+            assert server.wait_pings(4), f"only {server.pings} pings reached the server"
+            assert not seen.done.is_set()  # the idle, pinged connection is still open
             released.set()
             seen.wait()
         assert [m.raw for m in seen.items] == [doc(0)]
         assert seen.completed
-        assert server.pings >= 3  # the client did ping, and every ping was answered
     finally:
+        released.set()
         server.stop()
 
 
