@@ -33,13 +33,13 @@ from .._connection import AsyncConnection, Connection, ConnectionBase
 from .._secrets import check_headers
 from .._session import Frame, Session
 from ..errors import BufferOverflowError, DeepgramError, DeepgramTimeoutError
+from ._choice import opener_for
 from ._common import (
     CLOSE,
     MAX_AUDIO_FRAME,
     MAX_MESSAGE_BYTES,
     WIRE_LOG,
     map_open_error,
-    opener_for,
     proxy_for,
 )
 from ._loop import io_loop, refuse_on_io_thread
