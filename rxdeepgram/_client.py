@@ -301,7 +301,7 @@ class ConnectContext(Generic[S, C]):
         if conn is None:
             return
         _leave(conn, exc)
-        from ._drivers._loop import on_io_thread
+        from ._ioloop import on_io_thread
 
         if on_io_thread():  # in a subscriber: waiting here would block the messages' thread
             return

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from .._config import redact
-from .._secrets import masker, safe_url, scrub
+from .._secrets import masker, redact, safe_url, scrub
 from ..errors import (
     ConfigurationError,
     ConnectError,

@@ -748,7 +748,7 @@ class ResumableConnection(ResumableBase[S, C], Connection[S, C]):
     reconnects run on the client's I/O thread, which it keeps running until it ends."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from .._drivers._loop import io_loop
+        from .._ioloop import io_loop
 
         self._loop = io_loop.acquire()
         self._released = False
@@ -757,7 +757,7 @@ class ResumableConnection(ResumableBase[S, C], Connection[S, C]):
     def _set_done(self) -> None:
         super()._set_done()
         if not self._released:
-            from .._drivers._loop import io_loop
+            from .._ioloop import io_loop
 
             self._released = True
             io_loop.release()
