@@ -95,7 +95,8 @@ def _grant(config: ClientConfig, ttl_seconds: float | None) -> GrantedToken:
 def _request_grant(config: ClientConfig, ttl_seconds: float | None) -> GrantedToken:
     import http.client
 
-    from ._config import USER_AGENT, redact
+    from ._secrets import redact
+    from ._version import USER_AGENT
 
     _check_ttl(ttl_seconds)
     if config.api_key is None:

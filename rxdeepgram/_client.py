@@ -82,7 +82,7 @@ class _Prepared:
         # The transport's module is imported here, on the caller's thread, not later on the I/O
         # thread: imports racing between threads can trip import hooks (pytest's assertion
         # rewriting is not thread-safe on Python 3.11).
-        from ._drivers._common import opener_for
+        from ._drivers._choice import opener_for
 
         opener_for(config.transport)
         extra_headers, extra_params = _request_options(request_options)
@@ -301,7 +301,7 @@ class ConnectContext(Generic[S, C]):
         if conn is None:
             return
         _leave(conn, exc)
-        from ._drivers._loop import on_io_thread
+        from ._ioloop import on_io_thread
 
         if on_io_thread():  # in a subscriber: waiting here would block the messages' thread
             return
@@ -466,7 +466,22 @@ class ChannelClient(Generic[S, C]):
             return None
         policy = policy_factory(self._name, options, config)
         is_async = isinstance(self, AsyncChannelClient)
-        return resumable(self._config, prepared, policy, config, is_async=is_async)
+        client_config = self._config
+
+        async def open_inner() -> ConnectionBase[Any, Any]:
+            if is_async:
+                return await AsyncConnectContext[Any, Any](client_config, prepared).open()
+            return await ConnectContext[Any, Any](client_config, prepared)._opening()
+
+        return resumable(
+            open_inner,
+            prepared.spec,
+            policy,
+            config,
+            is_async=is_async,
+            close_timeout=client_config.close_timeout,
+            on_callback_error=client_config.on_callback_error,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name}>"

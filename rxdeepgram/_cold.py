@@ -94,7 +94,7 @@ def cold_sync(
         def subscribe(
             observer: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            from ._drivers._loop import io_loop
+            from ._ioloop import io_loop
 
             link = _Link()
             loop = io_loop.acquire()  # kept until the open is over (the connection keeps its own)

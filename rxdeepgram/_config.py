@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._secrets import check_base_url, check_credential, check_headers, masker
-from ._version import __version__
+from ._secrets import check_base_url, check_credential, check_headers
+from ._session import DEFAULT_SEND_QUEUE_BYTES
 from .errors import CallbackError, ConfigurationError
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "wss://api.deepgram.com"
 DEFAULT_AGENT_URL = "wss://agent.deepgram.com"
-DEFAULT_SEND_QUEUE_BYTES = 16 * 2**20
 
 log = logging.getLogger("rxdeepgram")
 
@@ -224,35 +222,3 @@ def is_deepgram_url(url: str) -> bool:
     command line, the examples) share this rule."""
     host = urlsplit(url).hostname or ""
     return host == "deepgram.com" or host.endswith(".deepgram.com")
-
-
-USER_AGENT = (
-    f"rxdeepgram/{__version__} python/{platform.python_version()} ({platform.system().lower()})"
-)
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Mask credential-bearing header values and every known secret inside ``text`` (by value,
-    in its plain, percent-encoded and base64 forms: see ``_secrets.py``)."""
-    return masker(tuple(secrets)).mask(text)
-
-
-class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
-    """The logger handed to ``websockets``: its debug output shows request headers, so every
-    record is rendered and stripped of credentials before it reaches a handler."""
-
-    def __init__(self, logger: logging.Logger, secrets: tuple[str, ...]) -> None:
-        super().__init__(logger, {})
-        self._secrets = secrets
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        text = str(msg) % args if args else str(msg)
-        kwargs.setdefault("stacklevel", 2)
-        self.logger.log(level, "%s", redact(text, self._secrets), **kwargs)
-
-    def process(
-        self, msg: Any, kwargs: MutableMapping[str, Any]
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        return msg, kwargs

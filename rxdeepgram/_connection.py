@@ -492,7 +492,7 @@ class Connection(ConnectionBase[S, C]):
         """Seed API: fire ``OPEN`` handlers, deliver what the connection held for the handlers
         (on this thread), then block until the connection ends (and its ``CLOSE`` / ``ERROR``
         handlers have run)."""
-        from ._drivers._loop import refuse_on_io_thread
+        from ._ioloop import refuse_on_io_thread
 
         if not self._done.is_set():
             refuse_on_io_thread("conn.start_listening()")
@@ -514,7 +514,7 @@ class Connection(ConnectionBase[S, C]):
 
         Messages are kept for it from the first ``recv()``, iteration or seed-style
         ``send_*`` call (before the first send: from the open). Not on the I/O thread."""
-        from ._drivers._loop import refuse_on_io_thread
+        from ._ioloop import refuse_on_io_thread
 
         refuse_on_io_thread("conn.recv()")
         result: S = self._start_receiver().recv(timeout)
@@ -523,7 +523,7 @@ class Connection(ConnectionBase[S, C]):
     def __iter__(self) -> Iterator[S]:
         """``for message in conn``: every message until the connection ends (then the loop
         stops, or raises the stream's error), as deepgram-sdk 7's socket iterates."""
-        from ._drivers._loop import refuse_on_io_thread
+        from ._ioloop import refuse_on_io_thread
         from ._receive import _End
 
         refuse_on_io_thread("iterating a connection")
@@ -543,7 +543,7 @@ class Connection(ConnectionBase[S, C]):
         (they run on the I/O thread, which this would block forever)."""
         if self._done.is_set():
             return True
-        from ._drivers._loop import refuse_on_io_thread
+        from ._ioloop import refuse_on_io_thread
 
         refuse_on_io_thread("conn.wait()")
         return self._done.wait(timeout)
@@ -555,7 +555,7 @@ class Connection(ConnectionBase[S, C]):
         Called from a subscriber or callback (on the I/O thread), it only starts the graceful
         close and returns: waiting there would block the thread the messages arrive on."""
         self._close_gracefully()
-        from ._drivers._loop import on_io_thread
+        from ._ioloop import on_io_thread
 
         # the close timer ends the stream within close_timeout; this bound is a safety net
         if not on_io_thread() and not self._done.wait(self._close_timeout + 1.0):

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 from .errors import ConfigurationError
@@ -40,11 +42,13 @@ __all__ = [
     "MASK",
     "MIN_SUBSTRING",
     "Masker",
+    "RedactingLogger",
     "check_base_url",
     "check_credential",
     "check_header_value",
     "check_headers",
     "masker",
+    "redact",
     "safe_url",
     "scrub",
     "secret_forms",
@@ -257,3 +261,30 @@ def scrub(exc: BaseException, secrets: tuple[str, ...]) -> BaseException:
             break
         link = nxt
     return exc
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Mask credential-bearing header values and every known secret inside ``text`` (by value,
+    in its plain, percent-encoded and base64 forms: see the module's docstring)."""
+    return masker(tuple(secrets)).mask(text)
+
+
+class RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """The logger handed to ``websockets``: its debug output shows request headers, so every
+    record is rendered and stripped of credentials before it reaches a handler."""
+
+    def __init__(self, logger: logging.Logger, secrets: tuple[str, ...]) -> None:
+        super().__init__(logger, {})
+        self._secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        kwargs.setdefault("stacklevel", 2)
+        self.logger.log(level, "%s", redact(text, self._secrets), **kwargs)
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs

@@ -36,14 +36,11 @@ import enum
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reactivex import abc
 
 from .errors import CallbackError
-
-if TYPE_CHECKING:
-    from ._connection import ConnectionBase
 
 __all__ = ["HOLD_LIMIT", "EventType", "SeedListener"]
 
@@ -51,6 +48,15 @@ log = logging.getLogger("rxdeepgram")
 
 HOLD_LIMIT = 1024
 """Messages held for ``start_listening()`` before the connection stops reading its socket."""
+
+
+class SeedHost(Protocol):
+    """What the listener needs of its connection (``ConnectionBase`` is one; it imports this
+    module, so this module names what it uses instead of importing it back)."""
+
+    def _pause_reading(self, paused: bool) -> None: ...
+
+    def _report_callback_error(self, error: CallbackError) -> None: ...
 
 
 class EventType(enum.StrEnum):
@@ -88,7 +94,7 @@ class SeedListener(abc.ObserverBase[Any]):
         "_wanted",
     )
 
-    def __init__(self, conn: ConnectionBase[Any, Any], hub: Any, limit: int = HOLD_LIMIT) -> None:
+    def __init__(self, conn: SeedHost, hub: Any, limit: int = HOLD_LIMIT) -> None:
         self._conn = conn
         self._hub = hub
         self._limit = limit

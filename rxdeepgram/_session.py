@@ -41,7 +41,12 @@ from .errors import (
 )
 from .messages import MessageBase, RawFrame, _encode_plain, encode
 
-__all__ = ["MAX_TEXT_FRAME", "ChannelSpec", "Frame", "Session", "State"]
+__all__ = ["DEFAULT_SEND_QUEUE_BYTES", "MAX_TEXT_FRAME", "ChannelSpec", "Frame", "Session", "State"]
+
+DEFAULT_SEND_QUEUE_BYTES = 16 * 2**20
+"""The default bound on the audio queued and not yet written (``send_queue_bytes``): past it the
+driver refuses a send with ``BufferOverflowError``. Here, below both the driver and the
+clients' configuration, so neither imports the other for it."""
 
 MAX_TEXT_FRAME = 2**20
 """The largest text (JSON) frame sent: a bigger message raises ``InvalidInputError`` at the

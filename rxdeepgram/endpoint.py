@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,22 +49,20 @@ _LOCAL_KEY = "local-development-key"
 """The credential sent to a local server this module started (it accepts any)."""
 
 
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
-
-
 def best_stt_engine() -> str:
-    """``"local"`` (pocketsphinx, real recognition) when it imports, else ``"scripted"``."""
-    return "local" if _importable("pocketsphinx") else "scripted"
+    """``"local"`` (pocketsphinx, real recognition) when it imports, else ``"scripted"`` (the
+    server's rule, :func:`rxdeepgram.server.engines.best_stt_engine`; imported on use)."""
+    from .server.engines import best_stt_engine
+
+    return best_stt_engine()
 
 
 def best_tts_engine() -> str:
-    """``"local"`` (espeak-ng, real speech) when it imports, else ``"tone"``."""
-    return "local" if _importable("espeakng_loader") else "tone"
+    """``"local"`` (espeak-ng, real speech) when it imports, else ``"tone"`` (the server's
+    rule, :func:`rxdeepgram.server.engines.best_tts_engine`; imported on use)."""
+    from .server.engines import best_tts_engine
+
+    return best_tts_engine()
 
 
 @dataclass(frozen=True)

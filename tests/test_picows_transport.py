@@ -34,8 +34,9 @@ from rxdeepgram import (
     HandshakeError,
     RateLimitError,
 )
-from rxdeepgram._config import USER_AGENT, RedactingLogger
 from rxdeepgram._drivers._transport import Opened, OpenParams
+from rxdeepgram._secrets import RedactingLogger
+from rxdeepgram._version import USER_AGENT
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
 pytest.importorskip("picows")

@@ -32,7 +32,7 @@ from rxdeepgram import (
     DeepgramClient,
     ServiceUnavailableError,
 )
-from rxdeepgram._config import redact
+from rxdeepgram._secrets import redact
 from rxdeepgram.server import DeepgramServer
 
 KEY = "sk-test/4242+Ab=cd&ef_0123456789abcdef"

@@ -49,8 +49,7 @@ from rxdeepgram.compat import (
     SpeakV1TextMessage,
 )
 from rxdeepgram.messages import Unknown
-from rxdeepgram.server import DeepgramServer, ScriptedEngine
-from rxdeepgram.server._app import Session
+from rxdeepgram.server import DeepgramServer, ScriptedEngine, ServerSession
 from rxdeepgram.server.agent_v1 import AgentV1Handler
 
 pytestmark = pytest.mark.timeout(120)
@@ -99,7 +98,7 @@ class Recording:
     def __getattr__(self, name: str) -> Any:  # check_request, when the handler has it
         return getattr(self._handler, name)
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         with self._cond:
             sent = self.sent.setdefault(session.request_id, [])
         tap = _SendTap(session.websocket, sent, self._notify)
@@ -420,7 +419,7 @@ class Flood:
     def parse_options(self, pairs: Sequence[tuple[str, str]]) -> object:
         return None
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         ws = session.websocket
         for i in range(self.count):
             await ws.send(json.dumps({"type": "Flood", "n": i, "pad": PAD}))

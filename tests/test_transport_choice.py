@@ -11,7 +11,7 @@ import pytest
 from harness import AsyncHarness, SyncHarness
 
 from rxdeepgram import AsyncDeepgramClient, ConfigurationError, DeepgramClient
-from rxdeepgram._drivers import _common
+from rxdeepgram._drivers import _choice
 from rxdeepgram._drivers._websockets import WebSocketsTransport
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
@@ -29,7 +29,7 @@ def server() -> Iterator[DeepgramServer]:
 def without_picows(monkeypatch: pytest.MonkeyPatch) -> None:
     """picows not installed, as far as rxdeepgram can tell."""
     monkeypatch.setitem(sys.modules, "picows", None)  # find_spec -> None, import fails
-    monkeypatch.setattr(_common, "_openers", {})
+    monkeypatch.setattr(_choice, "_openers", {})
 
 
 @pytest.mark.parametrize("cls", [DeepgramClient, AsyncDeepgramClient])
@@ -63,7 +63,7 @@ def test_automatic_with_picows_and_explicit_picows_use_picows(
 ) -> None:
     from rxdeepgram._drivers._picows import PicowsTransport
 
-    monkeypatch.setattr(_common, "_openers", {})
+    monkeypatch.setattr(_choice, "_openers", {})
     h = SyncHarness(transport)
     with h.connect(h.client(base_url=server.url), "listen.v1", **RAW) as conn:
         assert isinstance(conn._driver._transport, PicowsTransport)

@@ -21,7 +21,7 @@ from harness import Recorder
 from reactivex import operators as ops
 
 from rxdeepgram import CallbackError, DeepgramClient, DeepgramError
-from rxdeepgram._drivers._loop import io_loop
+from rxdeepgram._ioloop import io_loop
 from rxdeepgram.messages import listen_v1
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 

@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_on_ray(args: argparse.Namespace, inputs: list[Input], formats: tuple[str, ...]) -> int:
     """``--ray``: the same run on Ray workers (see :mod:`rxdeepgram.batch`)."""
-    from ..batch import run as run_on_ray
+    from ._batch import run as run_on_ray
 
     report = Report(Progress(sys.stderr, enabled=not args.quiet), Console(json_mode=args.json))
 

@@ -28,21 +28,21 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from .._config import DEFAULT_SEND_QUEUE_BYTES, USER_AGENT, RedactingLogger
 from .._connection import AsyncConnection, Connection, ConnectionBase
-from .._secrets import check_headers
-from .._session import Frame, Session
+from .._ioloop import io_loop, refuse_on_io_thread
+from .._secrets import RedactingLogger, check_headers
+from .._session import DEFAULT_SEND_QUEUE_BYTES, Frame, Session
+from .._version import USER_AGENT
 from ..errors import BufferOverflowError, DeepgramError, DeepgramTimeoutError
+from ._choice import opener_for
 from ._common import (
     CLOSE,
     MAX_AUDIO_FRAME,
     MAX_MESSAGE_BYTES,
     WIRE_LOG,
     map_open_error,
-    opener_for,
     proxy_for,
 )
-from ._loop import io_loop, refuse_on_io_thread
 from ._transport import OpenParams, Transport
 
 __all__ = ["Driver", "open_async", "open_on_io_loop", "open_sync"]

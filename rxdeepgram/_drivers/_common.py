@@ -1,13 +1,12 @@
-"""What the driver and the transports share: limits, the choice of transport and the mapping of
-handshake failures to the error tree."""
+"""What the driver and the transports share: limits and the mapping of handshake failures to the
+error tree. The choice of transport, which imports the transports, is one layer up in
+:mod:`._choice`."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
-from .._config import redact
-from .._secrets import masker, safe_url, scrub
+from .._secrets import masker, redact, safe_url, scrub
 from ..errors import (
     ConfigurationError,
     ConnectError,
@@ -15,7 +14,6 @@ from ..errors import (
     DeepgramTimeoutError,
     HandshakeError,
 )
-from ._transport import Opener
 
 __all__ = [
     "CLOSE",
@@ -24,7 +22,6 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "WIRE_LOG",
     "map_open_error",
-    "opener_for",
     "parse_refusal",
 ]
 
@@ -41,46 +38,6 @@ WebSocket server closes with 1009 past its own, which is 16 MiB on the local ser
 CLOSE = object()
 """Queued after the last frame when the socket itself must be closed (channels without a
 closing message, and fatal errors)."""
-
-
-def picows_available() -> bool:
-    """Whether picows and our transport for it are installed (nothing is imported)."""
-    return (
-        importlib.util.find_spec("picows") is not None
-        and importlib.util.find_spec(f"{__package__}._picows") is not None
-    )
-
-
-_openers: dict[str | None, Opener] = {}
-
-
-def opener_for(transport: str | None) -> Opener:
-    """The ``Opener`` of ``ClientConfig.transport``: ``None`` is picows when it is installed,
-    else websockets. Imports the chosen transport (and only it) on first use."""
-    opener = _openers.get(transport)
-    if opener is None:
-        opener = _openers[transport] = _load(transport)
-    return opener
-
-
-def _load(transport: str | None) -> Opener:
-    if transport is None:
-        transport = "picows" if picows_available() else "websockets"
-    if transport == "picows":
-        if importlib.util.find_spec("picows") is None:
-            raise ConfigurationError(
-                "transport='picows' needs picows: pip install 'rxdeepgram[fast]'"
-            )
-        from ._picows import open_picows
-
-        return open_picows
-    if transport == "websockets":
-        from ._websockets import open_websockets
-
-        return open_websockets
-    raise ConfigurationError(
-        f"transport must be 'websockets', 'picows' or None (automatic), got {transport!r}"
-    )
 
 
 def proxy_for(url: str) -> str | None:

@@ -39,8 +39,7 @@ from picows import (
     ws_connect,
 )
 
-from .._config import redact
-from .._secrets import masker, safe_url, scrub
+from .._secrets import masker, redact, safe_url, scrub
 from ..errors import (
     ConfigurationError,
     ConnectError,

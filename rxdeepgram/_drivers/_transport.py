@@ -10,7 +10,7 @@ connection dropped at once, as a peer that answers no ping will not close either
 handshake (aborting the TCP connection when the peer does not finish it within
 ``close_timeout``), limits (1009) and invalid UTF-8 (1007).
 
-Two implementations, each chosen by ``ClientConfig.transport`` (``_common.opener_for``), each
+Two implementations, each chosen by ``ClientConfig.transport`` (``_choice.opener_for``), each
 exporting its ``Opener``:
 
 * ``_websockets.py``: ``open_websockets``, websockets' Sans-I/O ``ClientProtocol`` driven by an

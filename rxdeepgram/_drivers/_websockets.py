@@ -34,8 +34,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from .._config import redact
-from .._secrets import masker, safe_url
+from .._secrets import masker, redact, safe_url
 from ..errors import ConfigurationError, ConnectError, DeepgramError, HandshakeError
 from ._common import ERROR_BODY_LIMIT, map_open_error, parse_refusal
 from ._transport import Opened, OpenParams, TransportEvents, set_reading

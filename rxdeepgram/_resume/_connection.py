@@ -11,8 +11,9 @@ the policy's replay is sent on it first.
 
 Both clients share one runner: the backoff is a ``call_later`` and each attempt a task on the
 loop the inner connections run on, the async client's loop or the sync client's one I/O thread
-(which :class:`ResumableConnection` keeps running until it ends). They differ only in how they
-open an inner connection and how the application waits. No thread of its own.
+(which :class:`ResumableConnection` keeps running until it ends). They differ only in how the
+application waits; the client injects how an inner connection is opened (``open_inner``). No
+thread of its own.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from threading import get_ident
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
 
 from .._connection import AsyncConnection, Connection, ConnectionBase, _Input
-from .._session import Frame, Session, State
+from .._session import ChannelSpec, Frame, Session, State
 from ..errors import (
     CallbackError,
     ConnectionClosed,
@@ -43,9 +44,8 @@ from ..errors import (
 from ._config import ConnectionState, Reconnect, ResumeStats, is_retryable, retry_delay
 from ._policy import Policy
 
-if TYPE_CHECKING:
-    from .._client import _Prepared
-    from .._config import ClientConfig
+OpenInner = Callable[[], Awaitable[ConnectionBase[Any, Any]]]
+"""Opens one inner connection (the client's open, injected: this layer sits below the clients)."""
 
 __all__ = ["AsyncResumableConnection", "ResumableBase", "ResumableConnection", "resumable"]
 
@@ -230,22 +230,24 @@ class ResumableBase(ConnectionBase[S, C]):
         self,
         first: ConnectionBase[Any, Any],
         *,
-        config: ClientConfig,
-        prepared: _Prepared,
+        open_inner: OpenInner,
+        spec: ChannelSpec,
+        close_timeout: float,
+        on_callback_error: Callable[[CallbackError], None] | None,
         policy: Policy,
         reconnect: Reconnect,
     ) -> None:
-        session = Session(prepared.spec, keepalive_interval=None, clock=time.monotonic)
+        session = Session(spec, keepalive_interval=None, clock=time.monotonic)
         super().__init__(
             session,
             url=first.url,
             request_id=first.request_id,
             response_headers=first.response_headers,
-            close_timeout=config.close_timeout,
-            on_callback_error=config.on_callback_error,
+            close_timeout=close_timeout,
+            on_callback_error=on_callback_error,
         )
-        self._config = config
-        self._prepared = prepared
+        self._open_inner = open_inner
+        self._spec = spec
         self._policy = policy
         self._reconnect = reconnect
         self._lock = threading.RLock()
@@ -452,7 +454,7 @@ class ResumableBase(ConnectionBase[S, C]):
         if self._progress or not isinstance(error, ConnectionClosedError):
             return error
         tries = self._reconnect.max_attempts
-        name = self._prepared.spec.name
+        name = self._spec.name
         opening = "/".join(sorted(self._policy.opening_types)) or "none"
         end = ConnectionClosedError(
             error.code,
@@ -477,7 +479,7 @@ class ResumableBase(ConnectionBase[S, C]):
         delay = retry_delay(self._reconnect, attempt, error)
         log.info(
             "%s: reconnecting in %.2f s (attempt %d) after %s",
-            self._prepared.spec.name,
+            self._spec.name,
             delay,
             attempt,
             error,
@@ -563,10 +565,6 @@ class ResumableBase(ConnectionBase[S, C]):
             self._open_failed(exc)
             return
         self._adopt(conn)
-
-    async def _open_inner(self) -> ConnectionBase[Any, Any]:
-        """A new inner connection (the sync and async clients each open their own kind)."""
-        raise NotImplementedError  # abstract: ResumableConnection / AsyncResumableConnection
 
     # -- the application's side -----------------------------------------------------------------
 
@@ -750,21 +748,16 @@ class ResumableConnection(ResumableBase[S, C], Connection[S, C]):
     reconnects run on the client's I/O thread, which it keeps running until it ends."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from .._drivers._loop import io_loop
+        from .._ioloop import io_loop
 
         self._loop = io_loop.acquire()
         self._released = False
         super().__init__(*args, **kwargs)
 
-    async def _open_inner(self) -> ConnectionBase[Any, Any]:
-        from .._client import ConnectContext
-
-        return await ConnectContext[Any, Any](self._config, self._prepared)._opening()
-
     def _set_done(self) -> None:
         super()._set_done()
         if not self._released:
-            from .._drivers._loop import io_loop
+            from .._ioloop import io_loop
 
             self._released = True
             io_loop.release()
@@ -781,30 +774,34 @@ class AsyncResumableConnection(ResumableBase[S, C], AsyncConnection[S, C]):
         self._owner = _IDENTS.setdefault(ident, ident)
         super().__init__(*args, **kwargs)
 
-    async def _open_inner(self) -> ConnectionBase[Any, Any]:
-        from .._client import AsyncConnectContext
-
-        return await AsyncConnectContext[Any, Any](self._config, self._prepared).open()
-
     def _set_done(self) -> None:
         self._on_loop(super()._set_done)
 
 
 def resumable(
-    config: ClientConfig,
-    prepared: _Prepared,
+    open_inner: OpenInner,
+    spec: ChannelSpec,
     policy: Callable[[], Policy],
     reconnect: Reconnect,
     *,
     is_async: bool,
+    close_timeout: float,
+    on_callback_error: Callable[[CallbackError], None] | None,
 ) -> Callable[[ConnectionBase[Any, Any]], ConnectionBase[Any, Any]]:
     """What turns the first inner connection into the resumable one (the connect contexts'
-    ``wrap``). The first open is not retried: its failure raises at once."""
+    ``wrap``). The first open is not retried: its failure raises at once; ``open_inner`` opens
+    each later one (the client's open, so this layer never imports the client)."""
     cls: Any = AsyncResumableConnection if is_async else ResumableConnection
 
     def wrap(first: ConnectionBase[Any, Any]) -> ConnectionBase[Any, Any]:
         conn: ConnectionBase[Any, Any] = cls(
-            first, config=config, prepared=prepared, policy=policy(), reconnect=reconnect
+            first,
+            open_inner=open_inner,
+            spec=spec,
+            close_timeout=close_timeout,
+            on_callback_error=on_callback_error,
+            policy=policy(),
+            reconnect=reconnect,
         )
         return conn
 

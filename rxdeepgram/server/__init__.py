@@ -22,9 +22,10 @@ Text-to-speech engines: ``tone`` (deterministic, the default) and ``local`` (esp
 
 from __future__ import annotations
 
-from ._app import ChannelHandler, DeepgramServer, Session
+from ._app import DeepgramServer
 from ._audio import AudioFormatError, VadConfig
 from ._auth import ApiKeyAuth, AuthFailure, AuthHook, AuthRequest, Credential
+from ._channel import ChannelHandler, ServerSession, ServerSettings
 from ._tokens import TokenStore
 from .agent_v1 import AgentV1Handler
 from .engines import (
@@ -60,7 +61,8 @@ __all__ = [
     "ListenV2Handler",
     "RecognizedWord",
     "ScriptedEngine",
-    "Session",
+    "ServerSession",
+    "ServerSettings",
     "SpeakV1Handler",
     "SpeakV2Handler",
     "SttEngine",

@@ -1,8 +1,8 @@
 """``python -m rxdeepgram.server`` (the same command as ``rxdeepgram serve``): run the local
 Deepgram-compatible server.
 
-Engines: by default the best installed (:func:`~rxdeepgram.endpoint.best_stt_engine`,
-:func:`~rxdeepgram.endpoint.best_tts_engine`: pocketsphinx and espeak-ng with the ``local``
+Engines: by default the best installed (:func:`~.engines.best_stt_engine`,
+:func:`~.engines.best_tts_engine`: pocketsphinx and espeak-ng with the ``local``
 extra, else ``scripted`` and ``tone``); ``--deterministic`` picks ``scripted`` + ``tone`` (what
 ``DeepgramServer()`` and the pytest fixtures use), ``--engine`` / ``--tts`` / ``--script`` pick
 one by one.
@@ -103,7 +103,7 @@ def engine_choice(args: argparse.Namespace) -> tuple[str, str]:
     """The STT and TTS engine names ``args`` ask for, defaults resolved: what was named, else
     ``scripted`` / ``tone`` with ``--deterministic`` (``scripted`` with ``--script``), else the
     best installed."""
-    from ..endpoint import best_stt_engine, best_tts_engine
+    from .engines import best_stt_engine, best_tts_engine
 
     stt: str | None = args.engine
     if stt is None:

@@ -37,10 +37,9 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
 from email.utils import formatdate
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -61,37 +60,19 @@ from ._auth import (
     extract_credential,
     offered_auth_subprotocol,
 )
+from ._channel import ChannelHandler, ServerSession
 from ._tokens import DEFAULT_TOKEN_TTL, TokenAuth, TokenStore, handle_rest
+from .agent_v1 import AgentV1Handler
 from .engines import SttEngine, TtsEngine, get_engine, get_tts_engine
+from .listen_v1 import ListenV1Handler
+from .listen_v2 import ListenV2Handler
+from .speak_v1 import SpeakV1Handler
+from .speak_v2 import SpeakV2Handler
 from .think import Think, get_think
 
-__all__ = ["ChannelHandler", "DeepgramServer", "Session"]
+__all__ = ["ChannelHandler", "DeepgramServer", "ServerSession"]
 
 log = logging.getLogger("rxdeepgram.server")
-
-
-class ChannelHandler(Protocol):
-    """One WebSocket channel of the server, mounted at a path."""
-
-    def parse_options(self, pairs: Sequence[tuple[str, str]]) -> object:
-        """Validate the decoded query pairs; raise :class:`InvalidOptionError` to refuse the
-        upgrade with ``400``. The result is handed to :meth:`serve` as ``session.options``."""
-        ...
-
-    async def serve(self, session: Session) -> None:
-        """Run one accepted connection until it closes."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One accepted connection, as a channel handler sees it."""
-
-    websocket: ServerConnection
-    request_id: str
-    path: str
-    options: object
-    server: DeepgramServer
 
 
 class _DgConnection(ServerConnection):
@@ -201,12 +182,6 @@ def _header_safe(text: str, limit: int = 1024) -> str:
 
 
 def _default_routes() -> dict[str, ChannelHandler]:
-    from .agent_v1 import AgentV1Handler
-    from .listen_v1 import ListenV1Handler
-    from .listen_v2 import ListenV2Handler
-    from .speak_v1 import SpeakV1Handler
-    from .speak_v2 import SpeakV2Handler
-
     return {
         "/v1/listen": ListenV1Handler(),
         "/v2/listen": ListenV2Handler(),
@@ -522,7 +497,7 @@ class DeepgramServer:
         if route is None:  # pragma: no cover - the handshake guarantees a route
             await connection.close(1011, "NET-0000 no route")
             return
-        session = Session(
+        session = ServerSession(
             connection,
             connection.dg_request_id,
             connection.dg_path,

@@ -216,7 +216,7 @@ from .think import (
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import DeepgramServer, Session
+    from ._channel import ServerSession, ServerSettings
     from .engines import SttStream
 
 __all__ = [
@@ -303,7 +303,7 @@ class AgentV1Handler:
                 key, value, "the agent takes no query parameters; configure it with Settings"
             )
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
         await _Agent(self, session.websocket, session.request_id, session.server).run()
 
@@ -407,7 +407,7 @@ class _Agent:
         handler: AgentV1Handler,
         ws: ServerConnection,
         request_id: str,
-        server: DeepgramServer,
+        server: ServerSettings,
     ) -> None:
         self.handler = handler
         self.ws = ws

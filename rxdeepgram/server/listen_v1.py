@@ -136,7 +136,7 @@ from .engines import RecognizedWord, SttEngine, SttStream
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import DeepgramServer, Session
+    from ._channel import ServerSession, ServerSettings
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -247,12 +247,12 @@ class ListenV1Handler:
             raise InvalidOptionError("channels", options.channels, "must be <= 32")
         return ListenV1Settings.from_options(options)
 
-    def check_request(self, settings: ListenV1Settings, server: DeepgramServer) -> None:
+    def check_request(self, settings: ListenV1Settings, server: ServerSettings) -> None:
         """Refuse (400) a ``language`` the server's engine does not recognise."""
         if settings.options.language is not None:
             check_languages("language", [settings.options.language], server.engine)
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
         assert isinstance(session.options, ListenV1Settings)
         server = session.server

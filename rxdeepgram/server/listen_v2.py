@@ -127,7 +127,7 @@ from .engines import RecognizedWord, SttEngine, SttStream
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import DeepgramServer, Session
+    from ._channel import ServerSession, ServerSettings
 
 __all__ = [
     "DEFAULT_EOT_THRESHOLD",
@@ -210,13 +210,13 @@ class ListenV2Handler:
             )
         return settings
 
-    def check_request(self, settings: ListenV2Settings, server: DeepgramServer) -> None:
+    def check_request(self, settings: ListenV2Settings, server: ServerSettings) -> None:
         """Refuse (400) a ``language_hint`` the server's engine does not recognise."""
         hints = settings.options.language_hint
         if hints:
             check_languages("language_hint", hints, server.engine)
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
         assert isinstance(session.options, ListenV2Settings)
         server = session.server

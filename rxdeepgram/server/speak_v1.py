@@ -91,7 +91,7 @@ from .engines import TtsEngine
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import DeepgramServer, Session
+    from ._channel import ServerSession, ServerSettings
 
 __all__ = [
     "CHUNK_MS",
@@ -189,7 +189,7 @@ class SpeakV1Handler:
         unknown parameters are refused with 400)."""
         return SpeakV1Settings.from_options(SpeakV1Options.from_query(pairs, strict=True))
 
-    def check_request(self, settings: SpeakV1Settings, server: DeepgramServer) -> None:
+    def check_request(self, settings: SpeakV1Settings, server: ServerSettings) -> None:
         """Refuse (400) a voice in a language the server's TTS engine does not speak (the
         model's last part: ``aura-2-celeste-es`` is Spanish) and ``speed`` for an engine that
         cannot change it."""
@@ -203,7 +203,7 @@ class SpeakV1Handler:
                 f"the local server's TTS engine ({server.tts.name}) cannot change the speed",
             )
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
         assert isinstance(session.options, SpeakV1Settings)
         server = session.server

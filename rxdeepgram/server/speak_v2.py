@@ -113,7 +113,7 @@ from .speak_v1 import CHUNK_MS, split_sentences
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from ._app import DeepgramServer, Session
+    from ._channel import ServerSession, ServerSettings
 
 __all__ = ["SpeakV2Handler", "SpeakV2Settings", "controls", "new_speech_id", "spoken"]
 
@@ -197,7 +197,7 @@ class SpeakV2Handler:
         parameters are refused with 400)."""
         return SpeakV2Settings.from_options(SpeakV2Options.from_query(pairs, strict=True))
 
-    def check_request(self, settings: SpeakV2Settings, server: DeepgramServer) -> None:
+    def check_request(self, settings: SpeakV2Settings, server: ServerSettings) -> None:
         """Refuse (400) a voice in a language the engine does not speak, and ``speed`` for an
         engine that cannot change it."""
         language = voice_language(settings.model)
@@ -210,7 +210,7 @@ class SpeakV2Handler:
                 f"the local server's TTS engine ({server.tts.name}) cannot change the speed",
             )
 
-    async def serve(self, session: Session) -> None:
+    async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
         assert isinstance(session.options, SpeakV2Settings)
         stream = _Stream(

@@ -25,6 +25,8 @@ __all__ = [
     "SttEngine",
     "SttStream",
     "TtsEngine",
+    "best_stt_engine",
+    "best_tts_engine",
     "engine_names",
     "get_engine",
     "get_tts_engine",
@@ -118,3 +120,21 @@ def get_tts_engine(name: str, **options: Any) -> TtsEngine:
         known = ", ".join(sorted(_TTS_FACTORIES))
         raise ValueError(f"unknown TTS engine {name!r} (known: {known})")
     return factory(**options)
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def best_stt_engine() -> str:
+    """``"local"`` (pocketsphinx, real recognition) when it imports, else ``"scripted"``."""
+    return "local" if _importable("pocketsphinx") else "scripted"
+
+
+def best_tts_engine() -> str:
+    """``"local"`` (espeak-ng, real speech) when it imports, else ``"tone"``."""
+    return "local" if _importable("espeakng_loader") else "tone"

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ..errors import DeepgramError
+from .errors import DeepgramError
 
 __all__ = ["IOLoop", "io_loop", "on_io_thread", "refuse_on_io_thread"]
 
