@@ -176,8 +176,9 @@ class ConnectionBase(Generic[S, C]):
         # The seed API's handlers and hold, from the first message on (see ``_seed.py``); its
         # hold ends at once when the stream is read through Rx and it has no handler.
         self._seed = SeedListener(self, self._messages_hub)
-        self._messages_hub.watch(self._seed.rx_used)
-        self._raw_hub.watch(self._seed.rx_used)
+        self._rx_reading = False  # a subscriber or an ``input`` send reads the stream via Rx
+        self._messages_hub.watch(self._rx_used)
+        self._raw_hub.watch(self._rx_used)
 
     # -- wiring used by drivers ---------------------------------------------------------------
 
@@ -250,7 +251,7 @@ class ConnectionBase(Generic[S, C]):
         self._messages_hub.close_window()
         self._raw_hub.close_window()
         if not self._seed_send and self._session.state is State.OPEN:  # not at a close
-            self._seed.rx_used()
+            self._rx_used()
 
     def _pause_reading(self, paused: bool) -> None:
         """Back-pressure for the seed API's hold (see ``_seed.py``)."""
@@ -332,7 +333,7 @@ class ConnectionBase(Generic[S, C]):
 
     def send_media(self, message: Any) -> Sent:
         """Send audio: ``bytes`` or a seed ``*MediaMessage(data=...)``."""
-        if self._receiver is None:
+        if self._receiver is None and not self._rx_reading:
             self._start_receiver()
         if self._windows_open:
             self._seed_first_send(message)
@@ -343,7 +344,7 @@ class ConnectionBase(Generic[S, C]):
     def send_message(self, message: Any) -> Sent:
         """Send any client message of the channel: a struct, a seed / SDK 7 compat object, or
         a plain ``dict`` of the message's JSON (checked strictly: typos raise)."""
-        if self._receiver is None:
+        if self._receiver is None and not self._rx_reading:
             self._start_receiver()
         if self._windows_open:
             self._seed_first_send(message)
@@ -406,8 +407,16 @@ class ConnectionBase(Generic[S, C]):
         raise NotImplementedError
 
     def _pushed(self) -> bool:
-        """Whether messages go to seed-style handlers (then no recv() queue is kept)."""
-        return self._seed.has_message_handlers()
+        """Whether the messages are read elsewhere: by seed-style handlers or through Rx
+        (then no recv() queue is kept unless recv() or iteration has started)."""
+        return self._rx_reading or self._seed.has_message_handlers()
+
+    def _rx_used(self) -> None:
+        """The stream is read through Rx: a subscription to ``messages`` or ``raw``, or a send
+        through ``input``. The seed API's hold ends if it has no handler, and a ``recv()``
+        queue that nobody reads yet lets go (see ``_seed.py`` and ``_receive.py``)."""
+        self._rx_reading = True
+        self._seed.rx_used()
 
     def send_interrupt(self, message: Any = None) -> Sent:
         """Speak V2: barge-in, ``Interrupt`` (``message``: one with a playback offset, e.g.

@@ -9,8 +9,10 @@ are kept for a ``recv()`` that comes after them, as the SDK does; messages that 
 it exist are replayed while the subscription window is open (see ``conn.messages``).
 
 Until the first ``recv()`` / iteration it keeps at most ``limit`` messages, and none once the
-connection has ``on(EventType.MESSAGE, ...)`` handlers: a connection used through handlers or
-``conn.messages`` never reads them, so the receiver lets go of its queue and unsubscribes
+connection has ``on(EventType.MESSAGE, ...)`` handlers or is read through Rx (a ``messages`` or
+``raw`` subscriber, a send through ``input``; then a seed-style ``send_*`` creates no receiver
+either): a connection used that way never reads them, so the receiver lets go of its queue and
+unsubscribes
 (nothing is taken away from the other subscribers). A ``recv()`` after that raises
 :class:`~rxdeepgram.errors.DeepgramError` saying so, rather than skip messages without a word.
 """
@@ -44,8 +46,8 @@ class _End:
 def _dropped() -> DeepgramError:
     return DeepgramError(
         "recv(): messages that arrived before the first recv() or iteration were not kept "
-        f"(more than {_LIMIT}, or the connection has on(EventType.MESSAGE) handlers); call "
-        "recv() (or iterate) earlier, or subscribe to conn.messages"
+        f"(more than {_LIMIT}, or the connection is read by on(EventType.MESSAGE) handlers or "
+        "conn.messages / conn.raw subscribers); call recv() (or iterate) earlier"
     )
 
 

@@ -110,7 +110,7 @@ class SeedListener(abc.ObserverBase[Any]):
         self._live = False  # the hold is delivered: events go to the handlers as they come
         self._paused = False  # we stopped the socket's reading
         self._closing = False  # the application closed: no bound any more
-        self._subscription: abc.DisposableBase | None = hub._subscribe(self)
+        self._subscription: abc.DisposableBase | None = hub.subscribe_quiet(self)
 
     # -- the application's side -----------------------------------------------------------------
 
@@ -162,7 +162,7 @@ class SeedListener(abc.ObserverBase[Any]):
             if attach and not self._live:
                 self._held = []
         if attach:  # what a new ``messages`` subscriber would get now (replay window, end)
-            self._subscription = self._hub._subscribe(self)
+            self._subscription = self._hub.subscribe_quiet(self)
 
     # -- the connection's side ------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ class _FrameBoundary:
 
     def __init__(self) -> None:
         self.saw_close = False
+        self.text_frames = 0  # text frames whose header went by (JSON messages)
         self.in_handshake = True
         self.head = bytearray()
         self.remaining = 0  # payload bytes of the current frame still to come
@@ -80,6 +81,7 @@ class _FrameBoundary:
                     continue
                 self.remaining = self._payload_length() + (4 if self.head[1] & 0x80 else 0)
                 self.saw_close = self.saw_close or self.head[0] & 0x0F == 0x8
+                self.text_frames += self.head[0] & 0x0F == 0x1
                 self.head.clear()
             if stop and self.at_boundary():
                 return i
@@ -191,6 +193,15 @@ class FaultProxy:
             return len(pipes)
 
         return int(self._call(cut()))
+
+    def text_frames_sent(self) -> int:
+        """Text frames the clients of the live connections have sent so far, forwarded or not
+        (a stalled connection still reads them)."""
+
+        async def count() -> int:
+            return sum(p.upstream.text_frames for p in self._pipes if not p.dead)
+
+        return int(self._call(count()))
 
     def stall(self) -> None:
         async def stall() -> None:

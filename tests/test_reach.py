@@ -630,6 +630,26 @@ def test_no_recv_queue_is_kept_for_handler_users(h: Any, server: DeepgramServer)
     assert isinstance(rec.items[0], dg.SpeakV1Metadata)
 
 
+def test_no_recv_queue_is_kept_for_rx_readers(h: Any, server: DeepgramServer) -> None:
+    """A connection read through ``conn.messages`` keeps no recv() queue either, even when a
+    seed-style send_* (which starts one while nothing reads the stream) came first: the queue
+    lets go once a subscriber reads, and a recv() then says so."""
+    client = h.client(base_url=server.url)
+    voice = {"model": "aura-2-thalia-en", "encoding": "linear16", "sample_rate": 24000}
+    rec = Until()
+    with h.connect(client, "speak.v1", **voice) as conn:
+        conn.send_text("Hello there.")  # nothing reads the stream yet: recv() may come
+        conn.messages.subscribe(rec.on_next)  # now Rx reads it
+        conn.send_flush()
+        rec.wait_for(dg.SpeakV1Flushed)
+        with pytest.raises(DeepgramError, match="not kept"):
+            if h.kind == "sync":
+                conn.recv()
+            else:
+                h.run(conn.recv())
+    assert any(isinstance(m, bytes) for m in rec.items)
+
+
 # --- the deepgram think provider ----------------------------------------------------------------
 
 
