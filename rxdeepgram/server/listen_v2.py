@@ -105,18 +105,17 @@ from ..messages.listen_v2 import (
     decode_client,
 )
 from ..options import ListenV2Options
-from ._audio import PcmDecoder, VadConfig
+from ._audio import VadConfig
 from ._capabilities import check_languages
+from ._ingest import AudioIngest
 from ._stream import ServerStream, StreamFatal
 from ._stt import (
     DataError,
-    FrameSplitter,
     Margins,
     Segment,
     Segmenter,
     call_engine,
     normalise_word,
-    raw_sample_format,
     round_time,
     transcribe_segment,
 )
@@ -279,10 +278,14 @@ class _FluxStream(ServerStream):
         self.language_hints = list(settings.language_hints)
         self.numerals = settings.numerals
         # Audio.
-        self.decoder: PcmDecoder | None = None
-        self.input: FrameSplitter | None = None
         self.stream: SttStream | None = None
         self.segmenter: Segmenter[Segment] = Segmenter(engine.sample_rate, vad_config, Segment)
+        self.ingest = AudioIngest(
+            engine,
+            self.segmenter.frame_samples,
+            encoding=settings.encoding,
+            sample_rate=settings.sample_rate,
+        )
         self.frame_s = self.segmenter.frame_s
         self.frame_ms = self.frame_s * 1000
         self.update_frames = max(1, round(UPDATE_INTERVAL_S / self.frame_s))
@@ -366,28 +369,16 @@ class _FluxStream(ServerStream):
     # -- audio ---------------------------------------------------------------------------------
 
     async def _on_audio(self, data: bytes) -> None:
-        if self.decoder is None:
-            await self._start_audio()
-        assert self.decoder is not None and self.input is not None
-        samples = self.decoder.decode(data)
-        if not samples:
-            return
-        frames = self.input
-        frames.push(samples)
-        while frames.ready:
-            await self._process_frame(frames.pop())
-
-    async def _start_audio(self) -> None:
-        settings = self.settings
         try:
-            fmt = raw_sample_format(settings.encoding, settings.sample_rate)
+            self.ingest.feed(data)
         except DataError as exc:
             raise StreamFatal(
                 1008, "DATA-0000", str(exc), error_code="UNSUPPORTED_AUDIO_FORMAT"
             ) from None
-        self.decoder = PcmDecoder(fmt)
-        self.input = FrameSplitter(fmt.sample_rate, self.engine, self.segmenter.frame_samples)
-        self.stream = await call_engine(self.engine, self.engine.new_stream)
+        if self.stream is None:
+            self.stream = await call_engine(self.engine, self.engine.new_stream)
+        for (frame,) in self.ingest.frames():
+            await self._process_frame(frame)
 
     async def _close_stream(self) -> None:
         stream, self.stream = self.stream, None
