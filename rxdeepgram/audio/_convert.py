@@ -10,6 +10,10 @@ way a stream is cut into chunks never changes the result (the output of many sma
    it reduces the channels, after it otherwise, so that the filter runs on the fewest channels;
 3. convert the sample rate with :class:`RateConverter`, then encode to the target encoding.
 
+:class:`LinearRateConverter` is the cheap alternative (block averaging for integer decimation,
+linear interpolation otherwise), which the local server uses unless an engine asks for fine
+resampling.
+
 Rate conversion is band-limited interpolation (a polyphase windowed-sinc FIR filter) rather
 than plain linear interpolation: it costs a few microseconds per output sample in pure Python
 and keeps aliasing (when downsampling) and imaging (when upsampling) down by about 70 dB. The
@@ -39,7 +43,7 @@ from ._pcm import (
     to_pcm16,
 )
 
-__all__ = ["AudioConverter", "RateConverter"]
+__all__ = ["AudioConverter", "LinearRateConverter", "RateConverter"]
 
 _ZERO_CROSSINGS = 12
 """Zero crossings of the sinc on each side of the centre tap."""
@@ -175,6 +179,70 @@ class RateConverter:
         if out and (max(out) > 32767 or min(out) < -32768):
             out = [32767 if v > 32767 else -32768 if v < -32768 else v for v in out]
         return array("h", out)
+
+
+class LinearRateConverter:
+    """Cheap streaming sample-rate conversion of one channel of 16-bit samples (the local
+    server's default for bringing audio to a recogniser's rate: ~4 ms of CPU per audio second,
+    against 25-35 ms for :class:`RateConverter`).
+
+    Integer decimation (48 kHz -> 16 kHz) averages each block of input samples (a box filter
+    that also tames aliasing); any other ratio interpolates linearly. State carries over between
+    calls, so chunk boundaries do not matter: the output has ``len(input) * dst / src`` samples
+    within one sample overall.
+    """
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        if src_rate <= 0 or dst_rate <= 0:
+            raise ValueError("sample rates must be positive")
+        self.src_rate = src_rate
+        self.dst_rate = dst_rate
+        g = math.gcd(src_rate, dst_rate)
+        self._up = dst_rate // g
+        self._down = src_rate // g
+        self._buf: array[int] = array("h")
+        self._base = 0  # absolute input index of self._buf[0]
+        self._k = 0  # index of the next output sample
+
+    @property
+    def passthrough(self) -> bool:
+        """True when both rates are equal and samples pass unchanged."""
+        return self._up == self._down
+
+    def process(self, samples: array[int]) -> array[int]:
+        """Resample the next chunk of the stream."""
+        if self._up == self._down:
+            return samples
+        buf = self._buf + samples if self._buf else samples
+        if self._up == 1:
+            return self._decimate(buf)
+        return self._interpolate(buf)
+
+    def _decimate(self, buf: array[int]) -> array[int]:
+        step = self._down
+        usable = len(buf) - len(buf) % step
+        out = array("h", [sum(buf[i : i + step]) // step for i in range(0, usable, step)])
+        self._buf = buf[usable:]
+        return out
+
+    def _interpolate(self, buf: array[int]) -> array[int]:
+        up, down, base, k = self._up, self._down, self._base, self._k
+        n = len(buf)
+        out = array("h")
+        append = out.append
+        while True:
+            num = k * down
+            i = num // up - base
+            if i + 1 >= n:
+                break
+            a = buf[i]
+            append(a + (buf[i + 1] - a) * (num % up) // up)
+            k += 1
+        keep = min(max((k * down) // up - base, 0), n)
+        self._buf = buf[keep:]
+        self._base = base + keep
+        self._k = k
+        return out
 
 
 class AudioConverter:

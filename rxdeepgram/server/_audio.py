@@ -6,8 +6,10 @@
   ``array('h')``, keeping a partial sample frame across network frames.
 * WAV (RIFF / RF64) header parsing for audio sent without an ``encoding``, and detection of the
   containers the server recognises but cannot decode (Ogg, FLAC, WebM, MP3...).
-* Channel split and downmix, and a streaming resampler (block averaging for integer decimation,
-  linear interpolation otherwise) to bring audio to the engine's rate.
+* Channel split and downmix. The resamplers that bring audio to the engine's rate are the
+  library's (:mod:`rxdeepgram.audio._convert`); ``Resampler`` is its cheap
+  :class:`~rxdeepgram.audio._convert.LinearRateConverter`, and 16-bit PCM <-> ``array('h')`` and
+  G.711 decoding are the library's helpers too.
 * :class:`EnergyVad`: energy-based speech detection with hysteresis: frame RMS against an
   adaptive noise floor, separate start / continue thresholds, a minimum speech run before a
   segment starts and a minimum silence run before it ends.
@@ -28,7 +30,8 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from ..audio._container import detect_container
-from ..audio._pcm import alaw_decode, mulaw_decode
+from ..audio._convert import LinearRateConverter as Resampler
+from ..audio._pcm import alaw_decode, from_pcm16, mulaw_decode, pcm_to_pcm16, to_pcm16
 
 __all__ = [
     "ALAW_TABLE",
@@ -68,34 +71,12 @@ ULAW_TABLE: tuple[int, ...] = struct.unpack("<256h", mulaw_decode(bytes(range(25
 ALAW_TABLE: tuple[int, ...] = struct.unpack("<256h", alaw_decode(bytes(range(256))))
 """The 16-bit sample of each A-law byte (ITU-T G.711; ``0xD5`` is +8, ``0x55`` is -8)."""
 
-_U8_LO = bytes(256)
-_U8_HI = bytes(i ^ 0x80 for i in range(256))
-
-
-def _expand8(data: bytes, lo: bytes, hi: bytes) -> bytes:
-    """Map each byte through two tables to a little-endian 16-bit sample (C speed)."""
-    out = bytearray(2 * len(data))
-    out[0::2] = data.translate(lo)
-    out[1::2] = data.translate(hi)
-    return bytes(out)
-
-
-def pcm16_from_bytes(data: bytes) -> array[int]:
-    """16-bit little-endian PCM bytes (even length) as an ``array('h')``."""
-    samples = array("h")
-    samples.frombytes(data)
-    if _BIG_ENDIAN:
-        samples.byteswap()
-    return samples
-
-
-def pcm16_to_bytes(samples: array[int]) -> bytes:
-    """An ``array('h')`` as 16-bit little-endian PCM bytes."""
-    if _BIG_ENDIAN:
-        swapped = array("h", samples)
-        swapped.byteswap()
-        return swapped.tobytes()
-    return samples.tobytes()
+pcm16_from_bytes = to_pcm16
+"""16-bit little-endian PCM bytes (even length) as an ``array('h')`` (the library's
+:func:`~rxdeepgram.audio._pcm.to_pcm16`)."""
+pcm16_to_bytes = from_pcm16
+"""An ``array('h')`` as 16-bit little-endian PCM bytes (the library's
+:func:`~rxdeepgram.audio._pcm.from_pcm16`)."""
 
 
 # --- sample formats and the streaming decoder ---------------------------------------------
@@ -158,16 +139,9 @@ _RAW_ENCODINGS: dict[str, SampleKind] = {
 }
 
 
-def _take_high16(data: bytes, width: int) -> bytes:
-    """The two most significant bytes of each little-endian ``width``-byte integer sample."""
-    count = len(data) // width
-    out = bytearray(2 * count)
-    out[0::2] = data[width - 2 :: width]
-    out[1::2] = data[width - 1 :: width]
-    return bytes(out)
-
-
 def _floats_to_pcm16(values: array[float]) -> bytes:
+    # Truncates toward zero (the library's float_to_pcm16 rounds): the server keeps its own
+    # rule so that float WAV input decodes to the same samples as before.
     clipped = array("h", [int(max(-1.0, min(1.0, v)) * 32767.0) if v == v else 0 for v in values])
     return pcm16_to_bytes(clipped)
 
@@ -201,12 +175,8 @@ class PcmDecoder:
             return mulaw_decode(data)
         if kind == "alaw":
             return alaw_decode(data)
-        if kind == "pcm_u8":
-            return _expand8(data, _U8_LO, _U8_HI)
-        if kind == "pcm_s24":
-            return _take_high16(data, 3)
-        if kind == "pcm_s32":
-            return _take_high16(data, 4)
+        if kind in ("pcm_u8", "pcm_s24", "pcm_s32"):
+            return pcm_to_pcm16(data, _WIDTH[kind])
         floats = array("f" if kind == "float32" else "d")
         floats.frombytes(data)
         if _BIG_ENDIAN:
@@ -330,71 +300,6 @@ def downmix(samples: array[int], channels: int) -> array[int]:
     if channels == 2:
         return array("h", [(a + b) >> 1 for a, b in zip(parts[0], parts[1], strict=True)])
     return array("h", [int(sum(group) / channels) for group in zip(*parts, strict=True)])
-
-
-# --- resampling ----------------------------------------------------------------------------
-
-
-class Resampler:
-    """Streaming sample-rate conversion of one channel of 16-bit samples.
-
-    Integer decimation (48 kHz -> 16 kHz) averages each block of input samples (a box filter
-    that also tames aliasing); any other ratio interpolates linearly. State carries over between
-    calls, so chunk boundaries do not matter: the output has ``len(input) * dst / src`` samples
-    within one sample overall.
-    """
-
-    def __init__(self, src_rate: int, dst_rate: int) -> None:
-        if src_rate <= 0 or dst_rate <= 0:
-            raise ValueError("sample rates must be positive")
-        self.src_rate = src_rate
-        self.dst_rate = dst_rate
-        g = math.gcd(src_rate, dst_rate)
-        self._up = dst_rate // g
-        self._down = src_rate // g
-        self._buf: array[int] = array("h")
-        self._base = 0  # absolute input index of self._buf[0]
-        self._k = 0  # index of the next output sample
-
-    @property
-    def passthrough(self) -> bool:
-        """True when both rates are equal and samples pass unchanged."""
-        return self._up == self._down
-
-    def process(self, samples: array[int]) -> array[int]:
-        """Resample the next chunk of the stream."""
-        if self._up == self._down:
-            return samples
-        buf = self._buf + samples if self._buf else samples
-        if self._up == 1:
-            return self._decimate(buf)
-        return self._interpolate(buf)
-
-    def _decimate(self, buf: array[int]) -> array[int]:
-        step = self._down
-        usable = len(buf) - len(buf) % step
-        out = array("h", [sum(buf[i : i + step]) // step for i in range(0, usable, step)])
-        self._buf = buf[usable:]
-        return out
-
-    def _interpolate(self, buf: array[int]) -> array[int]:
-        up, down, base, k = self._up, self._down, self._base, self._k
-        n = len(buf)
-        out = array("h")
-        append = out.append
-        while True:
-            num = k * down
-            i = num // up - base
-            if i + 1 >= n:
-                break
-            a = buf[i]
-            append(a + (buf[i + 1] - a) * (num % up) // up)
-            k += 1
-        keep = min(max((k * down) // up - base, 0), n)
-        self._buf = buf[keep:]
-        self._base = base + keep
-        self._k = k
-        return out
 
 
 # --- speech detection ----------------------------------------------------------------------

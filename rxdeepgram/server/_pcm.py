@@ -17,8 +17,7 @@ All PCM is 16-bit little-endian mono, as ``bytes``.
 from __future__ import annotations
 
 from ..audio._convert import RateConverter
-from ..audio._pcm import alaw_encode, mulaw_encode
-from ._audio import pcm16_from_bytes, pcm16_to_bytes
+from ..audio._pcm import alaw_encode, from_pcm16, mulaw_encode, to_pcm16
 
 __all__ = [
     "OUTPUT_ENCODINGS",
@@ -48,9 +47,9 @@ def resample_pcm16(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
     if src_rate == dst_rate or not pcm:
         return pcm
     converter = RateConverter(src_rate, dst_rate)
-    out = converter.process(pcm16_from_bytes(pcm))
+    out = converter.process(to_pcm16(pcm))
     out.extend(converter.flush())
-    return pcm16_to_bytes(out)
+    return from_pcm16(out)
 
 
 # --- G.711 encoding: the library's codecs (rxdeepgram.audio) ---------------------------------

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, NamedTuple, ParamSpec, TypeVar
 
-from ..audio._convert import RateConverter
-from ._audio import AudioFormatError, EnergyVad, Resampler, SampleFormat, VadConfig, pcm16_to_bytes
+from ..audio._convert import LinearRateConverter, RateConverter
+from ..audio._pcm import from_pcm16
+from ._audio import AudioFormatError, EnergyVad, SampleFormat, VadConfig
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -131,8 +132,8 @@ class FrameSplitter:
     def __init__(self, source_rate: int, engine: SttEngine, frame_samples: int) -> None:
         rate = engine.sample_rate
         fine = bool(getattr(engine, "fine_resampling", False)) and source_rate != rate
-        self.resampler: Resampler | RateConverter = (
-            RateConverter(source_rate, rate) if fine else Resampler(source_rate, rate)
+        self.resampler: LinearRateConverter | RateConverter = (
+            RateConverter(source_rate, rate) if fine else LinearRateConverter(source_rate, rate)
         )
         self.frame_samples = frame_samples
         self.pending: array[int] = array("h")
@@ -284,7 +285,7 @@ class Segmenter(Generic[SegT]):
     def push(self, frame: array[int]) -> FrameStep[SegT]:
         """Feed the next frame."""
         index = self.vad.frame_index
-        data = pcm16_to_bytes(frame)
+        data = from_pcm16(frame)
         voiced, event = self.vad.process(frame)
         self._recent.append(data)
         segment = self.segment

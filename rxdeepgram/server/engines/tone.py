@@ -26,7 +26,7 @@ import math
 from array import array
 from functools import cache
 
-from .._audio import pcm16_to_bytes
+from ...audio._pcm import from_pcm16
 
 __all__ = ["ToneTtsEngine"]
 
@@ -153,4 +153,4 @@ def _block(
         if fade_out and n - 1 - i < fade:
             value *= (n - 1 - i) / fade
         out[i] = round(value)
-    return pcm16_to_bytes(out)
+    return from_pcm16(out)
