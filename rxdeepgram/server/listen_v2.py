@@ -83,7 +83,7 @@ import logging
 import math
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -251,6 +251,111 @@ def _peek_type(frame: str) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+@dataclass(slots=True)
+class _Tuning:
+    """The settings a ``Configure`` may change."""
+
+    eager: float | None
+    eot: float
+    timeout_ms: int
+    keyterms: list[str]
+    language_hints: list[str]
+    numerals: bool | None
+
+    @classmethod
+    def of(cls, settings: ListenV2Settings) -> _Tuning:
+        return cls(
+            settings.eager_eot_threshold,
+            settings.eot_threshold,
+            settings.eot_timeout_ms,
+            list(settings.keyterms),
+            list(settings.language_hints),
+            settings.numerals,
+        )
+
+    def configured(self, settings: ListenV2Settings, message: Configure) -> _Tuning:
+        """The settings after ``message``, validated as connection options would be."""
+        eager, eot, timeout = self.eager, self.eot, self.timeout_ms
+        thresholds = message.thresholds
+        if thresholds is not None:
+            if thresholds.eager_eot_threshold is not None:
+                eager = thresholds.eager_eot_threshold
+            if thresholds.eot_threshold is not None:
+                eot = thresholds.eot_threshold
+            if thresholds.eot_timeout_ms is not None:
+                timeout = thresholds.eot_timeout_ms
+        keyterms = self.keyterms
+        if message.keyterms is not None:
+            given = message.keyterms
+            keyterms = [given] if isinstance(given, str) else list(given)
+        hints = self.language_hints
+        if message.language_hints is not None:
+            hints = list(message.language_hints)
+        try:
+            ListenV2Options.from_kwargs(
+                model=settings.model,
+                encoding=settings.encoding,
+                sample_rate=settings.sample_rate,
+                eager_eot_threshold=eager,
+                eot_threshold=eot,
+                eot_timeout_ms=timeout,
+                keyterm=keyterms or None,
+                language_hint=hints or None,
+            )
+        except InvalidOptionError as exc:
+            raise _BadConfigure(str(exc)) from None
+        numerals = message.numerals if message.numerals is not None else self.numerals
+        return _Tuning(eager, eot, timeout, keyterms, hints, numerals)
+
+    def success(self, request_id: str, sequence_id: int, *, multi: bool) -> ConfigureSuccess:
+        """The ``ConfigureSuccess`` echoing these settings."""
+        return ConfigureSuccess(
+            request_id=request_id,
+            thresholds=AppliedThresholds(
+                eager_eot_threshold=self.eager,
+                eot_threshold=self.eot,
+                eot_timeout_ms=self.timeout_ms,
+            ),
+            keyterms=list(self.keyterms),
+            sequence_id=sequence_id,
+            language_hints=list(self.language_hints) if multi else None,
+            numerals=self.numerals,
+        )
+
+
+@dataclass(slots=True)
+class _Turn:
+    """The turn being tracked and the words heard in it."""
+
+    index: int = 0
+    state: TurnState = "idle"
+    window_start: float = 0.0
+    committed: list[RecognizedWord] = field(default_factory=list)  # closed segments' words
+    interim: list[RecognizedWord] = field(default_factory=list)  # the open segment's so far
+    eager_transcript: str | None = None
+
+    def words(self) -> list[Word]:
+        out: list[Word] = []
+        for item in [*self.committed, *self.interim]:
+            if not normalise_word(item.word):
+                continue
+            token = item.word
+            if not out:
+                token = token[:1].upper() + token[1:]
+            out.append(
+                Word(
+                    word=token,
+                    confidence=round(item.confidence, 4),
+                    start=_t(item.start),
+                    end=_t(item.end),
+                )
+            )
+        return out
+
+    def transcript(self) -> str:
+        return " ".join(w.word for w in self.words())
+
+
 # --- the connection ------------------------------------------------------------------------
 
 
@@ -270,13 +375,7 @@ class _FluxStream(ServerStream):
         self.engine = engine
         self.margins = Margins.of(engine)  # audio around speech the engine asks for
         self.sequence = 0
-        # Settings that Configure changes.
-        self.eager = settings.eager_eot_threshold
-        self.eot = settings.eot_threshold
-        self.timeout_ms = settings.eot_timeout_ms
-        self.keyterms = list(settings.keyterms)
-        self.language_hints = list(settings.language_hints)
-        self.numerals = settings.numerals
+        self.tuning = _Tuning.of(settings)  # what Configure changes
         # Audio.
         self.stream: SttStream | None = None
         self.segmenter: Segmenter[Segment] = Segmenter(engine.sample_rate, vad_config, Segment)
@@ -289,15 +388,9 @@ class _FluxStream(ServerStream):
         self.frame_s = self.segmenter.frame_s
         self.frame_ms = self.frame_s * 1000
         self.update_frames = max(1, round(UPDATE_INTERVAL_S / self.frame_s))
-        # The turn.
-        self.turn_index = 0
-        self.state: TurnState = "idle"
-        self.window_start = 0.0
-        self.committed: list[RecognizedWord] = []  # words of the turn's closed segments
-        self.interim: list[RecognizedWord] = []  # words of the open segment so far
+        self.turn = _Turn()
         self.anchor = 0  # frame where the last speech (or word) ended
         self.next_update = 0
-        self.eager_transcript: str | None = None
         self.closing = False
 
     # -- the receive loop (hooks of ServerStream) -------------------------------------------
@@ -409,22 +502,22 @@ class _FluxStream(ServerStream):
             await self._commit(step.ended)
         if step.started or step.reopened:
             emitted = await self._speech_began(end)
-        if self.state != "idle":
+        if self.turn.state != "idle":
             emitted = await self._check_end(end) or emitted
-        if self.state != "idle" and end >= self.next_update:
+        if self.turn.state != "idle" and end >= self.next_update:
             while self.next_update <= end:
                 self.next_update += self.update_frames
             if not emitted:
                 segment = segmenter.segment
                 if segment is not None:
-                    self.interim = await self._transcribe(segment, final=False)
+                    self.turn.interim = await self._transcribe(segment, final=False)
                 await self._turn_info("Update", end)
 
     async def _commit(self, segment: Segment) -> None:
         """A segment closed: its final words join the turn."""
         words = await self._transcribe(segment, final=True)
-        self.committed.extend(words)
-        self.interim = []
+        self.turn.committed.extend(words)
+        self.turn.interim = []
         if words:
             last_end = math.ceil(words[-1].end / self.frame_s - _EPSILON)
             self.anchor = max(self.anchor, last_end)
@@ -432,17 +525,17 @@ class _FluxStream(ServerStream):
     async def _speech_began(self, end: int) -> bool:
         segment = self.segmenter.segment
         assert segment is not None
-        if self.state == "ongoing":
+        if self.turn.state == "ongoing":
             return False
-        self.interim = await self._transcribe(segment, final=False)
-        if self.state == "idle":
-            self.state = "ongoing"
-            self.committed = []
+        self.turn.interim = await self._transcribe(segment, final=False)
+        if self.turn.state == "idle":
+            self.turn.state = "ongoing"
+            self.turn.committed = []
             self.next_update = end + self.update_frames
             await self._turn_info("StartOfTurn", end)
         else:  # awaiting: speech after an EagerEndOfTurn
-            self.state = "ongoing"
-            self.eager_transcript = None
+            self.turn.state = "ongoing"
+            self.turn.eager_transcript = None
             await self._turn_info("TurnResumed", end)
         return True
 
@@ -454,93 +547,68 @@ class _FluxStream(ServerStream):
 
     def _confidence(self, end: int) -> float:
         silence = self._silence_ms(end)
-        if silence is None or self.state == "idle":
+        if silence is None or self.turn.state == "idle":
             return 0.0
-        return round(min(1.0, silence / self.timeout_ms), 4)
+        return round(min(1.0, silence / self.tuning.timeout_ms), 4)
 
     def _reached(self, silence: float, threshold: float) -> bool:
-        return silence + _EPSILON >= threshold * self.timeout_ms
+        return silence + _EPSILON >= threshold * self.tuning.timeout_ms
 
     async def _check_end(self, end: int) -> bool:
         silence = self._silence_ms(end)
         if silence is None:
             return False
-        if self.eot < 1.0 and self._reached(silence, self.eot):
+        if self.tuning.eot < 1.0 and self._reached(silence, self.tuning.eot):
             await self._end_turn(end, "model")
             return True
         if self._reached(silence, 1.0):
             await self._end_turn(end, "timeout")
             return True
         if (
-            self.eager is not None
-            and self.state == "ongoing"
-            and self._reached(silence, self.eager)
-            and self._words()
+            self.tuning.eager is not None
+            and self.turn.state == "ongoing"
+            and self._reached(silence, self.tuning.eager)
+            and self.turn.words()
         ):
             await self._eager(end)
             return True
         return False
 
     async def _eager(self, end: int) -> None:
-        self.state = "awaiting"
-        self.eager_transcript = self._transcript()
+        self.turn.state = "awaiting"
+        self.turn.eager_transcript = self.turn.transcript()
         await self._turn_info("EagerEndOfTurn", end)
 
     async def _end_turn(self, end: int, trigger: str) -> None:
-        if self.eager is not None and trigger != "manual" and self._words():
-            if self.state == "awaiting" and self.eager_transcript != self._transcript():
-                self.state = "ongoing"
+        turn = self.turn
+        if self.tuning.eager is not None and trigger != "manual" and turn.words():
+            if turn.state == "awaiting" and turn.eager_transcript != turn.transcript():
+                turn.state = "ongoing"
                 await self._turn_info("TurnResumed", end)
-            if self.state == "ongoing":
+            if turn.state == "ongoing":
                 await self._eager(end)
         await self._turn_info("EndOfTurn", end, trigger=trigger)
-        self.turn_index += 1
-        self.state = "idle"
-        self.window_start = self.segmenter.seconds(end)
-        self.committed = []
-        self.interim = []
-        self.eager_transcript = None
+        self.turn = _Turn(index=turn.index + 1, window_start=self.segmenter.seconds(end))
 
     # -- messages ------------------------------------------------------------------------------
 
-    def _words(self) -> list[Word]:
-        out: list[Word] = []
-        for item in [*self.committed, *self.interim]:
-            if not normalise_word(item.word):
-                continue
-            token = item.word
-            if not out:
-                token = token[:1].upper() + token[1:]
-            out.append(
-                Word(
-                    word=token,
-                    confidence=round(item.confidence, 4),
-                    start=_t(item.start),
-                    end=_t(item.end),
-                )
-            )
-        return out
-
-    def _transcript(self) -> str:
-        return " ".join(w.word for w in self._words())
-
     async def _turn_info(self, event: str, end: int, *, trigger: str | None = None) -> None:
-        words = self._words()
+        words = self.turn.words()
         multi = self.settings.model == _MULTI
         await self.send(
             TurnInfo(
                 request_id=self.request_id,
                 sequence_id=self._next(),
                 event=event,
-                turn_index=self.turn_index,
-                audio_window_start=_t(self.window_start),
+                turn_index=self.turn.index,
+                audio_window_start=_t(self.turn.window_start),
                 audio_window_end=_t(self.segmenter.seconds(end)),
                 transcript=" ".join(w.word for w in words),
                 words=words,
                 end_of_turn_confidence=self._confidence(end),
                 trigger=trigger,
-                languages_hinted=list(self.language_hints)
-                if multi and self.language_hints
+                languages_hinted=list(self.tuning.language_hints)
+                if multi and self.tuning.language_hints
                 else None,
             )
         )
@@ -548,7 +616,7 @@ class _FluxStream(ServerStream):
     # -- control messages ----------------------------------------------------------------------
 
     async def _force_end_turn(self) -> None:
-        if self.state == "idle":
+        if self.turn.state == "idle":
             await self.send(
                 Warning(
                     request_id=self.request_id,
@@ -565,63 +633,12 @@ class _FluxStream(ServerStream):
 
     async def _configure(self, message: Configure) -> None:
         try:
-            self._apply(message)
+            self.tuning = self.tuning.configured(self.settings, message)
         except _BadConfigure as exc:
             await self._configure_failure(str(exc))
             return
         multi = self.settings.model == _MULTI
-        await self.send(
-            ConfigureSuccess(
-                request_id=self.request_id,
-                thresholds=AppliedThresholds(
-                    eager_eot_threshold=self.eager,
-                    eot_threshold=self.eot,
-                    eot_timeout_ms=self.timeout_ms,
-                ),
-                keyterms=list(self.keyterms),
-                sequence_id=self._next(),
-                language_hints=list(self.language_hints) if multi else None,
-                numerals=self.numerals,
-            )
-        )
-
-    def _apply(self, message: Configure) -> None:
-        """Validate the new settings as connection options would be, then adopt them."""
-        eager, eot, timeout = self.eager, self.eot, self.timeout_ms
-        thresholds = message.thresholds
-        if thresholds is not None:
-            if thresholds.eager_eot_threshold is not None:
-                eager = thresholds.eager_eot_threshold
-            if thresholds.eot_threshold is not None:
-                eot = thresholds.eot_threshold
-            if thresholds.eot_timeout_ms is not None:
-                timeout = thresholds.eot_timeout_ms
-        keyterms = self.keyterms
-        if message.keyterms is not None:
-            given = message.keyterms
-            keyterms = [given] if isinstance(given, str) else list(given)
-        hints = self.language_hints
-        if message.language_hints is not None:
-            hints = list(message.language_hints)
-        settings = self.settings
-        try:
-            ListenV2Options.from_kwargs(
-                model=settings.model,
-                encoding=settings.encoding,
-                sample_rate=settings.sample_rate,
-                eager_eot_threshold=eager,
-                eot_threshold=eot,
-                eot_timeout_ms=timeout,
-                keyterm=keyterms or None,
-                language_hint=hints or None,
-            )
-        except InvalidOptionError as exc:
-            raise _BadConfigure(str(exc)) from None
-        self.eager, self.eot, self.timeout_ms = eager, eot, timeout
-        self.keyterms = keyterms
-        self.language_hints = hints
-        if message.numerals is not None:
-            self.numerals = message.numerals
+        await self.send(self.tuning.success(self.request_id, self._next(), multi=multi))
 
     async def _configure_failure(self, description: str) -> None:
         await self.send(
@@ -638,7 +655,7 @@ class _FluxStream(ServerStream):
         if self.closing:
             return
         self.closing = True
-        if self.state != "idle":
+        if self.turn.state != "idle":
             segment = self.segmenter.cut()
             if segment is not None:
                 await self._commit(segment)
