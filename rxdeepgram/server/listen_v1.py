@@ -294,7 +294,7 @@ class _Track:
         self.utterance_end_sent = True
 
     def _segment(self, start_frame: int, pcm: bytearray, voiced_end: int) -> _Segment:
-        next_interim = start_frame + max(1, round(INTERIM_INTERVAL_S / self.frame_s))
+        next_interim = start_frame + self.frames(INTERIM_INTERVAL_S)
         return _Segment(
             start_frame,
             pcm,
@@ -309,6 +309,51 @@ class _Track:
 
     def seconds(self, frame: int) -> float:
         return frame * self.frame_s
+
+    def frames(self, seconds: float) -> int:
+        """Whole frames in ``seconds`` (at least one)."""
+        return max(1, round(seconds / self.frame_s))
+
+    def utterance_end_due(self, end_frame: int, gap_ms: int) -> bool:
+        """Whether ``gap_ms`` of audio have run past the last word sent (once per word)."""
+        last = self.last_word_end
+        return (
+            not self.utterance_end_sent
+            and last is not None
+            and self.seconds(end_frame) + 1e-9 >= last + gap_ms / 1000
+        )
+
+
+def _words(
+    settings: ListenV1Settings, recognized: list[RecognizedWord], *, first: bool, closing: bool
+) -> list[Word]:
+    """The wire words of an engine's tokens (punctuated, first capitalised, closing period)."""
+    kept: list[tuple[RecognizedWord, str]] = []
+    for item in recognized:
+        norm = normalise_word(item.word)
+        if norm:
+            kept.append((item, norm))
+    out: list[Word] = []
+    last = len(kept) - 1
+    for k, (item, norm) in enumerate(kept):
+        punctuated: str | None = None
+        if settings.punctuate:
+            punctuated = item.word
+            if first and k == 0:
+                punctuated = punctuated[:1].upper() + punctuated[1:]
+            if closing and k == last and not punctuated.endswith((".", "?", "!")):
+                punctuated += "."
+        out.append(
+            Word(
+                word=norm,
+                start=_t(item.start),
+                end=_t(item.end),
+                confidence=round(item.confidence, 6),
+                punctuated_word=punctuated,
+                speaker=0 if settings.diarize else None,
+            )
+        )
+    return out
 
 
 # --- the connection ------------------------------------------------------------------------
@@ -436,18 +481,14 @@ class _ListenStream(ServerStream):
                 from_finalize=False,
             )
         elif segment is not None:
-            if end_frame - segment.result_start_frame >= self._frames(track, MAX_RESULT_S):
+            if end_frame - segment.result_start_frame >= track.frames(MAX_RESULT_S):
                 await self._intermediate_final(track, segment, end_frame)
             elif end_frame >= segment.next_interim_frame:
-                segment.next_interim_frame += self._frames(track, INTERIM_INTERVAL_S)
+                segment.next_interim_frame += track.frames(INTERIM_INTERVAL_S)
                 if settings.interim_results:
                     await self._interim(track, segment, end_frame, step.voiced)
 
         await self._check_utterance_end(track, end_frame)
-
-    @staticmethod
-    def _frames(track: _Track, seconds: float) -> int:
-        return max(1, round(seconds / track.frame_s))
 
     async def _transcribe(
         self, track: _Track, segment: _Segment, final: bool
@@ -477,7 +518,7 @@ class _ListenStream(ServerStream):
         )
         segment.committed += len(words)
         segment.result_start_frame = end_frame
-        segment.next_interim_frame = end_frame + self._frames(track, INTERIM_INTERVAL_S)
+        segment.next_interim_frame = end_frame + track.frames(INTERIM_INTERVAL_S)
 
     async def _close_segment(
         self,
@@ -513,7 +554,7 @@ class _ListenStream(ServerStream):
         from_finalize: bool = False,
     ) -> None:
         settings = self.settings
-        words = self._words(recognized, first=segment.committed == 0, closing=closing)
+        words = _words(settings, recognized, first=segment.committed == 0, closing=closing)
         if words:
             track.last_word_end = words[-1].end
             track.utterance_end_sent = False
@@ -543,46 +584,9 @@ class _ListenStream(ServerStream):
         )
         await self.send(results)
 
-    def _words(self, recognized: list[RecognizedWord], *, first: bool, closing: bool) -> list[Word]:
-        settings = self.settings
-        kept: list[tuple[RecognizedWord, str]] = []
-        for item in recognized:
-            norm = normalise_word(item.word)
-            if norm:
-                kept.append((item, norm))
-        out: list[Word] = []
-        last = len(kept) - 1
-        for k, (item, norm) in enumerate(kept):
-            punctuated: str | None = None
-            if settings.punctuate:
-                punctuated = item.word
-                if first and k == 0:
-                    punctuated = punctuated[:1].upper() + punctuated[1:]
-                if closing and k == last and not punctuated.endswith((".", "?", "!")):
-                    punctuated += "."
-            out.append(
-                Word(
-                    word=norm,
-                    start=_t(item.start),
-                    end=_t(item.end),
-                    confidence=round(item.confidence, 6),
-                    punctuated_word=punctuated,
-                    speaker=0 if settings.diarize else None,
-                )
-            )
-        return out
-
-    def _utterance_end_due(self, track: _Track, end_frame: int, gap_ms: int) -> bool:
-        last = track.last_word_end
-        return (
-            not track.utterance_end_sent
-            and last is not None
-            and track.seconds(end_frame) + 1e-9 >= last + gap_ms / 1000
-        )
-
     async def _check_utterance_end(self, track: _Track, end_frame: int) -> None:
         gap_ms = self.settings.utterance_end_ms
-        if gap_ms is None or not self._utterance_end_due(track, end_frame, gap_ms):
+        if gap_ms is None or not track.utterance_end_due(end_frame, gap_ms):
             return
         segment = track.segment
         if segment is not None:
@@ -600,7 +604,7 @@ class _ListenStream(ServerStream):
                     speech_final=False,
                     closing=False,
                 )
-                if not self._utterance_end_due(track, end_frame, gap_ms):
+                if not track.utterance_end_due(end_frame, gap_ms):
                     return
         if track.last_word_end is not None:
             track.utterance_end_sent = True
