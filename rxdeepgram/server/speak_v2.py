@@ -257,6 +257,24 @@ class _Turn:
             return tail, True
         return None
 
+    def split(self, played_ms: float, engine: TtsEngine) -> tuple[str, str]:
+        """The turn's text cut where ``played_ms`` of its audio ends (``engine.duration``, when
+        it has one, measures text; else characters do)."""
+        text = self.text()
+        done = 0  # characters of the segments played in full
+        left = played_ms
+        duration: Callable[[str], float] | None = getattr(engine, "duration", None)
+        measure = None if duration is None else (lambda part: duration(spoken(part)))
+        for segment in self.segments:
+            if left >= segment.ms - 1e-6:
+                done += len(segment.text)
+                left -= segment.ms
+                continue
+            fraction = left / segment.ms if segment.ms > 0 else 0.0
+            done += _cut(segment.text, fraction, measure)
+            break
+        return text[:done], text[done:]
+
 
 def _cut(text: str, fraction: float, measure: Callable[[str], float] | None) -> int:
     """The index of the word boundary in ``text`` where ``fraction`` of its audio has played
@@ -276,6 +294,36 @@ def _cut(text: str, fraction: float, measure: Callable[[str], float] | None) -> 
             break
         best = end
     return best
+
+
+def _speed_refusal(
+    speed: float, engine: TtsEngine, supports_speed: bool, queued: list[_Turn]
+) -> ConfigureFailure | None:
+    """Why a ``Configure {speed}`` is refused, or ``None`` to accept it (``queued``: the turns
+    behind the active one)."""
+    if not supports_speed:
+        return ConfigureFailure(
+            code="SPEED_NOT_SUPPORTED",
+            description=f"the local TTS engine ({engine.name}) has no speed control",
+            field="speed",
+        )
+    if (problem := check_speed(speed)) is not None:
+        low, high = SPEED_RANGE
+        return ConfigureFailure(
+            code="SPEED_OUT_OF_RANGE" if not low <= speed <= high else "SPEED_INCREMENT_INVALID",
+            description=f"'speed' {problem}",
+            field="speed",
+            value=speed,
+        )
+    if speed != 1.0 and any(_PRONOUNCE.search(t.text()) for t in queued):
+        return ConfigureFailure(
+            code="CONTROL_COMBINATION_INVALID",
+            description="a turn queued behind the active one carries a pronunciation "
+            "control, which cannot be combined with speed; flush that turn first",
+            field="speed",
+            value=speed,
+        )
+    return None
 
 
 # --- the connection ------------------------------------------------------------------------
@@ -470,7 +518,7 @@ class _Stream(SpeakStream):
             remaining: str | None = None
             if offset is not None:
                 turn_played = min(max(played - turn.start_ms, 0.0), turn.audio_ms)
-                spoken, remaining = self._split(turn, turn_played)
+                spoken, remaining = turn.split(turn_played, self.engine)
                 self.position_ms = played
             self.interrupt_floor = played
             billable, applied = turn.billing()
@@ -494,55 +542,16 @@ class _Stream(SpeakStream):
                 await self._start(self.turns[0])
         self.wakeup.set()
 
-    def _split(self, turn: _Turn, played_ms: float) -> tuple[str, str]:
-        """The turn's text cut where ``played_ms`` of its audio ends."""
-        text = turn.text()
-        done = 0  # characters of the segments played in full
-        left = played_ms
-        duration: Callable[[str], float] | None = getattr(self.engine, "duration", None)
-        measure = None if duration is None else (lambda part: duration(spoken(part)))
-        for segment in turn.segments:
-            if left >= segment.ms - 1e-6:
-                done += len(segment.text)
-                left -= segment.ms
-                continue
-            fraction = left / segment.ms if segment.ms > 0 else 0.0
-            done += _cut(segment.text, fraction, measure)
-            break
-        return text[:done], text[done:]
-
     async def _on_configure(self, message: Configure) -> None:
         speed = message.speed
-        reply: MessageBase
-        if speed is None:
+        reply: MessageBase | None = None
+        if speed is not None:
+            queued = list(self.turns)[1:]
+            reply = _speed_refusal(speed, self.engine, self.synth.supports_speed, queued)
+            if reply is None:
+                self.speed = speed
+        if reply is None:
             reply = ConfigureSuccess(applied=AppliedConfig(speed=self.speed))
-        elif not self.synth.supports_speed:
-            reply = ConfigureFailure(
-                code="SPEED_NOT_SUPPORTED",
-                description=f"the local TTS engine ({self.engine.name}) has no speed control",
-                field="speed",
-            )
-        elif (problem := check_speed(speed)) is not None:
-            low, high = SPEED_RANGE
-            reply = ConfigureFailure(
-                code="SPEED_OUT_OF_RANGE"
-                if not low <= speed <= high
-                else "SPEED_INCREMENT_INVALID",
-                description=f"'speed' {problem}",
-                field="speed",
-                value=speed,
-            )
-        elif speed != 1.0 and any(_PRONOUNCE.search(t.text()) for t in list(self.turns)[1:]):
-            reply = ConfigureFailure(
-                code="CONTROL_COMBINATION_INVALID",
-                description="a turn queued behind the active one carries a pronunciation "
-                "control, which cannot be combined with speed; flush that turn first",
-                field="speed",
-                value=speed,
-            )
-        else:
-            self.speed = speed
-            reply = ConfigureSuccess(applied=AppliedConfig(speed=speed))
         await self.send_locked(reply)
 
     # -- synthesising and sending -----------------------------------------------------------------
