@@ -28,8 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from ..errors import InvalidOptionError
 from ._capabilities import check_languages, voice_language
 from ._pcm import bytes_per_second, encode_pcm16
-from ._stream import ServerStream, StreamFatal
-from ._stt import close_reason
+from ._stream import ServerStream, StreamFatal, close_reason
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection

@@ -16,6 +16,7 @@ closes 1011).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -23,17 +24,43 @@ import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from ..messages import MessageBase, encode
-from ._stt import close_reason, receive
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-__all__ = ["DECODE_ERRORS", "ServerStream", "StreamFatal"]
+__all__ = [
+    "DECODE_ERRORS",
+    "MAX_REASON_BYTES",
+    "ServerStream",
+    "StreamFatal",
+    "close_reason",
+    "receive",
+]
 
 log = logging.getLogger("rxdeepgram.server")
 
 DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
 """What decoding a client text frame may raise (``RecursionError``: deeply nested JSON)."""
+MAX_REASON_BYTES = 123
+"""Longest reason a WebSocket close frame can carry, in UTF-8 bytes."""
+
+
+def close_reason(code: str, text: str) -> str:
+    """``"<code> <text>"``, cut to fit a close frame."""
+    reason = f"{code} {text}"
+    raw = reason.encode()
+    if len(raw) <= MAX_REASON_BYTES:
+        return reason
+    return raw[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore") + "..."
+
+
+async def receive(ws: ServerConnection, idle_timeout: float) -> str | bytes | None:
+    """The next frame from the client, or ``None`` when none came within ``idle_timeout`` s."""
+    try:
+        async with asyncio.timeout(idle_timeout):
+            return await ws.recv()
+    except TimeoutError:
+        return None
 
 
 class StreamFatal(Exception):

@@ -9,7 +9,8 @@
 * :func:`call_engine` runs an engine call in a worker thread when the engine is ``blocking``;
   :class:`Margins` and :func:`transcribe_segment` give an engine a segment with the lead-in and
   tail it asks for (every channel that recognises speech: listen v1/v2 and the agent).
-* :func:`receive` waits for the next client frame with the idle timeout.
+* :func:`receive` (waits for the next client frame with the idle timeout) and
+  :func:`close_reason` are :mod:`._stream`'s, re-exported here.
 * :class:`DataError`, :func:`close_reason`, :func:`raw_sample_format`, :func:`normalise_word`,
   :func:`round_time`: small helpers both channels word the same way.
 """
@@ -28,10 +29,9 @@ from typing import TYPE_CHECKING, Generic, NamedTuple, ParamSpec, TypeVar
 from ..audio._convert import LinearRateConverter, RateConverter
 from ..audio._pcm import from_pcm16
 from ._audio import AudioFormatError, EnergyVad, SampleFormat, VadConfig
+from ._stream import MAX_REASON_BYTES, close_reason, receive
 
 if TYPE_CHECKING:
-    from websockets.asyncio.server import ServerConnection
-
     from .engines import RecognizedWord, SttEngine, SttStream
 
 __all__ = [
@@ -51,9 +51,6 @@ __all__ = [
     "transcribe_segment",
 ]
 
-MAX_REASON_BYTES = 123
-"""Longest reason a WebSocket close frame can carry, in UTF-8 bytes."""
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -64,15 +61,6 @@ class DataError(Exception):
     Listen V1 closes with 1008 ``DATA-0000`` and this text as the reason; Listen V2 sends a fatal
     ``Error`` first.
     """
-
-
-def close_reason(code: str, text: str) -> str:
-    """``"<code> <text>"``, cut to fit a close frame."""
-    reason = f"{code} {text}"
-    raw = reason.encode()
-    if len(raw) <= MAX_REASON_BYTES:
-        return reason
-    return raw[: MAX_REASON_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
 def raw_sample_format(encoding: str, sample_rate: int, channels: int = 1) -> SampleFormat:
@@ -106,15 +94,6 @@ async def call_engine(
     if engine.blocking:
         return await asyncio.to_thread(fn, *args, **kwargs)
     return fn(*args, **kwargs)
-
-
-async def receive(ws: ServerConnection, idle_timeout: float) -> str | bytes | None:
-    """The next frame from the client, or ``None`` when none came within ``idle_timeout`` s."""
-    try:
-        async with asyncio.timeout(idle_timeout):
-            return await ws.recv()
-    except TimeoutError:
-        return None
 
 
 # --- frames ----------------------------------------------------------------------------------
