@@ -1,8 +1,9 @@
 """``/v2/listen``: Deepgram's Flux conversational speech-to-text (turns), served locally.
 
-The audio plumbing is Listen V1's (:mod:`._stt`: decoding, resampling to the engine's rate,
-10 ms frames, :class:`~._audio.EnergyVad` speech segments, the engine interface); this module adds
-Flux's turn detection on top. Timing comes from the audio alone (sample counts, never the wall
+The audio plumbing is Listen V1's (:mod:`._ingest`: decoding, resampling to the engine's rate,
+10 ms frames; :mod:`._stt`: :class:`~._audio.EnergyVad` speech segments, the engine interface)
+and so is the connection's skeleton (:mod:`._stream`); this module adds Flux's turn detection
+on top. Timing comes from the audio alone (sample counts, never the wall
 clock), so a given audio stream always yields the same messages, however it is chunked.
 
 Behaviour (choices are marked *local* where Deepgram documents nothing or the local server
