@@ -82,12 +82,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import msgspec
-from websockets.exceptions import ConnectionClosed
-
 from .._version import __version__
 from ..errors import InvalidOptionError
-from ..messages import MessageBase, encode
 from ..messages.listen_v1 import (
     Alternative,
     Channel,
@@ -117,6 +113,7 @@ from ._audio import (
     split_channels,
 )
 from ._capabilities import check_languages
+from ._stream import ServerStream, StreamFatal
 from ._stt import (
     DataError,
     FrameSplitter,
@@ -124,10 +121,8 @@ from ._stt import (
     Segment,
     Segmenter,
     call_engine,
-    close_reason,
     normalise_word,
     raw_sample_format,
-    receive,
     round_time,
     transcribe_segment,
 )
@@ -331,7 +326,9 @@ class _Track:
 # --- the connection ------------------------------------------------------------------------
 
 
-class _ListenStream:
+class _ListenStream(ServerStream):
+    name = "Listen V1 stream"
+
     def __init__(
         self,
         websocket: ServerConnection,
@@ -340,8 +337,7 @@ class _ListenStream:
         engine: SttEngine,
         vad_config: VadConfig,
     ) -> None:
-        self.ws = websocket
-        self.request_id = request_id
+        super().__init__(websocket, request_id)
         self.settings = settings
         self.engine = engine
         self.margins = Margins.of(engine)  # audio around speech the engine asks for
@@ -366,58 +362,37 @@ class _ListenStream:
         )
         self.closing = False
 
-    # -- the receive loop ----------------------------------------------------------------------
+    # -- the receive loop (hooks of ServerStream) -------------------------------------------
 
-    async def run(self, idle_timeout: float) -> None:
+    async def on_binary(self, data: bytes) -> bool:
+        if not data:  # the pre-2022 way to end a stream
+            await self._close_stream()
+            return True
         try:
-            await self._loop(idle_timeout)
+            await self._on_audio(data)
         except DataError as exc:
-            log.info("request %s: closing 1008: %s", self.request_id, exc)
-            await self.ws.close(1008, close_reason("DATA-0000", str(exc)))
-        except ConnectionClosed:
+            raise StreamFatal(1008, "DATA-0000", str(exc)) from None
+        return False
+
+    def decode(self, frame: str) -> object:
+        return decode_client(frame)
+
+    async def on_message(self, message: object) -> bool:
+        if isinstance(message, CloseStream):
+            await self._close_stream()
+            return True
+        if isinstance(message, Finalize):
+            await self._finalize(message.channel)
+        elif isinstance(message, KeepAlive):
             pass
-        finally:
-            await self._close_streams()
+        elif isinstance(message, Configure):
+            await self.send(
+                ConfigureSuccess(request_id=self.request_id, keyterms=message.keyterms or [])
+            )
+        return False
 
-    async def _loop(self, idle_timeout: float) -> None:
-        ws = self.ws
-        while True:
-            frame = await receive(ws, idle_timeout)
-            if frame is None:
-                log.info("request %s: idle for %.3g s, closing 1011", self.request_id, idle_timeout)
-                await ws.close(
-                    1011,
-                    close_reason(
-                        "NET-0001",
-                        "Deepgram did not receive audio data or a text message within the "
-                        f"timeout window ({idle_timeout:g} s).",
-                    ),
-                )
-                return
-            if isinstance(frame, bytes):
-                if not frame:  # the pre-2022 way to end a stream
-                    await self._close_stream()
-                    return
-                await self._on_audio(frame)
-                continue
-            try:
-                message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-                raise DataError(f"invalid control message: {exc}") from None
-            if isinstance(message, CloseStream):
-                await self._close_stream()
-                return
-            if isinstance(message, Finalize):
-                await self._finalize(message.channel)
-            elif isinstance(message, KeepAlive):
-                pass
-            elif isinstance(message, Configure):
-                await self._send(
-                    ConfigureSuccess(request_id=self.request_id, keyterms=message.keyterms or [])
-                )
-
-    async def _send(self, message: MessageBase) -> None:
-        await self.ws.send(encode(message), text=True)
+    async def shutdown(self) -> None:
+        await self._close_streams()
 
     # -- audio ---------------------------------------------------------------------------------
 
@@ -518,7 +493,7 @@ class _ListenStream:
         segment = track.segment
         if step.started and settings.vad_events:
             assert segment is not None
-            await self._send(
+            await self.send(
                 SpeechStarted(
                     channel=list(track.label), timestamp=_t(track.seconds(segment.start_frame))
                 )
@@ -637,7 +612,7 @@ class _ListenStream:
             from_finalize=from_finalize if is_final else None,
             entities=[] if is_final and settings.detect_entities else None,
         )
-        await self._send(results)
+        await self.send(results)
 
     def _words(self, recognized: list[RecognizedWord], *, first: bool, closing: bool) -> list[Word]:
         settings = self.settings
@@ -700,7 +675,7 @@ class _ListenStream:
                     return
         if track.last_word_end is not None:
             track.utterance_end_sent = True
-            await self._send(
+            await self.send(
                 UtteranceEnd(channel=list(track.label), last_word_end=track.last_word_end)
             )
 
@@ -731,7 +706,7 @@ class _ListenStream:
                     speech_final=False,
                     from_finalize=False,
                 )
-        await self._send(self._metadata())
+        await self.send(self._metadata())
         await self.ws.close(1000)
 
     def _metadata(self) -> Metadata:
