@@ -191,7 +191,7 @@ class AgentV1Handler:
 
     async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
-        await AgentSession(self, session).run()
+        await AgentSession(self, session).run(session.server.idle_timeout)
 
     def __repr__(self) -> str:
         return f"AgentV1Handler(realtime={self.realtime}, chunk_ms={self.chunk_ms})"

@@ -1,5 +1,6 @@
 """What every part of an agent connection shares: the constants, the handler's knobs
-(:class:`AgentOptions`), the fatal error (:class:`Fatal`) and the socket (:class:`Link`)."""
+(:class:`AgentOptions`), its fatal errors (:func:`fatal`, a :class:`~.._stream.StreamFatal`) and
+the socket (:class:`Link`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from websockets.exceptions import ConnectionClosed
-
-from ...messages import MessageBase, encode
-from ...messages.agent_v1 import Error, Warning
-from .._stt import close_reason
+from .._stream import StreamFatal
 
 if TYPE_CHECKING:
-    from websockets.asyncio.server import ServerConnection
+    from ...messages import MessageBase
 
 __all__ = [
     "DEFAULT_FRUSTRATION_MAX",
@@ -25,9 +22,9 @@ __all__ = [
     "FRUSTRATION_WORDS",
     "MAX_PROMPT_CHARS",
     "AgentOptions",
-    "Fatal",
     "Link",
     "ServerFunction",
+    "fatal",
     "internal",
     "log",
     "timeout_fatal",
@@ -79,19 +76,14 @@ class AgentOptions(Protocol):
     def on_client_frame(self) -> Callable[[str, str | bytes], None] | None: ...
 
 
-class Fatal(Exception):
-    """End the session with ``Error {code, description}`` and a close frame."""
-
-    def __init__(self, code: str, description: str, close: int = 1008, reason: str = "DATA-0000"):
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.close = close
-        self.reason = reason
+def fatal(code: str, description: str, close: int = 1008, reason: str = "DATA-0000") -> StreamFatal:
+    """The end of the session: ``Error {code, description}``, then close ``close`` with the
+    reason ``"<reason> <description>"``."""
+    return StreamFatal(close, reason, description, error_code=code)
 
 
-def timeout_fatal(idle: float) -> Fatal:
-    return Fatal(
+def timeout_fatal(idle: float) -> StreamFatal:
+    return fatal(
         "CLIENT_MESSAGE_TIMEOUT",
         f"No message from the client within {idle:g} s: send audio or KeepAlive.",
         1011,
@@ -99,33 +91,17 @@ def timeout_fatal(idle: float) -> Fatal:
     )
 
 
-def internal() -> Fatal:
-    return Fatal("INTERNAL_SERVER_ERROR", "An internal server error occurred.", 1011, "NET-0000")
+def internal() -> StreamFatal:
+    return fatal("INTERNAL_SERVER_ERROR", "An internal server error occurred.", 1011, "NET-0000")
 
 
-class Link:
-    """The socket as the parts of the agent use it: messages, audio, warnings, the fatal end."""
+class Link(Protocol):
+    """The socket as the parts of the agent use it (the session, a
+    :class:`~.._stream.ServerStream`, is it)."""
 
-    __slots__ = ("request_id", "ws")
-
-    def __init__(self, ws: ServerConnection, request_id: str) -> None:
-        self.ws = ws
-        self.request_id = request_id
-
-    async def send(self, message: MessageBase) -> None:
-        await self.ws.send(encode(message), text=True)
-
-    async def send_audio(self, chunk: bytes) -> None:
-        await self.ws.send(chunk)
-
-    async def warn(self, code: str, description: str) -> None:
-        await self.send(Warning(description=description, code=code))
-
-    async def fail(self, fatal: Fatal) -> None:
-        """``Error`` and the close frame; quiet when the client has already gone."""
-        log.info("request %s: agent error %s", self.request_id, fatal.code)
-        try:
-            await self.send(Error(description=fatal.description, code=fatal.code))
-            await self.ws.close(fatal.close, close_reason(fatal.reason, fatal.description))
-        except ConnectionClosed:
-            pass
+    @property
+    def request_id(self) -> str: ...
+    async def send(self, message: MessageBase) -> None: ...
+    async def send_audio(self, data: bytes) -> None: ...
+    async def warn(self, code: str, description: str) -> None: ...
+    async def fail(self, fatal: StreamFatal) -> None: ...

@@ -1,5 +1,6 @@
-"""One agent connection: ``Welcome``, ``Settings`` first (then the parts start), the receive
-loop with its idle timeout, and the dispatch of each client message to the part it concerns."""
+"""One agent connection on the server's stream skeleton (:mod:`.._stream`: the receive loop with
+its idle timeout, decode errors, the fatal end): ``Welcome``, ``Settings`` first (then the parts
+start), and the dispatch of each client message to the part it concerns."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from ...messages.agent_v1 import (
     Agent,
     CustomFromThinkProvider,
     CustomToThinkProvider,
+    Error,
     ForceEndTurn,
     FunctionCallResponse,
     InjectAgentMessage,
@@ -31,11 +32,12 @@ from ...messages.agent_v1 import (
     UpdateSpeak,
     UpdateThink,
     UpdateThinkLive,
+    Warning,
     Welcome,
     decode_client,
 )
-from .._stt import receive
-from ._base import Fatal, Link, internal, log, timeout_fatal
+from .._stream import ServerStream, StreamFatal
+from ._base import fatal, internal, log, timeout_fatal
 from ._calls import FunctionCalls
 from ._conversation import Conversation
 from ._listening import Listening
@@ -43,45 +45,37 @@ from ._speech import Speech
 from ._state import AgentState, check_engines, check_settings, check_update
 
 if TYPE_CHECKING:
+    from ...messages import MessageBase
     from .._channel import ServerSession
     from ._base import AgentOptions
 
 __all__ = ["AgentSession"]
 
 
-class AgentSession:
-    """One agent connection: a receive loop (frames, speech detection, control messages) and a
-    worker task that runs the queued turns (think, function calls, speech) one at a time."""
+class AgentSession(ServerStream):
+    """One agent connection: the receive loop (frames, speech detection, control messages) of
+    the stream skeleton, and a worker task that runs the queued turns (think, function calls,
+    speech) one at a time. The parts share it as their :class:`~._base.Link`."""
+
+    name = "agent"
 
     def __init__(self, options: AgentOptions, session: ServerSession) -> None:
+        super().__init__(session.websocket, session.request_id)
         self.options = options
         self.server = server = session.server
-        self.link = link = Link(session.websocket, session.request_id)
         self.settings: Settings | None = None
-        self.state = state = AgentState(link)
-        self.speech = speech = Speech(link, options, server, state)
-        self.calls = calls = FunctionCalls(link, options, state, speech)
-        self.conversation = Conversation(link, options, server, state, speech, calls)
-        self.listening = Listening(link, options, server, state, speech, calls, self.conversation)
+        self.state = state = AgentState(self)
+        self.speech = speech = Speech(self, options, server, state)
+        self.calls = calls = FunctionCalls(self, options, state, speech)
+        self.conversation = Conversation(self, options, server, state, speech, calls)
+        self.listening = Listening(self, options, server, state, speech, calls, self.conversation)
 
-    async def run(self) -> None:
-        link = self.link
-        try:
-            await link.send(Welcome(request_id=link.request_id))
-            await self._receive_loop()
-        except Fatal as fatal:
-            await link.fail(fatal)
-        except ConnectionClosed:
-            await self._drain()
-        except Exception:
-            log.exception("request %s: the agent failed", link.request_id)
-            await link.fail(internal())
-        finally:
-            await self.conversation.stop()
-            self.calls.close()
-            await self.listening.close()
+    # -- the skeleton's hooks -----------------------------------------------------------------
 
-    async def _drain(self) -> None:
+    async def open(self) -> None:
+        await self.send(Welcome(request_id=self.request_id))
+
+    async def disconnected(self) -> None:
         """Show ``on_client_frame`` the frames still buffered when the connection closed (the
         client may close right after its last messages, before they were handled)."""
         if self.options.on_client_frame is None:
@@ -89,40 +83,51 @@ class AgentSession:
         with contextlib.suppress(ConnectionClosed, TimeoutError):
             async with asyncio.timeout(1.0):
                 while True:
-                    self._observe(await self.link.ws.recv())
+                    self.received(await self.ws.recv())
 
-    def _observe(self, frame: str | bytes) -> None:
+    async def shutdown(self) -> None:
+        await self.conversation.stop()
+        self.calls.close()
+        await self.listening.close()
+
+    def internal_error(self) -> StreamFatal:
+        return internal()
+
+    def error_message(self, fatal: StreamFatal) -> MessageBase:
+        return Error(description=fatal.description, code=fatal.error_code)
+
+    def idle_fatal(self, idle_timeout: float) -> StreamFatal:
+        return timeout_fatal(idle_timeout)
+
+    def decode(self, frame: str) -> object:
+        return decode_client(frame)
+
+    def decode_fatal(self, exc: Exception) -> StreamFatal:
+        return fatal(
+            "UNPARSABLE_CLIENT_MESSAGE", f"A message from the client could not be parsed: {exc}"
+        )
+
+    def received(self, frame: str | bytes) -> None:
         observe = self.options.on_client_frame
         if observe is not None:
             try:
-                observe(self.link.request_id, frame)
+                observe(self.request_id, frame)
             except Exception:
-                log.exception("request %s: on_client_frame raised", self.link.request_id)
+                log.exception("request %s: on_client_frame raised", self.request_id)
 
-    async def _receive_loop(self) -> None:
-        idle = self.server.idle_timeout
-        ws = self.link.ws
-        while True:
-            frame = await receive(ws, idle)
-            if frame is None:
-                raise timeout_fatal(idle)
-            self._observe(frame)
-            if isinstance(frame, bytes):
-                if self.settings is None:
-                    raise Fatal(
-                        "NON_SETTINGS_MESSAGE_BEFORE_SETTINGS",
-                        "Audio arrived before Settings: send Settings first.",
-                    )
-                await self.listening.on_audio(frame)
-                continue
-            try:
-                message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-                raise Fatal(
-                    "UNPARSABLE_CLIENT_MESSAGE",
-                    f"A message from the client could not be parsed: {exc}",
-                ) from None
-            await self._on_message(message)
+    async def on_binary(self, data: bytes) -> bool:
+        if self.settings is None:
+            raise fatal(
+                "NON_SETTINGS_MESSAGE_BEFORE_SETTINGS",
+                "Audio arrived before Settings: send Settings first.",
+            )
+        await self.listening.on_audio(data)
+        return False
+
+    async def warn(self, code: str, description: str) -> None:
+        await self.send(Warning(description=description, code=code))
+
+    # -- the agent's messages -----------------------------------------------------------------
 
     async def _apply_settings(self, settings: Settings) -> None:
         fmt, output = check_settings(settings)
@@ -134,30 +139,34 @@ class AgentSession:
         await self.listening.start(fmt)
         self.settings = settings
         self.conversation.start()
-        await self.link.send(SettingsApplied())
+        await self.send(SettingsApplied())
         if too_long:
             await state.prompt_warning()
         await state.voice_prompt_warning()
         if agent.greeting:
             self.conversation.greet(agent.greeting)
 
-    async def _on_message(self, message: object) -> None:
+    async def on_message(self, message: object) -> bool:
         if isinstance(message, Settings):
             if self.settings is not None:
-                raise Fatal(
+                raise fatal(
                     "SETTINGS_ALREADY_APPLIED", "Settings were already applied to this session."
                 )
             await self._apply_settings(message)
-            return
+        else:
+            await self._on_control(message)
+        return False
+
+    async def _on_control(self, message: object) -> None:
         if self.settings is None:
             kind = getattr(message, "type", type(message).__name__)
-            raise Fatal(
+            raise fatal(
                 "NON_SETTINGS_MESSAGE_BEFORE_SETTINGS",
                 f"{kind} arrived before Settings: send Settings first.",
             )
         if isinstance(message, KeepAlive):
             return
-        link, state = self.link, self.state
+        state = self.state
         if isinstance(message, FunctionCallResponse):
             self.calls.answer(message)
         elif isinstance(message, InjectUserMessage):
@@ -166,28 +175,28 @@ class AgentSession:
             await self.conversation.inject_agent(message, user_busy=self.listening.user_busy)
         elif isinstance(message, UpdatePrompt):
             too_long = state.set_prompt(message.prompt)
-            await link.send(PromptUpdated())
+            await self.send(PromptUpdated())
             if too_long:
                 await state.prompt_warning()
         elif isinstance(message, UpdateThink):
             too_long = state.update_think(message)
-            await link.send(ThinkUpdated())
+            await self.send(ThinkUpdated())
             if too_long:
                 await state.prompt_warning()
             await state.voice_prompt_warning()
         elif isinstance(message, UpdateSpeak):
             check_update(message)
-            await link.send(SpeakUpdated())
+            await self.send(SpeakUpdated())
         elif isinstance(message, UpdateListen):
             check_update(message)
             state.update_listen(message.listen.provider)
-            await link.send(ListenUpdated())
+            await self.send(ListenUpdated())
         elif isinstance(message, ForceEndTurn):
             await self.listening.force_end_turn()
         elif isinstance(message, UpdateThinkLive):
             check_update(message)
             state.think_live = message.think_live
-            await link.send(ThinkLiveUpdated())
+            await self.send(ThinkLiveUpdated())
         elif isinstance(message, CustomToThinkProvider):
             # The local think provider has no custom protocol: it hands the payload back.
-            await link.send(CustomFromThinkProvider(content=message.content))
+            await self.send(CustomFromThinkProvider(content=message.content))

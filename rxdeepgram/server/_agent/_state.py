@@ -32,10 +32,11 @@ from .._capabilities import check_languages, voice_language
 from .._pcm import OUTPUT_ENCODINGS
 from .._stt import DataError, raw_sample_format
 from ..think import CallResult, FunctionSpec, Message, ThinkRequest
-from ._base import DEFAULT_SAMPLE_RATE, MAX_PROMPT_CHARS, Fatal, Link
+from ._base import DEFAULT_SAMPLE_RATE, MAX_PROMPT_CHARS, fatal
 
 if TYPE_CHECKING:
     from .._channel import ServerSettings
+    from ._base import Link
 
 __all__ = [
     "AgentState",
@@ -84,7 +85,7 @@ def check_update(message: UpdateThink | UpdateSpeak | UpdateListen | UpdateThink
     try:
         validate_message(message)
     except InvalidMessageError as exc:
-        raise Fatal("INVALID_SETTINGS", f"{message.type}: {exc}") from None
+        raise fatal("INVALID_SETTINGS", f"{message.type}: {exc}") from None
 
 
 class OutputFormat:
@@ -106,25 +107,25 @@ def check_settings(settings: Settings) -> tuple[SampleFormat, OutputFormat]:
     try:
         validate_settings(settings)
     except InvalidMessageError as exc:
-        raise Fatal("INVALID_SETTINGS", str(exc)) from None
+        raise fatal("INVALID_SETTINGS", str(exc)) from None
     audio_in = settings.audio.input
     encoding = audio_in.encoding if audio_in is not None else "linear16"
     rate = audio_in.sample_rate if audio_in is not None else DEFAULT_SAMPLE_RATE
     try:
         fmt = raw_sample_format(encoding, rate)
     except DataError as exc:
-        raise Fatal("INVALID_SETTINGS", f"audio.input: {exc}") from None
+        raise fatal("INVALID_SETTINGS", f"audio.input: {exc}") from None
     out = settings.audio.output
     out_encoding = (out.encoding if out is not None else None) or "linear16"
     if out_encoding not in OUTPUT_ENCODINGS:
-        raise Fatal(
+        raise fatal(
             "INVALID_SETTINGS",
             f"audio.output.encoding {out_encoding!r} is not supported by the local server "
             f"(supported: {', '.join(sorted(OUTPUT_ENCODINGS))})",
         )
     container = (out.container if out is not None else None) or "none"
     if container not in ("none", "wav"):
-        raise Fatal(
+        raise fatal(
             "INVALID_SETTINGS",
             f"audio.output.container {container!r} is not supported by the local server "
             "(supported: none, wav)",
@@ -156,7 +157,7 @@ def check_engines(agent: Agent, server: ServerSettings) -> None:
                 option = "agent.speak.provider.model"
                 check_languages(option, [language], server.tts, "text-to-speech", voice.model)
     except InvalidOptionError as exc:
-        raise Fatal("INVALID_SETTINGS", str(exc)) from None
+        raise fatal("INVALID_SETTINGS", str(exc)) from None
 
 
 class AgentState:
@@ -176,7 +177,7 @@ class AgentState:
     def adopt(self, settings: Settings, agent: Agent) -> bool:
         """Take the conversation's part of ``Settings``; ``True`` if the prompt had to be cut."""
         if settings.mip_opt_out and think_fast(first(agent.think)) is not None:
-            raise Fatal(
+            raise fatal(
                 "INVALID_SETTINGS",
                 "agent.think.provider.model: think-fast requires the Model Improvement Program "
                 "(mip_opt_out is true); use phonellm-mini-alpha-2-fp8 to opt out",
@@ -210,7 +211,7 @@ class AgentState:
         """``UpdateThink`` checked and adopted; ``True`` if its prompt had to be cut."""
         check_update(message)
         if self.mip_opt_out and think_fast(first(message.think)) is not None:
-            raise Fatal(
+            raise fatal(
                 "INVALID_SETTINGS",
                 "UpdateThink: think-fast requires the Model Improvement Program "
                 "(mip_opt_out is true)",
@@ -223,7 +224,7 @@ class AgentState:
             shown = "none"
             if current is not None:
                 shown = f"{current.model!r} (version {current.__struct_config__.tag})"
-            raise Fatal(
+            raise fatal(
                 "INVALID_SETTINGS",
                 "UpdateListen must name the session's listen provider: the same version and "
                 f"model (current: {shown})",
