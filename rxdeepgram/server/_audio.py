@@ -434,6 +434,10 @@ class VadConfig:
     floor_rise_s: float = 1.0
     floor_rise_in_speech_s: float = 20.0
 
+    def frame_samples(self, sample_rate: int) -> int:
+        """Samples of one frame at ``sample_rate``."""
+        return max(1, sample_rate * self.frame_ms // 1000)
+
 
 class VadEvent(NamedTuple):
     """A speech boundary: ``kind`` is ``"start"`` (``frame`` = first frame of speech) or
@@ -461,7 +465,7 @@ class EnergyVad:
     def __init__(self, sample_rate: int, config: VadConfig | None = None) -> None:
         self.config = cfg = config or VadConfig()
         self.sample_rate = sample_rate
-        self.frame_samples = max(1, sample_rate * cfg.frame_ms // 1000)
+        self.frame_samples = cfg.frame_samples(sample_rate)
         frame_s = self.frame_samples / sample_rate
         self._min_speech = max(1, math.ceil(cfg.min_speech_ms / 1000 / frame_s - 1e-9))
         self._min_silence = max(1, math.ceil(cfg.min_silence_ms / 1000 / frame_s - 1e-9))

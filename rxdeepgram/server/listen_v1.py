@@ -102,27 +102,17 @@ from ..messages.listen_v1 import (
     decode_client,
 )
 from ..options import ListenV1Options
-from ._audio import (
-    AudioFormatError,
-    PcmDecoder,
-    SampleFormat,
-    VadConfig,
-    detect_container,
-    downmix,
-    parse_wav_header,
-    split_channels,
-)
+from ._audio import VadConfig
 from ._capabilities import check_languages
+from ._ingest import AudioIngest
 from ._stream import ServerStream, StreamFatal
 from ._stt import (
     DataError,
-    FrameSplitter,
     Margins,
     Segment,
     Segmenter,
     call_engine,
     normalise_word,
-    raw_sample_format,
     round_time,
     transcribe_segment,
 )
@@ -289,7 +279,6 @@ class _Track:
         self,
         index: int,
         total: int,
-        source_rate: int,
         engine: SttEngine,
         vad_config: VadConfig,
         stream: SttStream,
@@ -300,7 +289,6 @@ class _Track:
             engine.sample_rate, vad_config, self._segment
         )
         self.frame_s = self.segmenter.frame_s
-        self.input = FrameSplitter(source_rate, engine, self.segmenter.frame_samples)
         self.stream = stream
         self.last_word_end: float | None = None
         self.utterance_end_sent = True
@@ -345,10 +333,14 @@ class _ListenStream(ServerStream):
             vad_config, min_silence_ms=settings.segment_silence_ms
         )
         self.sha = hashlib.sha256()
-        self.header = bytearray()  # bytes held until the WAV header is complete
-        self.decoder: PcmDecoder | None = None
-        self.format: SampleFormat | None = None
-        self.frames_in = 0  # decoded sample frames (all channels), at the source rate
+        self.ingest = AudioIngest(
+            engine,
+            self.vad_config.frame_samples(engine.sample_rate),
+            encoding=settings.encoding,
+            sample_rate=settings.sample_rate,
+            channels=settings.channels,
+            multichannel=settings.multichannel,
+        )
         self.tracks: list[_Track] = []
         self.model_uuid = str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"rxdeepgram:{engine.name}:{settings.model}")
@@ -398,72 +390,17 @@ class _ListenStream(ServerStream):
 
     async def _on_audio(self, data: bytes) -> None:
         self.sha.update(data)
-        if self.decoder is None:
-            data = await self._start_audio(data)
-            if self.decoder is None:
-                return
-        assert self.format is not None
-        samples = self.decoder.decode(data)
-        if not samples:
-            return
-        channels = self.format.channels
-        self.frames_in += len(samples) // channels
-        if self.settings.multichannel and channels > 1:
-            per_track = split_channels(samples, channels)
-        else:
-            per_track = [downmix(samples, channels)]
-        for track, part in zip(self.tracks, per_track, strict=True):
-            track.input.push(part)
-        await self._run_frames()
-
-    async def _start_audio(self, data: bytes) -> bytes:
-        """Settle the audio format from the query or the WAV header; returns the bytes left
-        to decode (empty while the header is incomplete)."""
-        settings = self.settings
-        if settings.encoding is not None:
-            assert settings.sample_rate is not None
-            fmt = raw_sample_format(settings.encoding, settings.sample_rate, settings.channels)
-        else:
-            self.header += data
-            buffered = bytes(self.header)
-            container = detect_container(buffered)
-            if container is None:
-                if len(buffered) < 12:
-                    return b""
-                raise DataError(
-                    "could not detect an audio container; raw audio needs the encoding and "
-                    "sample_rate query options"
-                )
-            if container != "wav":
-                raise DataError(
-                    f"{container} audio is not supported by the local server (send WAV, or raw "
-                    "linear16 / linear32 / mulaw / alaw with encoding and sample_rate)"
-                )
-            try:
-                header = parse_wav_header(buffered)
-            except AudioFormatError as exc:
-                raise DataError(str(exc)) from None
-            if header is None:
-                return b""
-            fmt = header.format
-            data = buffered[header.data_offset :]
-            self.header = bytearray()
-        self.format = fmt
-        self.decoder = PcmDecoder(fmt)
-        total = fmt.channels if settings.multichannel else 1
-        for index in range(total):
+        ingest = self.ingest
+        ingest.feed(data)
+        total = ingest.tracks
+        while len(self.tracks) < total:  # the format just settled: one engine stream a track
             stream = await self._new_engine_stream()
             self.tracks.append(
-                _Track(
-                    index,
-                    total,
-                    fmt.sample_rate,
-                    self.engine,
-                    self.vad_config,
-                    stream,
-                )
+                _Track(len(self.tracks), total, self.engine, self.vad_config, stream)
             )
-        return data
+        for frames in ingest.frames():
+            for track, frame in zip(self.tracks, frames, strict=True):
+                await self._process_frame(track, frame)
 
     async def _new_engine_stream(self) -> SttStream:
         return await call_engine(self.engine, self.engine.new_stream)
@@ -475,14 +412,6 @@ class _ListenStream(ServerStream):
             except Exception:
                 log.exception("request %s: closing an engine stream failed", self.request_id)
         self.tracks = []
-
-    async def _run_frames(self) -> None:
-        tracks = self.tracks
-        if not tracks:
-            return
-        while all(track.input.ready for track in tracks):
-            for track in tracks:
-                await self._process_frame(track, track.input.pop())
 
     # -- per-frame logic -----------------------------------------------------------------------
 
@@ -710,9 +639,10 @@ class _ListenStream(ServerStream):
         await self.ws.close(1000)
 
     def _metadata(self) -> Metadata:
-        fmt = self.format
-        received = fmt is not None and self.frames_in > 0
-        duration = self.frames_in / fmt.sample_rate if fmt is not None else 0.0
+        fmt = self.ingest.format
+        frames_in = self.ingest.frames_in
+        received = fmt is not None and frames_in > 0
+        duration = frames_in / fmt.sample_rate if fmt is not None else 0.0
         return Metadata(
             transaction_key="deprecated",
             request_id=self.request_id,

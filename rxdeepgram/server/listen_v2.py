@@ -87,10 +87,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
-from websockets.exceptions import ConnectionClosed
 
 from ..errors import InvalidOptionError
-from ..messages import MessageBase, encode
+from ..messages import MessageBase
 from ..messages.listen_v2 import (
     AppliedThresholds,
     CloseStream,
@@ -106,19 +105,17 @@ from ..messages.listen_v2 import (
     decode_client,
 )
 from ..options import ListenV2Options
-from ._audio import PcmDecoder, VadConfig
+from ._audio import VadConfig
 from ._capabilities import check_languages
+from ._ingest import AudioIngest
+from ._stream import ServerStream, StreamFatal
 from ._stt import (
     DataError,
-    FrameSplitter,
     Margins,
     Segment,
     Segmenter,
     call_engine,
-    close_reason,
     normalise_word,
-    raw_sample_format,
-    receive,
     round_time,
     transcribe_segment,
 )
@@ -229,17 +226,6 @@ class ListenV2Handler:
 # --- helpers -------------------------------------------------------------------------------
 
 
-class _Fatal(Exception):
-    """End the stream with ``Error {code, description}``, then close ``close_code``."""
-
-    def __init__(self, code: str, description: str, close_code: int, reason_code: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.close_code = close_code
-        self.reason_code = reason_code
-
-
 class _BadConfigure(Exception):
     """A ``Configure`` to answer with ``ConfigureFailure``."""
 
@@ -268,7 +254,9 @@ def _peek_type(frame: str) -> str | None:
 # --- the connection ------------------------------------------------------------------------
 
 
-class _FluxStream:
+class _FluxStream(ServerStream):
+    name = "Listen V2 stream"
+
     def __init__(
         self,
         websocket: ServerConnection,
@@ -277,8 +265,7 @@ class _FluxStream:
         engine: SttEngine,
         vad_config: VadConfig,
     ) -> None:
-        self.ws = websocket
-        self.request_id = request_id
+        super().__init__(websocket, request_id)
         self.settings = settings
         self.engine = engine
         self.margins = Margins.of(engine)  # audio around speech the engine asks for
@@ -291,10 +278,14 @@ class _FluxStream:
         self.language_hints = list(settings.language_hints)
         self.numerals = settings.numerals
         # Audio.
-        self.decoder: PcmDecoder | None = None
-        self.input: FrameSplitter | None = None
         self.stream: SttStream | None = None
         self.segmenter: Segmenter[Segment] = Segmenter(engine.sample_rate, vad_config, Segment)
+        self.ingest = AudioIngest(
+            engine,
+            self.segmenter.frame_samples,
+            encoding=settings.encoding,
+            sample_rate=settings.sample_rate,
+        )
         self.frame_s = self.segmenter.frame_s
         self.frame_ms = self.frame_s * 1000
         self.update_frames = max(1, round(UPDATE_INTERVAL_S / self.frame_s))
@@ -309,115 +300,85 @@ class _FluxStream:
         self.eager_transcript: str | None = None
         self.closing = False
 
-    # -- the receive loop ----------------------------------------------------------------------
+    # -- the receive loop (hooks of ServerStream) -------------------------------------------
 
-    async def run(self, idle_timeout: float) -> None:
-        try:
-            await self._send(Connected(request_id=self.request_id, sequence_id=self._next()))
-            await self._loop(idle_timeout)
-        except _Fatal as fatal:
-            await self._fail(fatal)
-        except ConnectionClosed:
-            pass
-        except Exception:
-            log.exception("request %s: Listen V2 stream failed", self.request_id)
-            await self._fail(
-                _Fatal(
-                    "INTERNAL_SERVER_ERROR",
-                    "The server encountered an internal error and closed the stream.",
-                    1011,
-                    "NET-0000",
-                )
-            )
-        finally:
-            await self._close_stream()
+    async def open(self) -> None:
+        await self.send(Connected(request_id=self.request_id, sequence_id=self._next()))
 
-    async def _fail(self, fatal: _Fatal) -> None:
-        log.info(
-            "request %s: fatal %s, closing %d: %s",
-            self.request_id,
-            fatal.code,
-            fatal.close_code,
-            fatal.description,
+    def error_message(self, fatal: StreamFatal) -> MessageBase:
+        return Error(sequence_id=self._next(), code=fatal.error_code, description=fatal.description)
+
+    def internal_error(self) -> StreamFatal:
+        return StreamFatal(
+            1011,
+            "NET-0000",
+            "The server encountered an internal error and closed the stream.",
+            error_code="INTERNAL_SERVER_ERROR",
         )
-        try:
-            await self._send(
-                Error(sequence_id=self._next(), code=fatal.code, description=fatal.description)
-            )
-            await self.ws.close(
-                fatal.close_code, close_reason(fatal.reason_code, fatal.description)
-            )
-        except ConnectionClosed:
-            pass
 
-    async def _loop(self, idle_timeout: float) -> None:
-        ws = self.ws
-        while True:
-            frame = await receive(ws, idle_timeout)
-            if frame is None:
-                raise _Fatal(
-                    "CLIENT_MESSAGE_TIMEOUT",
-                    f"No audio or message arrived within the timeout window ({idle_timeout:g} s).",
-                    1011,
-                    "NET-0001",
-                )
-            if isinstance(frame, bytes):
-                if not frame:
-                    await self._finish()
-                    return
-                await self._on_audio(frame)
-                continue
-            try:
-                message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-                if _peek_type(frame) == "Configure":
-                    await self._configure_failure(f"invalid Configure message: {exc}")
-                    continue
-                raise _Fatal(
-                    "UNPARSABLE_CLIENT_MESSAGE",
-                    f"The message is not a Listen V2 client message: {exc}",
-                    1008,
-                    "DATA-0000",
-                ) from None
-            if isinstance(message, CloseStream):
-                await self._finish()
-                return
-            if isinstance(message, Configure):
-                await self._configure(message)
-            elif isinstance(message, ForceEndTurn):
-                await self._force_end_turn()
+    def idle_fatal(self, idle_timeout: float) -> StreamFatal:
+        return StreamFatal(
+            1011,
+            "NET-0001",
+            f"No audio or message arrived within the timeout window ({idle_timeout:g} s).",
+            error_code="CLIENT_MESSAGE_TIMEOUT",
+        )
+
+    async def on_binary(self, data: bytes) -> bool:
+        if not data:
+            await self._finish()
+            return True
+        await self._on_audio(data)
+        return False
+
+    def decode(self, frame: str) -> object:
+        return decode_client(frame)
+
+    async def on_decode_error(self, frame: str, exc: Exception) -> bool:
+        if _peek_type(frame) == "Configure":
+            await self._configure_failure(f"invalid Configure message: {exc}")
+            return True
+        return False
+
+    def decode_fatal(self, exc: Exception) -> StreamFatal:
+        return StreamFatal(
+            1008,
+            "DATA-0000",
+            f"The message is not a Listen V2 client message: {exc}",
+            error_code="UNPARSABLE_CLIENT_MESSAGE",
+        )
+
+    async def on_message(self, message: object) -> bool:
+        if isinstance(message, CloseStream):
+            await self._finish()
+            return True
+        if isinstance(message, Configure):
+            await self._configure(message)
+        elif isinstance(message, ForceEndTurn):
+            await self._force_end_turn()
+        return False
+
+    async def shutdown(self) -> None:
+        await self._close_stream()
 
     def _next(self) -> int:
         value = self.sequence
         self.sequence += 1
         return value
 
-    async def _send(self, message: MessageBase) -> None:
-        await self.ws.send(encode(message), text=True)
-
     # -- audio ---------------------------------------------------------------------------------
 
     async def _on_audio(self, data: bytes) -> None:
-        if self.decoder is None:
-            await self._start_audio()
-        assert self.decoder is not None and self.input is not None
-        samples = self.decoder.decode(data)
-        if not samples:
-            return
-        frames = self.input
-        frames.push(samples)
-        while frames.ready:
-            await self._process_frame(frames.pop())
-
-    async def _start_audio(self) -> None:
-        settings = self.settings
         try:
-            fmt = raw_sample_format(settings.encoding, settings.sample_rate)
+            self.ingest.feed(data)
         except DataError as exc:
-            raise _Fatal("UNSUPPORTED_AUDIO_FORMAT", str(exc), 1008, "DATA-0000") from None
-        self.decoder = PcmDecoder(fmt)
-        self.input = FrameSplitter(fmt.sample_rate, self.engine, self.segmenter.frame_samples)
-        self.stream = await call_engine(self.engine, self.engine.new_stream)
+            raise StreamFatal(
+                1008, "DATA-0000", str(exc), error_code="UNSUPPORTED_AUDIO_FORMAT"
+            ) from None
+        if self.stream is None:
+            self.stream = await call_engine(self.engine, self.engine.new_stream)
+        for (frame,) in self.ingest.frames():
+            await self._process_frame(frame)
 
     async def _close_stream(self) -> None:
         stream, self.stream = self.stream, None
@@ -566,7 +527,7 @@ class _FluxStream:
     async def _turn_info(self, event: str, end: int, *, trigger: str | None = None) -> None:
         words = self._words()
         multi = self.settings.model == _MULTI
-        await self._send(
+        await self.send(
             TurnInfo(
                 request_id=self.request_id,
                 sequence_id=self._next(),
@@ -588,7 +549,7 @@ class _FluxStream:
 
     async def _force_end_turn(self) -> None:
         if self.state == "idle":
-            await self._send(
+            await self.send(
                 Warning(
                     request_id=self.request_id,
                     sequence_id=self._next(),
@@ -609,7 +570,7 @@ class _FluxStream:
             await self._configure_failure(str(exc))
             return
         multi = self.settings.model == _MULTI
-        await self._send(
+        await self.send(
             ConfigureSuccess(
                 request_id=self.request_id,
                 thresholds=AppliedThresholds(
@@ -663,7 +624,7 @@ class _FluxStream:
             self.numerals = message.numerals
 
     async def _configure_failure(self, description: str) -> None:
-        await self._send(
+        await self.send(
             ConfigureFailure(
                 request_id=self.request_id,
                 sequence_id=self._next(),

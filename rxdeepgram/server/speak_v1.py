@@ -55,23 +55,14 @@ where Deepgram documents nothing or the local server deliberately differs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import re
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import msgspec
-from websockets.exceptions import ConnectionClosed
-
 from .._version import __version__
-from ..errors import InvalidOptionError
-from ..messages import MessageBase, encode
 from ..messages.speak_v1 import (
     Clear,
     Cleared,
@@ -84,14 +75,23 @@ from ..messages.speak_v1 import (
     decode_client,
 )
 from ..options import SpeakV1Options
-from ._capabilities import check_languages, voice_language
-from ._pcm import bytes_per_second, encode_pcm16
-from .engines import TtsEngine
+from ._pcm import bytes_per_second
+from ._speech import (
+    CHUNK_MS,
+    SpeakStream,
+    Synthesizer,
+    check_tts_request,
+    output_format,
+    speak_model_uuid,
+    split_sentences,
+)
+from ._stream import StreamFatal
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
     from ._channel import ServerSession, ServerSettings
+    from .engines import TtsEngine
 
 __all__ = [
     "CHUNK_MS",
@@ -106,25 +106,8 @@ log = logging.getLogger("rxdeepgram.server")
 
 DEFAULT_MODEL = "aura-asteria-en"
 """The voice reported when the client names none (Deepgram's default)."""
-CHUNK_MS = 100
-"""Audio per binary frame, in milliseconds."""
 FLUSH_LIMIT_CODE = "FLUSH_LIMIT_EXCEEDED"
 """The ``code`` of the ``Warning`` sent for a ``Flush`` over the limit (*local* choice)."""
-_DEFAULT_RATES = {"linear16": 24000, "mulaw": 8000, "alaw": 8000}
-_MAX_REASON = 123  # bytes in a close frame's reason
-# The end of a complete sentence: terminal punctuation (maybe closed by quotes or brackets)
-# followed by whitespace, or a newline.
-_SENTENCE_END = re.compile(r"(?:[.!?\u2026][\"'\u2019\u201d)\]]*\s+|\n\s*)")
-
-
-def split_sentences(text: str) -> tuple[list[str], str]:
-    """``(complete sentences, unfinished tail)`` of ``text``; joining both gives ``text``."""
-    sentences: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        sentences.append(text[start : match.end()])
-        start = match.end()
-    return sentences, text[start:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +123,12 @@ class SpeakV1Settings:
     @classmethod
     def from_options(cls, options: SpeakV1Options) -> SpeakV1Settings:
         """Apply the server defaults (voice, encoding, encoding-dependent sample rate)."""
-        encoding = options.encoding or "linear16"
+        encoding, sample_rate = output_format(options.encoding, options.sample_rate)
         return cls(
             options=options,
             model=options.model or DEFAULT_MODEL,
             encoding=encoding,
-            sample_rate=options.sample_rate or _DEFAULT_RATES[encoding],
+            sample_rate=sample_rate,
             speed=options.speed if options.speed is not None else 1.0,
         )
 
@@ -193,15 +176,7 @@ class SpeakV1Handler:
         """Refuse (400) a voice in a language the server's TTS engine does not speak (the
         model's last part: ``aura-2-celeste-es`` is Spanish) and ``speed`` for an engine that
         cannot change it."""
-        language = voice_language(settings.model)
-        if language is not None:
-            check_languages("model", [language], server.tts, "text-to-speech", settings.model)
-        if settings.speed != 1.0 and not getattr(server.tts, "supports_speed", False):
-            raise InvalidOptionError(
-                "speed",
-                settings.speed,
-                f"the local server's TTS engine ({server.tts.name}) cannot change the speed",
-            )
+        check_tts_request(settings.model, settings.speed, server)
 
     async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
@@ -214,23 +189,6 @@ class SpeakV1Handler:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-class _Fatal(Exception):
-    """Close the connection with ``code`` and ``reason``."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-def _reason(code: str, text: str) -> str:
-    reason = f"{code} {text}"
-    raw = reason.encode()
-    if len(raw) <= _MAX_REASON:
-        return reason
-    return raw[: _MAX_REASON - 3].decode("utf-8", "ignore") + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +212,9 @@ _Item = _Synth | _Ack | _Done
 # --- the connection ------------------------------------------------------------------------
 
 
-class _SpeakStream:
+class _SpeakStream(SpeakStream):
+    name = "Speak V1 stream"
+
     def __init__(
         self,
         websocket: ServerConnection,
@@ -263,14 +223,13 @@ class _SpeakStream:
         engine: TtsEngine,
         handler: SpeakV1Handler,
     ) -> None:
-        self.ws = websocket
-        self.request_id = request_id
+        super().__init__(websocket, request_id, engine)
         self.settings = settings
-        self.engine = engine
         self.limits = handler
         self.clock = handler.clock
-        self.speed_kw = bool(getattr(engine, "supports_speed", False))
-        if settings.speed != 1.0 and not self.speed_kw:
+        self.max_text_bytes = handler.max_frame_bytes
+        self.synth = Synthesizer(engine, settings.encoding, settings.sample_rate)
+        if settings.speed != 1.0 and not self.synth.supports_speed:
             log.info("request %s: engine %s ignores speed", request_id, engine.name)
         self.buffer = ""
         self.generation = 0  # bumped by Clear: older audio is dropped
@@ -281,113 +240,65 @@ class _SpeakStream:
         self.char_total = 0
         self.flushes: deque[float] = deque()  # times of recent accepted Flushes
         self.queue: deque[_Item] = deque()
-        self.wakeup = asyncio.Event()
-        self.busy = False  # the worker is synthesising or sending
-        self.send_lock = asyncio.Lock()
-        self.worker: asyncio.Task[None] | None = None
 
-    # -- lifecycle ------------------------------------------------------------------------------
+    # -- hooks of ServerStream ------------------------------------------------------------------
 
-    async def run(self, idle_timeout: float) -> None:
-        model_uuid = uuid.uuid5(
-            uuid.NAMESPACE_URL, f"rxdeepgram:speak:{self.engine.name}:{self.settings.model}"
-        )
-        await self._send(
+    async def open(self) -> None:
+        settings = self.settings
+        await self.send(
             Metadata(
                 request_id=self.request_id,
-                model_name=self.settings.model,
+                model_name=settings.model,
                 model_version=__version__,
-                model_uuid=str(model_uuid),
+                model_uuid=speak_model_uuid("speak", self.engine, settings.model),
             )
         )
-        self.worker = asyncio.create_task(self._work(), name=f"speak-{self.request_id}")
-        try:
-            closing = await self._receive(idle_timeout)
-            if closing:
-                await self.worker  # drains, then closes with 1000
-        except _Fatal as exc:
-            await self._stop_worker()
-            log.info("request %s: closing %d: %s", self.request_id, exc.code, exc.reason)
-            await self.ws.close(exc.code, exc.reason)
-        except ConnectionClosed:
-            pass
-        finally:
-            await self._stop_worker()
+        self.start_worker(f"speak-{self.request_id}")
 
-    async def _stop_worker(self) -> None:
-        worker = self.worker
-        if worker is None:
-            return
-        if worker.done():  # it may have ended on the dropped socket: retrieve that, quietly
-            if not worker.cancelled():
-                worker.exception()
-            return
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-            await worker
+    def is_busy(self) -> bool:
+        return self.busy or bool(self.queue)
 
-    async def _send(self, message: MessageBase) -> None:
-        await self.ws.send(encode(message), text=True)
+    def idle_fatal(self, idle_timeout: float) -> StreamFatal:
+        return StreamFatal(
+            1011,
+            "NET-0001",
+            "Deepgram did not receive a text message within the timeout window "
+            f"({idle_timeout:g} s).",
+        )
+
+    def oversize_fatal(self, limit: int) -> StreamFatal:
+        return StreamFatal(1009, "BIG-0000", f"message larger than {limit} B")
+
+    def decode(self, frame: str) -> object:
+        return decode_client(frame)
+
+    def decode_fatal(self, exc: Exception) -> StreamFatal:
+        return StreamFatal(1008, "DATA-0000", f"not a valid Speak V1 message: {exc}")
+
+    async def on_message(self, message: object) -> bool:
+        if isinstance(message, Speak):
+            self._on_speak(message.text)
+        elif isinstance(message, Flush):
+            await self._on_flush()
+        elif isinstance(message, Clear):
+            await self._on_clear()
+        elif isinstance(message, Close):
+            self._enqueue_text(self.buffer)
+            self.buffer = ""
+            self._put(_Done())
+            return True
+        return False
 
     # -- receiving --------------------------------------------------------------------------------
-
-    async def _receive(self, idle_timeout: float) -> bool:
-        """Handle client frames until ``Close`` (returns True) or the socket closes (False)."""
-        ws = self.ws
-        while True:
-            try:
-                async with asyncio.timeout(idle_timeout):
-                    frame = await ws.recv()
-            except TimeoutError:
-                if self.busy or self.queue:
-                    continue  # still synthesising or sending: not idle
-                raise _Fatal(
-                    1011,
-                    _reason(
-                        "NET-0001",
-                        "Deepgram did not receive a text message within the timeout window "
-                        f"({idle_timeout:g} s).",
-                    ),
-                ) from None
-            if isinstance(frame, bytes):
-                raise _Fatal(
-                    1003, _reason("MESSAGE-0000", "binary frames are not supported; send JSON")
-                )
-            if len(frame) > self.limits.max_frame_bytes or (
-                len(frame.encode()) > self.limits.max_frame_bytes
-            ):
-                raise _Fatal(
-                    1009,
-                    _reason("BIG-0000", f"message larger than {self.limits.max_frame_bytes} B"),
-                )
-            try:
-                message = decode_client(frame)
-            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-                raise _Fatal(
-                    1008, _reason("DATA-0000", f"not a valid Speak V1 message: {exc}")
-                ) from None
-            if isinstance(message, Speak):
-                self._on_speak(message.text)
-            elif isinstance(message, Flush):
-                await self._on_flush()
-            elif isinstance(message, Clear):
-                await self._on_clear()
-            elif isinstance(message, Close):
-                self._enqueue_text(self.buffer)
-                self.buffer = ""
-                self._put(_Done())
-                return True
 
     def _on_speak(self, text: str) -> None:
         limits = self.limits
         if len(text) > limits.max_chars_per_message:
-            raise _Fatal(
+            raise StreamFatal(
                 1009,
-                _reason(
-                    "BIG-0001",
-                    f"text has {len(text)} characters; at most "
-                    f"{limits.max_chars_per_message} per Speak",
-                ),
+                "BIG-0001",
+                f"text has {len(text)} characters; at most "
+                f"{limits.max_chars_per_message} per Speak",
             )
         if not text:
             return
@@ -397,12 +308,10 @@ class _SpeakStream:
         while chars and chars[0][0] <= horizon:
             self.char_total -= chars.popleft()[1]
         if self.char_total + len(text) > limits.max_chars_per_window:
-            raise _Fatal(
+            raise StreamFatal(
                 1008,
-                _reason(
-                    "DATA-0001",
-                    f"more than {limits.max_chars_per_window} characters in {limits.window:g} s",
-                ),
+                "DATA-0001",
+                f"more than {limits.max_chars_per_window} characters in {limits.window:g} s",
             )
         chars.append((now, len(text)))
         self.char_total += len(text)
@@ -417,17 +326,16 @@ class _SpeakStream:
         while flushes and flushes[0] <= now - limits.window:
             flushes.popleft()
         if len(flushes) >= limits.max_flushes_per_window:
-            async with self.send_lock:
-                await self._send(
-                    Warning(
-                        description=(
-                            f"Flush limit reached ({limits.max_flushes_per_window} per "
-                            f"{limits.window:g} s): this Flush is ignored until the window "
-                            "resets."
-                        ),
-                        code=FLUSH_LIMIT_CODE,
-                    )
+            await self.send_locked(
+                Warning(
+                    description=(
+                        f"Flush limit reached ({limits.max_flushes_per_window} per "
+                        f"{limits.window:g} s): this Flush is ignored until the window "
+                        "resets."
+                    ),
+                    code=FLUSH_LIMIT_CODE,
                 )
+            )
             return
         flushes.append(now)
         sentences, tail = split_sentences(self.buffer)
@@ -447,7 +355,7 @@ class _SpeakStream:
             await self._ack_through(None)
             sequence_id = self.clear_count
             self.clear_count += 1
-            await self._send(Cleared(sequence_id=sequence_id))
+            await self.send(Cleared(sequence_id=sequence_id))
 
     def _enqueue_text(self, text: str) -> None:
         if text.strip():
@@ -462,56 +370,32 @@ class _SpeakStream:
         order. Call with ``send_lock`` held."""
         unacked = self.unacked
         while unacked and (sequence_id is None or unacked[0] <= sequence_id):
-            await self._send(Flushed(sequence_id=unacked.popleft()))
+            await self.send(Flushed(sequence_id=unacked.popleft()))
 
     # -- synthesising and sending ------------------------------------------------------------------
 
-    async def _work(self) -> None:
-        try:
-            while True:
-                if not self.queue:
-                    self.busy = False
-                    self.wakeup.clear()
-                    await self.wakeup.wait()
-                    continue
-                self.busy = True
-                item = self.queue.popleft()
-                if isinstance(item, _Synth):
-                    await self._speak(item)
-                elif isinstance(item, _Ack):
-                    async with self.send_lock:
-                        await self._ack_through(item.sequence_id)
-                else:
-                    await self.ws.close(1000)
-                    return
-        except (asyncio.CancelledError, ConnectionClosed):
-            raise
-        except Exception:
-            log.exception("request %s: the TTS engine failed", self.request_id)
-            await self.ws.close(1011, _reason("NET-0000", "internal error: synthesis failed"))
+    async def work(self) -> None:
+        while True:
+            if not self.queue:
+                await self.idle()
+                continue
+            self.busy = True
+            item = self.queue.popleft()
+            if isinstance(item, _Synth):
+                await self._speak(item)
+            elif isinstance(item, _Ack):
+                async with self.send_lock:
+                    await self._ack_through(item.sequence_id)
+            else:
+                await self.ws.close(1000)
+                return
 
     async def _speak(self, item: _Synth) -> None:
         if item.generation != self.generation:
             return
-        if self.engine.blocking:
-            chunks = await asyncio.to_thread(self._render, item.text)
-        else:
-            chunks = self._render(item.text)
+        chunks = await self.synth.frames(item.text, self.settings.speed)
         for chunk in chunks:
             async with self.send_lock:
                 if item.generation != self.generation:
                     return  # cleared while synthesising or sending
-                await self.ws.send(chunk, text=False)
-
-    def _render(self, text: str) -> list[bytes]:
-        """The audio of ``text``, encoded and cut into frames (runs in a worker thread for
-        blocking engines)."""
-        settings = self.settings
-        if self.speed_kw:
-            synthesize: Callable[..., bytes] = self.engine.synthesize
-            pcm = synthesize(text, settings.sample_rate, speed=settings.speed)
-        else:
-            pcm = self.engine.synthesize(text, settings.sample_rate)
-        audio = encode_pcm16(pcm, settings.encoding)
-        size = settings.chunk_bytes
-        return [audio[i : i + size] for i in range(0, len(audio), size)]
+                await self.send_audio(chunk)

@@ -9,7 +9,7 @@ module does the protocol around it, as Deepgram's Flux TTS documents it (Early A
   voice).
 * Turns. A ``Speak`` while no turn is active starts one: ``SpeechStarted {speech_id}``
   (``dg_sp_`` + 12 hex digits) goes out at once. Later ``Speak`` text appends to it. Complete
-  sentences (see :func:`~.speak_v1.split_sentences`) are synthesised as they arrive, so audio
+  sentences (see :func:`~._speech.split_sentences`) are synthesised as they arrive, so audio
   streams before the ``Flush``; the unfinished tail waits. ``Flush`` ends the turn: the tail
   goes to synthesis, ``Flushed {speech_id}`` is sent, then the tail's audio, then
   ``SpeechMetadata`` (``audio_duration_ms``; ``input_character_count`` =
@@ -59,30 +59,26 @@ module does the protocol around it, as Deepgram's Flux TTS documents it (Early A
   ``max_frame_bytes``, ``BIG-0000`` (1009); an engine failure, ``NET-0000`` (1011); the
   session's time limit (1 hour), ``NET-0003`` (1011); no client message, ping or pong for
   ``idle_timeout`` (60 s) while nothing is left to send, ``NET-0004`` (1011).
-* Audio frames carry :data:`~.speak_v1.CHUNK_MS` (100 ms) each; blocking engines (espeak-ng) run
+* Audio frames carry :data:`~._speech.CHUNK_MS` (100 ms) each; blocking engines (espeak-ng) run
   in a worker thread, one call at a time per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import secrets
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import msgspec
-from websockets.exceptions import ConnectionClosed
 
 from .._version import __version__
-from ..errors import InvalidOptionError
-from ..messages import MessageBase, encode
+from ..messages import MessageBase
 from ..messages.speak_v2 import (
     AppliedConfig,
     Close,
@@ -105,22 +101,26 @@ from ..messages.speak_v2 import (
     decode_client,
 )
 from ..options.speak_v2 import SPEED_RANGE, SpeakV2Options, check_speed
-from ._capabilities import check_languages, voice_language
-from ._pcm import bytes_per_second, encode_pcm16
-from .engines import TtsEngine
-from .speak_v1 import CHUNK_MS, split_sentences
+from ._speech import (
+    SpeakStream,
+    Synthesizer,
+    check_tts_request,
+    output_format,
+    speak_model_uuid,
+    split_sentences,
+)
+from ._stream import StreamFatal
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
     from ._channel import ServerSession, ServerSettings
+    from .engines import TtsEngine
 
 __all__ = ["SpeakV2Handler", "SpeakV2Settings", "controls", "new_speech_id", "spoken"]
 
 log = logging.getLogger("rxdeepgram.server")
 
-_DEFAULT_RATES = {"linear16": 24000, "mulaw": 8000, "alaw": 8000}
-_MAX_REASON = 123
 _PAUSE = re.compile(r"\{\s*pause\s*:[^{}]*\}", re.IGNORECASE)
 _PRONOUNCE = re.compile(r'\{\s*"word"\s*:\s*"([^"{}]*)"\s*,\s*"pronounce"\s*:\s*"[^"{}]*"\s*\}')
 
@@ -159,12 +159,12 @@ class SpeakV2Settings:
 
     @classmethod
     def from_options(cls, options: SpeakV2Options) -> SpeakV2Settings:
-        encoding = options.encoding or "linear16"
+        encoding, sample_rate = output_format(options.encoding, options.sample_rate)
         return cls(
             options=options,
             model=options.model,
             encoding=encoding,
-            sample_rate=options.sample_rate or _DEFAULT_RATES[encoding],
+            sample_rate=sample_rate,
             speed=options.speed,
         )
 
@@ -200,15 +200,7 @@ class SpeakV2Handler:
     def check_request(self, settings: SpeakV2Settings, server: ServerSettings) -> None:
         """Refuse (400) a voice in a language the engine does not speak, and ``speed`` for an
         engine that cannot change it."""
-        language = voice_language(settings.model)
-        if language is not None:
-            check_languages("model", [language], server.tts, "text-to-speech", settings.model)
-        if settings.speed not in (None, 1.0) and not getattr(server.tts, "supports_speed", False):
-            raise InvalidOptionError(
-                "speed",
-                settings.speed,
-                f"the local server's TTS engine ({server.tts.name}) cannot change the speed",
-            )
+        check_tts_request(settings.model, settings.speed, server)
 
     async def serve(self, session: ServerSession) -> None:
         """Run one connection."""
@@ -216,28 +208,10 @@ class SpeakV2Handler:
         stream = _Stream(
             session.websocket, session.request_id, session.options, session.server.tts, self
         )
-        await stream.run()
+        await stream.run(self.idle_timeout)
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-class _Fatal(Exception):
-    """Send ``Error {code, description}``, then close with ``close_code``."""
-
-    def __init__(self, close_code: int, code: str, description: str) -> None:
-        super().__init__(description)
-        self.close_code = close_code
-        self.code = code
-        self.description = description
-
-
-def _reason(code: str, text: str) -> str:
-    reason = f"{code} {text}"
-    raw = reason.encode()
-    if len(raw) <= _MAX_REASON:
-        return reason
-    return raw[: _MAX_REASON - 3].decode("utf-8", "ignore") + "..."
 
 
 @dataclass(eq=False, slots=True)
@@ -307,7 +281,9 @@ def _cut(text: str, fraction: float, measure: Callable[[str], float] | None) -> 
 # --- the connection ------------------------------------------------------------------------
 
 
-class _Stream:
+class _Stream(SpeakStream):
+    name = "Speak V2 stream"
+
     def __init__(
         self,
         websocket: ServerConnection,
@@ -316,15 +292,12 @@ class _Stream:
         engine: TtsEngine,
         handler: SpeakV2Handler,
     ) -> None:
-        self.ws = websocket
-        self.request_id = request_id
+        super().__init__(websocket, request_id, engine)
         self.settings = settings
-        self.engine = engine
         self.handler = handler
-        self.speed_kw = bool(getattr(engine, "supports_speed", False))
+        self.max_text_bytes = handler.max_frame_bytes
+        self.synth = Synthesizer(engine, settings.encoding, settings.sample_rate)
         self.speed = settings.speed  # None until set by the query or a Configure
-        self.bytes_per_ms = bytes_per_second(settings.encoding, settings.sample_rate) / 1000
-        self.chunk_bytes = int(self.bytes_per_ms * CHUNK_MS)
         self.turns: deque[_Turn] = deque()  # turns[0] is the active one (SpeechStarted sent)
         self.position_ms = 0.0  # session audio so far (rebased by an Interrupt's offset)
         self.generated_any = False
@@ -332,78 +305,46 @@ class _Stream:
         self.total_chars = 0
         self.total_billable = 0
         self.closing = False
-        self.wakeup = asyncio.Event()
-        self.send_lock = asyncio.Lock()
-        self.busy = False
-        self.worker: asyncio.Task[None] | None = None
 
-    # -- lifecycle ------------------------------------------------------------------------------
+    # -- hooks of ServerStream ------------------------------------------------------------------
 
-    async def run(self) -> None:
-        model_uuid = uuid.uuid5(
-            uuid.NAMESPACE_URL, f"rxdeepgram:speak-v2:{self.engine.name}:{self.settings.model}"
-        )
-        await self._send(
+    async def open(self) -> None:
+        settings = self.settings
+        await self.send(
             Connected(
                 request_id=self.request_id,
-                model_name=self.settings.model,
+                model_name=settings.model,
                 model_version=__version__,
-                model_uuids=[str(model_uuid)],
+                model_uuids=[speak_model_uuid("speak-v2", self.engine, settings.model)],
             )
         )
-        self.worker = asyncio.create_task(self._work(), name=f"speak-v2-{self.request_id}")
+        self.start_worker(f"speak-v2-{self.request_id}")
+
+    async def serve_frames(self, idle_timeout: float) -> None:
         try:
             async with asyncio.timeout(self.handler.max_duration):
-                closing = await self._receive()
-                if closing:
-                    await self.worker  # drains, SessionMetadata, close 1000
-        except _Fatal as exc:
-            await self._fail(exc)
+                await super().serve_frames(idle_timeout)  # Close: drains, SessionMetadata, 1000
         except TimeoutError:
-            await self._fail(
-                _Fatal(
-                    1011,
-                    "NET-0003",
-                    f"the session time limit ({self.handler.max_duration:g} s) was exceeded",
-                )
-            )
-        except ConnectionClosed:
-            pass
-        finally:
-            await self._stop_worker()
+            raise StreamFatal(
+                1011,
+                "NET-0003",
+                f"the session time limit ({self.handler.max_duration:g} s) was exceeded",
+            ) from None
 
-    async def _fail(self, exc: _Fatal) -> None:
-        await self._stop_worker()
-        log.info("request %s: error %s: %s", self.request_id, exc.code, exc.description)
-        with contextlib.suppress(ConnectionClosed):
-            await self._send(Error(code=exc.code, description=exc.description))
-            await self.ws.close(exc.close_code, _reason(exc.code, exc.description))
+    def error_message(self, fatal: StreamFatal) -> MessageBase:
+        return Error(code=fatal.error_code, description=fatal.description)
 
-    async def _stop_worker(self) -> None:
-        worker = self.worker
-        if worker is None:
-            return
-        if worker.done():
-            if not worker.cancelled():
-                worker.exception()  # retrieved: the socket closing under it is no news
-            return
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-            await worker
-
-    async def _send(self, message: MessageBase) -> None:
-        await self.ws.send(encode(message), text=True)
-
-    # -- receiving --------------------------------------------------------------------------------
+    def synthesis_error(self) -> MessageBase:
+        return Error(code="NET-0000", description="internal error")
 
     def _last_keepalive(self) -> float:
         return float(getattr(self.ws, "dg_client_keepalive", 0.0))
 
-    async def _next_frame(self) -> str | bytes:
-        idle = self.handler.idle_timeout
+    async def next_frame(self, idle_timeout: float) -> str | bytes:
+        """The next frame; a client ping or pong counts as activity too."""
         last = time.monotonic()
         while True:
-            remaining = max(last, self._last_keepalive()) + idle - time.monotonic()
+            remaining = max(last, self._last_keepalive()) + idle_timeout - time.monotonic()
             try:
                 async with asyncio.timeout(max(remaining, 0.0)):
                     return await self.ws.recv()
@@ -411,45 +352,40 @@ class _Stream:
                 if self.busy:
                     last = time.monotonic()  # still synthesising or sending: not idle
                     continue
-                if self._last_keepalive() + idle > time.monotonic():
+                if self._last_keepalive() + idle_timeout > time.monotonic():
                     continue  # a ping or pong kept the session alive
-                raise _Fatal(
+                raise StreamFatal(
                     1011,
                     "NET-0004",
-                    f"no client message within the inactivity window ({idle:g} s)",
+                    f"no client message within the inactivity window ({idle_timeout:g} s)",
                 ) from None
 
-    async def _receive(self) -> bool:
-        """Handle client frames until ``Close`` (returns True) or the socket closes."""
-        limit = self.handler.max_frame_bytes
-        while True:
-            frame = await self._next_frame()
-            if isinstance(frame, bytes):
-                raise _Fatal(1003, "MESSAGE-0000", "binary frames are not supported; send JSON")
-            if len(frame) > limit or len(frame.encode()) > limit:
-                raise _Fatal(1009, "BIG-0000", f"message larger than {limit} bytes")
-            try:
-                message = decode_client(frame)
-            except msgspec.ValidationError as exc:  # JSON, but not a Speak V2 message
-                raise _Fatal(1008, "DATA-0000", f"not a valid Speak V2 message: {exc}") from None
-            except msgspec.DecodeError as exc:
-                raise _Fatal(
-                    1003, "MESSAGE-0000", f"the message could not be parsed: {exc}"
-                ) from None
-            if isinstance(message, Speak):
-                await self._on_speak(message.text)
-            elif isinstance(message, Flush):
-                await self._on_flush()
-            elif isinstance(message, Interrupt):
-                await self._on_interrupt(message)
-            elif isinstance(message, Configure):
-                await self._on_configure(message)
-            elif isinstance(message, Close):
-                self.closing = True
-                for turn in self.turns:
-                    turn.ended = True
-                self.wakeup.set()
-                return True
+    def decode(self, frame: str) -> object:
+        return decode_client(frame)
+
+    def decode_fatal(self, exc: Exception) -> StreamFatal:
+        if isinstance(exc, msgspec.ValidationError):  # JSON, but not a Speak V2 message
+            return StreamFatal(1008, "DATA-0000", f"not a valid Speak V2 message: {exc}")
+        return StreamFatal(1003, "MESSAGE-0000", f"the message could not be parsed: {exc}")
+
+    async def on_message(self, message: object) -> bool:
+        if isinstance(message, Speak):
+            await self._on_speak(message.text)
+        elif isinstance(message, Flush):
+            await self._on_flush()
+        elif isinstance(message, Interrupt):
+            await self._on_interrupt(message)
+        elif isinstance(message, Configure):
+            await self._on_configure(message)
+        elif isinstance(message, Close):
+            self.closing = True
+            for turn in self.turns:
+                turn.ended = True
+            self.wakeup.set()
+            return True
+        return False
+
+    # -- client messages --------------------------------------------------------------------------
 
     def _open_turn(self) -> _Turn | None:
         last = self.turns[-1] if self.turns else None
@@ -457,7 +393,7 @@ class _Stream:
 
     async def _on_speak(self, text: str) -> None:
         if _PAUSE.search(text):
-            raise _Fatal(
+            raise StreamFatal(
                 1008,
                 "DATA-0002",
                 "inline pause controls are supported on the batch (REST) transport only",
@@ -468,7 +404,7 @@ class _Stream:
         if self.speed not in (None, 1.0) and _PRONOUNCE.search(
             (turn.buffer if turn is not None else "") + text
         ):
-            raise _Fatal(
+            raise StreamFatal(
                 1008,
                 "DATA-0002",
                 f"a pronunciation control cannot be combined with speed {self.speed:g}",
@@ -486,11 +422,10 @@ class _Stream:
     async def _start(self, turn: _Turn) -> None:
         """Make ``turn`` (now ``turns[0]``) the active one. Call with ``send_lock`` held."""
         turn.start_ms = self.position_ms
-        await self._send(SpeechStarted(speech_id=turn.speech_id))
+        await self.send(SpeechStarted(speech_id=turn.speech_id))
 
     async def _warn(self, code: str, description: str) -> None:
-        async with self.send_lock:
-            await self._send(Warning(code=code, description=description))
+        await self.send_locked(Warning(code=code, description=description))
 
     async def _on_flush(self) -> None:
         turn = self._open_turn()
@@ -541,7 +476,7 @@ class _Stream:
             billable, applied = turn.billing()
             self.total_chars += turn.chars
             self.total_billable += billable
-            await self._send(
+            await self.send(
                 SpeechInterrupted(
                     audio_played_ms=round(played),
                     text_spoken=spoken,
@@ -581,7 +516,7 @@ class _Stream:
         reply: MessageBase
         if speed is None:
             reply = ConfigureSuccess(applied=AppliedConfig(speed=self.speed))
-        elif not self.speed_kw:
+        elif not self.synth.supports_speed:
             reply = ConfigureFailure(
                 code="SPEED_NOT_SUPPORTED",
                 description=f"the local TTS engine ({self.engine.name}) has no speed control",
@@ -608,56 +543,44 @@ class _Stream:
         else:
             self.speed = speed
             reply = ConfigureSuccess(applied=AppliedConfig(speed=speed))
-        async with self.send_lock:
-            await self._send(reply)
+        await self.send_locked(reply)
 
     # -- synthesising and sending -----------------------------------------------------------------
 
-    async def _work(self) -> None:
-        try:
-            while True:
-                turn = self.turns[0] if self.turns else None
-                piece = turn.next_piece() if turn is not None else None
-                if turn is None or piece is None:
-                    if turn is None and self.closing:
-                        break
-                    self.busy = False
-                    self.wakeup.clear()
-                    await self.wakeup.wait()
-                    continue
-                self.busy = True
-                text, last = piece
-                if last and turn.flushed:
-                    async with self.send_lock:
-                        if turn.cancelled:
-                            continue
-                        await self._send(Flushed(speech_id=turn.speech_id))
-                await self._speak(turn, text)
-                if last:
-                    await self._finish(turn)
-            async with self.send_lock:
-                await self._send(
-                    SessionMetadata(
-                        total_audio_duration_ms=round(self.position_ms),
-                        total_input_character_count=self.total_chars,
-                        total_billable_character_count=self.total_billable,
-                    )
-                )
-            await self.ws.close(1000)
-        except (asyncio.CancelledError, ConnectionClosed):
-            raise
-        except Exception:
-            log.exception("request %s: the TTS engine failed", self.request_id)
-            with contextlib.suppress(ConnectionClosed):
-                await self._send(Error(code="NET-0000", description="internal error"))
-                await self.ws.close(1011, _reason("NET-0000", "internal error: synthesis failed"))
+    async def work(self) -> None:
+        while True:
+            turn = self.turns[0] if self.turns else None
+            piece = turn.next_piece() if turn is not None else None
+            if turn is None or piece is None:
+                if turn is None and self.closing:
+                    break
+                await self.idle()
+                continue
+            self.busy = True
+            text, last = piece
+            if last and turn.flushed:
+                async with self.send_lock:
+                    if turn.cancelled:
+                        continue
+                    await self.send(Flushed(speech_id=turn.speech_id))
+            await self._speak(turn, text)
+            if last:
+                await self._finish(turn)
+        await self.send_locked(
+            SessionMetadata(
+                total_audio_duration_ms=round(self.position_ms),
+                total_input_character_count=self.total_chars,
+                total_billable_character_count=self.total_billable,
+            )
+        )
+        await self.ws.close(1000)
 
     async def _finish(self, turn: _Turn) -> None:
         async with self.send_lock:
             if turn.cancelled:
                 return
             if turn.audio_ms == 0:
-                await self._send(
+                await self.send(
                     Warning(
                         code="NO_SYNTHESIZABLE_TEXT",
                         description="The turn's text has nothing to say; no audio was made.",
@@ -667,7 +590,7 @@ class _Stream:
             billable, applied = turn.billing()
             self.total_chars += turn.chars
             self.total_billable += billable
-            await self._send(
+            await self.send(
                 SpeechMetadata(
                     speech_id=turn.speech_id,
                     audio_duration_ms=round(turn.audio_ms),
@@ -687,30 +610,13 @@ class _Stream:
         if not any(ch.isalnum() for ch in text):
             return
         speed = self.speed if self.speed is not None else 1.0
-        if self.engine.blocking:
-            chunks = await asyncio.to_thread(self._render, text, speed)
-        else:
-            chunks = self._render(text, speed)
+        chunks = await self.synth.frames(spoken(text), speed)
         for chunk in chunks:
             async with self.send_lock:
                 if turn.cancelled:
                     return  # interrupted while synthesising or sending
-                await self.ws.send(chunk, text=False)
-                ms = len(chunk) / self.bytes_per_ms
+                await self.send_audio(chunk)
+                ms = len(chunk) / self.synth.bytes_per_ms
                 segment.ms += ms
                 self.position_ms += ms
                 self.generated_any = True
-
-    def _render(self, text: str, speed: float) -> list[bytes]:
-        """The audio of ``text``, encoded and cut into frames (runs in a worker thread for
-        blocking engines)."""
-        settings = self.settings
-        text = spoken(text)
-        if self.speed_kw:
-            synthesize: Callable[..., bytes] = self.engine.synthesize
-            pcm = synthesize(text, settings.sample_rate, speed=speed)
-        else:
-            pcm = self.engine.synthesize(text, settings.sample_rate)
-        audio = encode_pcm16(pcm, settings.encoding)
-        size = self.chunk_bytes
-        return [audio[i : i + size] for i in range(0, len(audio), size)]
