@@ -1,6 +1,7 @@
 """The agent listening: microphone audio in ``audio.input`` format -> 10 ms frames at the
-engine's rate -> the speech detector (``UserStartedSpeaking`` at onset, barge-in) -> the
-utterance transcribed by the server's engine -> a user statement."""
+engine's rate (the Listen channels' ingest path, :mod:`.._ingest`) -> the speech detector
+(``UserStartedSpeaking`` at onset, barge-in) -> the utterance transcribed by the server's
+engine -> a user statement."""
 
 from __future__ import annotations
 
@@ -8,18 +9,12 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from ...messages.agent_v1 import ListenProviderV2, UserStartedSpeaking
-from .._audio import PcmDecoder, SampleFormat
-from .._stt import (
-    FrameSplitter,
-    Margins,
-    Segment,
-    Segmenter,
-    call_engine,
-    transcribe_segment,
-)
+from .._ingest import AudioIngest
+from .._stt import Margins, Segment, Segmenter, call_engine, transcribe_segment
 from ._base import log
 
 if TYPE_CHECKING:
+    from .._audio import SampleFormat
     from .._channel import ServerSettings
     from ..engines import SttStream
     from ._base import AgentOptions, Link
@@ -51,8 +46,7 @@ class Listening:
         self.speech = speech
         self.calls = calls
         self.conversation = conversation
-        self.decoder: PcmDecoder | None = None
-        self.splitter: FrameSplitter | None = None
+        self.ingest: AudioIngest | None = None
         self.segmenter: Segmenter[Segment] | None = None
         self.stt: SttStream | None = None
         self.margins = Margins()
@@ -66,8 +60,7 @@ class Listening:
         engine = self.server.engine
         vad = dataclasses.replace(self.server.vad, min_silence_ms=self.options.end_of_turn_ms)
         self.segmenter = Segmenter(engine.sample_rate, vad, Segment)
-        self.splitter = FrameSplitter(fmt.sample_rate, engine, self.segmenter.frame_samples)
-        self.decoder = PcmDecoder(fmt)
+        self.ingest = AudioIngest(engine, self.segmenter.frame_samples, fmt)
         self.margins = Margins.of(engine)
         self.stt = await call_engine(engine, engine.new_stream)
 
@@ -80,15 +73,11 @@ class Listening:
                 log.exception("request %s: closing the engine stream failed", self.link.request_id)
 
     async def on_audio(self, data: bytes) -> None:
-        assert self.decoder is not None and self.splitter is not None
-        assert self.segmenter is not None
-        samples = self.decoder.decode(data)
-        if not samples:
-            return
-        splitter, segmenter = self.splitter, self.segmenter
-        splitter.push(samples)
-        while splitter.ready:
-            step = segmenter.push(splitter.pop())
+        ingest, segmenter = self.ingest, self.segmenter
+        assert ingest is not None and segmenter is not None
+        ingest.feed(data)  # the format is known: no DataError
+        for (frame,) in ingest.frames():
+            step = segmenter.push(frame)
             if step.started or step.reopened:
                 await self._user_started()
             if step.ended is not None:
