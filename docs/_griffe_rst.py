@@ -5,10 +5,15 @@ those habits into Markdown before mkdocstrings renders them:
 * ``.. marble::`` blocks (the operators' marble diagrams) and ``::`` literal blocks become
   fenced code blocks, so the diagrams keep their columns;
 * ``:class:`~rxdeepgram.X``` and the other Sphinx roles become code spans (``X``).
+
+A class whose docstring is built at import time (``__doc__ = ... + _ATTRIBUTES``, so that a
+text shared by several classes is written once) has no docstring griffe can read from the
+source: for those the extension takes the one ``help()`` shows, from the imported class.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -66,9 +71,22 @@ def convert(text: str) -> str:
     return "\n".join(out)
 
 
+def runtime_docstring(obj: griffe.Object) -> str | None:
+    """The docstring a class was given at import time (its own, not one it inherits)."""
+    if not obj.is_class:
+        return None
+    doc = vars(griffe.dynamic_import(obj.path)).get("__doc__")
+    return inspect.cleandoc(doc) if isinstance(doc, str) else None
+
+
 class RstToMarkdown(griffe.Extension):
-    """Rewrite every docstring with :func:`convert`."""
+    """Rewrite every docstring with :func:`convert`; take a class's docstring from the imported
+    class where the source has none (:func:`runtime_docstring`)."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is None:
+            doc = runtime_docstring(obj)
+            if doc:
+                obj.docstring = griffe.Docstring(doc, parent=obj)
         if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)
