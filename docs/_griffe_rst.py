@@ -7,8 +7,11 @@ those habits into Markdown before mkdocstrings renders them:
 * ``:class:`~rxdeepgram.X``` and the other Sphinx roles become code spans (``X``).
 
 A class whose docstring is built at import time (``__doc__ = ... + _ATTRIBUTES``, so that a
-text shared by several classes is written once) has no docstring griffe can read from the
-source: for those the extension takes the one ``help()`` shows, from the imported class.
+text shared by several classes is written once), and a module's function built by a factory
+(``decode = _codec.decode`` in the message modules), have no docstring griffe can read from the
+source: for those the extension takes the one ``help()`` shows, from the imported object (so
+the build imports ``rxdeepgram``: build from a checkout with that checkout first on the path, as
+``.ci/run`` does with its editable install, or with ``PYTHONPATH=$PWD``).
 """
 
 from __future__ import annotations
@@ -72,10 +75,21 @@ def convert(text: str) -> str:
 
 
 def runtime_docstring(obj: griffe.Object) -> str | None:
-    """The docstring a class was given at import time (its own, not one it inherits)."""
-    if not obj.is_class:
+    """The docstring a class was given at import time (its own, not one it inherits), or the
+    docstring of the function a module attribute holds."""
+    if obj.is_alias:  # an import: its target is visited on its own
         return None
-    doc = vars(griffe.dynamic_import(obj.path)).get("__doc__")
+    module_attribute = obj.is_attribute and obj.parent is not None and obj.parent.is_module
+    if not (obj.is_class or module_attribute):
+        return None
+    try:
+        value = griffe.dynamic_import(obj.path)
+    except ImportError:  # defined for type checkers only (``if TYPE_CHECKING:``)
+        return None
+    if obj.is_class:
+        doc = vars(value).get("__doc__")
+    else:
+        doc = value.__doc__ if inspect.isfunction(value) else None
     return inspect.cleandoc(doc) if isinstance(doc, str) else None
 
 

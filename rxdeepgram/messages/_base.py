@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
 
 import msgspec
 
@@ -42,6 +42,7 @@ __all__ = [
     "RawFrame",
     "ClientMessageBase",
     "ClientStruct",
+    "Codec",
     "MessageBase",
     "ServerMessageBase",
     "ServerStruct",
@@ -347,7 +348,9 @@ def _unknown(frame: str, exc: BaseException) -> Unknown:
     return Unknown(type=kind, raw=frame, error=str(exc) or type(exc).__name__)
 
 
-def make_client_decoder(union: Any) -> Callable[[str | bytes], Any]:
+def make_client_decoder(
+    union: Any, module: str | None = None, doc: str | None = None
+) -> Callable[[str | bytes], Any]:
     """Build the strict ``decode_client`` of a channel.
 
     Text frames must be one of the channel's client messages with no unknown field; anything
@@ -366,4 +369,55 @@ def make_client_decoder(union: Any) -> Callable[[str | bytes], Any]:
         except RecursionError:
             raise msgspec.DecodeError("JSON is nested too deeply") from None
 
+    if module is not None:
+        decode_client.__module__ = module
+        decode_client.__qualname__ = "decode_client"
+    if doc is not None:
+        decode_client.__doc__ = doc
     return decode_client
+
+
+SM = TypeVar("SM")
+CM = TypeVar("CM")
+
+
+class Codec(Generic[SM, CM]):
+    """A channel's message tuples and its two decoders, from the unions of its server and client
+    structs: ``Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)``.
+
+    A channel module takes its ``SERVER_MESSAGES``, ``CLIENT_MESSAGES``, ``decode`` and
+    ``decode_client`` from here. ``decode`` and ``decode_client`` are the functions
+    :func:`make_server_decoder` / :func:`make_client_decoder` build, named after the module and
+    documented for it (``audio``: what the channel's binary frames carry each way, for the
+    docstrings), and typed by the class's parameters.
+    """
+
+    __slots__ = ("client_messages", "decode", "decode_client", "server_messages")
+
+    def __init__(
+        self,
+        server: Any,
+        client: Any,
+        module: str,
+        *,
+        audio: tuple[str, str] = ("", "audio"),
+    ) -> None:
+        from_server, from_client = audio
+        self.server_messages: tuple[type[ServerMessageBase], ...] = get_args(server)
+        self.client_messages: tuple[type[ClientMessageBase], ...] = get_args(client)
+        self.decode: Callable[[str | bytes], SM | Unknown | bytes] = make_server_decoder(
+            server,
+            module,
+            "Decode a frame the client received. Never raises: text that is not a known message\n"
+            "becomes :class:`Unknown`; binary frames"
+            + (f" ({from_server})" if from_server else "")
+            + " come back as the same ``bytes`` object.",
+        )
+        self.decode_client: Callable[[str | bytes], CM | bytes] = make_client_decoder(
+            client,
+            module,
+            "Decode a frame the server received, strictly (unknown types and fields raise\n"
+            "``msgspec.ValidationError``). Binary frames"
+            + (f" ({from_client})" if from_client else "")
+            + " come back as ``bytes``.",
+        )
