@@ -381,43 +381,34 @@ SM = TypeVar("SM")
 CM = TypeVar("CM")
 
 
+_DECODE_DOC = """Decode a frame the client received. Never raises: text that is not a known message
+    becomes :class:`Unknown`; a binary frame (audio, on the channels that send it) comes back as
+    the same ``bytes`` object."""
+
+_DECODE_CLIENT_DOC = """Decode a frame the server received, strictly (unknown types and fields raise
+    ``msgspec.ValidationError``). A binary frame (audio, on the channels that take it) comes
+    back as ``bytes``."""
+
+
 class Codec(Generic[SM, CM]):
     """A channel's message tuples and its two decoders, from the unions of its server and client
     structs: ``Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)``.
 
     A channel module takes its ``SERVER_MESSAGES``, ``CLIENT_MESSAGES``, ``decode`` and
-    ``decode_client`` from here. ``decode`` and ``decode_client`` are the functions
-    :func:`make_server_decoder` / :func:`make_client_decoder` build, named after the module and
-    documented for it (``audio``: what the channel's binary frames carry each way, for the
-    docstrings), and typed by the class's parameters.
+    ``decode_client`` from here: the functions :func:`make_server_decoder` /
+    :func:`make_client_decoder` build (no wrapper around them: ``decode`` runs once per message
+    of every connection), named after the module, documented, and typed by the class's
+    parameters.
     """
 
     __slots__ = ("client_messages", "decode", "decode_client", "server_messages")
 
-    def __init__(
-        self,
-        server: Any,
-        client: Any,
-        module: str,
-        *,
-        audio: tuple[str, str] = ("", "audio"),
-    ) -> None:
-        from_server, from_client = audio
+    def __init__(self, server: Any, client: Any, module: str) -> None:
         self.server_messages: tuple[type[ServerMessageBase], ...] = get_args(server)
         self.client_messages: tuple[type[ClientMessageBase], ...] = get_args(client)
         self.decode: Callable[[str | bytes], SM | Unknown | bytes] = make_server_decoder(
-            server,
-            module,
-            "Decode a frame the client received. Never raises: text that is not a known message\n"
-            "becomes :class:`Unknown`; binary frames"
-            + (f" ({from_server})" if from_server else "")
-            + " come back as the same ``bytes`` object.",
+            server, module, _DECODE_DOC
         )
         self.decode_client: Callable[[str | bytes], CM | bytes] = make_client_decoder(
-            client,
-            module,
-            "Decode a frame the server received, strictly (unknown types and fields raise\n"
-            "``msgspec.ValidationError``). Binary frames"
-            + (f" ({from_client})" if from_client else "")
-            + " come back as ``bytes``.",
+            client, module, _DECODE_CLIENT_DOC
         )

@@ -1050,11 +1050,8 @@ ClientMessage: TypeAlias = (
 )
 """Every JSON message a client sends on Agent V1."""
 
-_codec = Codec[ServerMessage, ClientMessage](
-    ServerMessage, ClientMessage, __name__, audio=("agent audio", "microphone audio")
-)
-SERVER_MESSAGES = _codec.server_messages
-CLIENT_MESSAGES = _codec.client_messages
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
 decode = _codec.decode
 
 

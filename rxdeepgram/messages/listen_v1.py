@@ -258,10 +258,7 @@ ServerMessage: TypeAlias = (
 ClientMessage: TypeAlias = Finalize | CloseStream | KeepAlive | Configure
 """Every JSON message a client sends on Listen V1."""
 
-_codec = Codec[ServerMessage, ClientMessage](
-    ServerMessage, ClientMessage, __name__, audio=("", "audio")
-)
-SERVER_MESSAGES = _codec.server_messages
-CLIENT_MESSAGES = _codec.client_messages
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
 decode = _codec.decode
 decode_client = _codec.decode_client

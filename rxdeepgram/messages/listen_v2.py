@@ -214,10 +214,7 @@ ServerMessage: TypeAlias = (
 ClientMessage: TypeAlias = CloseStream | Configure | ForceEndTurn
 """Every JSON message a client sends on Listen V2."""
 
-_codec = Codec[ServerMessage, ClientMessage](
-    ServerMessage, ClientMessage, __name__, audio=("", "audio")
-)
-SERVER_MESSAGES = _codec.server_messages
-CLIENT_MESSAGES = _codec.client_messages
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
 decode = _codec.decode
 decode_client = _codec.decode_client

@@ -106,10 +106,7 @@ ServerMessage: TypeAlias = Metadata | Flushed | Cleared | Warning
 ClientMessage: TypeAlias = Speak | Flush | Clear | Close
 """Every JSON message a client sends on Speak V1."""
 
-_codec = Codec[ServerMessage, ClientMessage](
-    ServerMessage, ClientMessage, __name__, audio=("audio", "which Speak does not take")
-)
-SERVER_MESSAGES = _codec.server_messages
-CLIENT_MESSAGES = _codec.client_messages
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
 decode = _codec.decode
 decode_client = _codec.decode_client

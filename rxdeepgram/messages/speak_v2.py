@@ -277,10 +277,7 @@ ServerMessage: TypeAlias = (
 ClientMessage: TypeAlias = Speak | Flush | Interrupt | Configure | Close
 """Every JSON message a client sends on Speak V2."""
 
-_codec = Codec[ServerMessage, ClientMessage](
-    ServerMessage, ClientMessage, __name__, audio=("audio", "which Speak does not take")
-)
-SERVER_MESSAGES = _codec.server_messages
-CLIENT_MESSAGES = _codec.client_messages
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
 decode = _codec.decode
 decode_client = _codec.decode_client
