@@ -311,17 +311,15 @@ def _peek_type(frame: str | bytes) -> str:
     return value if isinstance(value, str) else ""
 
 
-def make_server_decoder(
-    union: Any, module: str | None = None, doc: str | None = None
-) -> Callable[[str | bytes], Any]:
+def make_server_decoder(union: Any) -> Callable[[str | bytes], Any]:
     """Build the forgiving ``decode`` of a channel from the union of its server structs.
 
     Text frames (``str``) decode to a struct or, if that fails, to :class:`Unknown`; binary frames
     (``bytes``) are audio and come back as the same object. It never raises.
 
-    The function returned is the channel module's public ``decode`` itself (named after
-    ``module``, documented by ``doc``), not wrapped in another: it runs once per message of
-    every connection, and a Python call costs about a tenth of decoding a small frame.
+    The function returned becomes the channel module's public ``decode`` itself (:class:`Codec`
+    names and documents it), not wrapped in another: it runs once per message of every
+    connection, and a Python call costs about a tenth of decoding a small frame.
     """
     decoder = msgspec.json.Decoder(union)
     decode_json = decoder.decode
@@ -334,11 +332,6 @@ def make_server_decoder(
         except _UNDECODABLE as exc:
             return _unknown(frame, exc)
 
-    if module is not None:
-        decode.__module__ = module
-        decode.__qualname__ = "decode"
-    if doc is not None:
-        decode.__doc__ = doc
     return decode
 
 
@@ -348,9 +341,7 @@ def _unknown(frame: str, exc: BaseException) -> Unknown:
     return Unknown(type=kind, raw=frame, error=str(exc) or type(exc).__name__)
 
 
-def make_client_decoder(
-    union: Any, module: str | None = None, doc: str | None = None
-) -> Callable[[str | bytes], Any]:
+def make_client_decoder(union: Any) -> Callable[[str | bytes], Any]:
     """Build the strict ``decode_client`` of a channel.
 
     Text frames must be one of the channel's client messages with no unknown field; anything
@@ -369,11 +360,6 @@ def make_client_decoder(
         except RecursionError:
             raise msgspec.DecodeError("JSON is nested too deeply") from None
 
-    if module is not None:
-        decode_client.__module__ = module
-        decode_client.__qualname__ = "decode_client"
-    if doc is not None:
-        decode_client.__doc__ = doc
     return decode_client
 
 
@@ -406,9 +392,19 @@ class Codec(Generic[SM, CM]):
     def __init__(self, server: Any, client: Any, module: str) -> None:
         self.server_messages: tuple[type[ServerMessageBase], ...] = get_args(server)
         self.client_messages: tuple[type[ClientMessageBase], ...] = get_args(client)
-        self.decode: Callable[[str | bytes], SM | Unknown | bytes] = make_server_decoder(
-            server, module, _DECODE_DOC
+        self.decode: Callable[[str | bytes], SM | Unknown | bytes] = _in_module(
+            make_server_decoder(server), module, _DECODE_DOC
         )
-        self.decode_client: Callable[[str | bytes], CM | bytes] = make_client_decoder(
-            client, module, _DECODE_CLIENT_DOC
+        self.decode_client: Callable[[str | bytes], CM | bytes] = _in_module(
+            make_client_decoder(client), module, _DECODE_CLIENT_DOC
         )
+
+
+def _in_module(function: Callable[[str | bytes], Any], module: str, doc: str) -> Any:
+    """``function`` as the channel module's own (``help()``, the API reference): named after
+    the module, documented by ``doc``. Not wrapped in another function: it is the one that runs
+    for every message."""
+    function.__module__ = module
+    function.__qualname__ = function.__name__
+    function.__doc__ = doc
+    return function
