@@ -5,10 +5,18 @@ those habits into Markdown before mkdocstrings renders them:
 * ``.. marble::`` blocks (the operators' marble diagrams) and ``::`` literal blocks become
   fenced code blocks, so the diagrams keep their columns;
 * ``:class:`~rxdeepgram.X``` and the other Sphinx roles become code spans (``X``).
+
+A class whose docstring is built at import time (``__doc__ = ... + _ATTRIBUTES``, so that a
+text shared by several classes is written once), and a module's function built by a factory
+(``decode = _codec.decode`` in the message modules), have no docstring griffe can read from the
+source: for those the extension takes the one ``help()`` shows, from the imported object (so
+the build imports ``rxdeepgram``: build from a checkout with that checkout first on the path, as
+``.ci/run`` does with its editable install, or with ``PYTHONPATH=$PWD``).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -66,9 +74,33 @@ def convert(text: str) -> str:
     return "\n".join(out)
 
 
+def runtime_docstring(obj: griffe.Object) -> str | None:
+    """The docstring a class was given at import time (its own, not one it inherits), or the
+    docstring of the function a module attribute holds."""
+    if obj.is_alias:  # an import: its target is visited on its own
+        return None
+    module_attribute = obj.is_attribute and obj.parent is not None and obj.parent.is_module
+    if not (obj.is_class or module_attribute):
+        return None
+    try:
+        value = griffe.dynamic_import(obj.path)
+    except ImportError:  # defined for type checkers only (``if TYPE_CHECKING:``)
+        return None
+    if obj.is_class:
+        doc = vars(value).get("__doc__")
+    else:
+        doc = value.__doc__ if inspect.isfunction(value) else None
+    return inspect.cleandoc(doc) if isinstance(doc, str) else None
+
+
 class RstToMarkdown(griffe.Extension):
-    """Rewrite every docstring with :func:`convert`."""
+    """Rewrite every docstring with :func:`convert`; take a class's docstring from the imported
+    class where the source has none (:func:`runtime_docstring`)."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is None:
+            doc = runtime_docstring(obj)
+            if doc:
+                obj.docstring = griffe.Docstring(doc, parent=obj)
         if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)

@@ -9,9 +9,9 @@ blocking facade) on one I/O thread shared by all its connections. Everything els
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeAlias, TypeVar, Unpack
 from urllib.parse import urlencode
 
 import reactivex
@@ -31,6 +31,8 @@ S = TypeVar("S")
 C = TypeVar("C")
 V1 = TypeVar("V1")
 V2 = TypeVar("V2")
+Ctx = TypeVar("Ctx")  # the context connect() returns: ConnectContext or AsyncConnectContext
+Conn = TypeVar("Conn", bound="ConnectionBase[Any, Any]")  # the connection a context opens
 
 if TYPE_CHECKING:
     from ._resume import Reconnect
@@ -228,17 +230,57 @@ Wrap = Callable[[Any], Any]
 """Turns a freshly opened connection into the one the user gets (the resumable layer)."""
 
 
-def _not_opened(context: object, name: str, example: str) -> AttributeError:
-    what = type(context).__name__
-    if name.startswith("_"):  # protocols probed by copy, pickle, inspect...
-        return AttributeError(f"{what!r} object has no attribute {name!r}")
-    return AttributeError(
-        f"{what!r} object has no attribute {name!r}: connect() returns a context manager that "
-        f"opens the connection, not the connection itself. Use it as\n{example}"
-    )
+class _Context(Generic[Conn]):
+    """What the two connect contexts share: the prepared connection and its open, written once.
+
+    A subclass names its I/O model through three hooks: ``_open_socket()`` (the driver's open),
+    ``_cold_form()`` (the cold operator form) and ``is_async`` (for the resumable layer).
+    """
+
+    is_async: ClassVar[bool]
+    _EXAMPLE: ClassVar[str]  # how to use it, for the AttributeError of an attribute read off it
+
+    def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
+        self._config = config
+        self._prepared = prepared
+        self._wrap = wrap
+        self._conn: Conn | None = None
+
+    @staticmethod
+    def _open_socket() -> Callable[..., Awaitable[Any]]:
+        """The driver's open for this I/O model (``open_async``'s arguments)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _cold_form() -> Callable[..., Any]:
+        """``_cold.cold_sync`` or ``_cold.cold_async``."""
+        raise NotImplementedError
+
+    def _opening(self) -> Coroutine[Any, Any, Conn]:
+        """The open as a coroutine, for the loop the connection runs on. The driver is imported
+        and the session built now, on the caller's thread."""
+        open_socket = self._open_socket()
+        args, kwargs = self._prepared.open_args(self._config)
+        return self._opened(open_socket(*args, **kwargs))
+
+    async def _opened(self, opening: Awaitable[Any]) -> Conn:
+        conn: Conn = await opening
+        if self._wrap is not None:
+            conn = self._wrap(conn)
+        self._conn = conn
+        return conn
+
+    def __getattr__(self, name: str) -> Any:
+        what = type(self).__name__
+        if name.startswith("_"):  # protocols probed by copy, pickle, inspect...
+            raise AttributeError(f"{what!r} object has no attribute {name!r}")
+        raise AttributeError(
+            f"{what!r} object has no attribute {name!r}: connect() returns a context manager "
+            f"that opens the connection, not the connection itself. Use it as\n{self._EXAMPLE}"
+        )
 
 
-class ConnectContext(Generic[S, C]):
+class ConnectContext(_Context[Connection[S, C]]):
     """Returned by the sync client's ``connect()``: not the connection but what opens it.
 
     ``with client.listen.v1.connect(...) as conn:`` opens it, and leaving the block closes it
@@ -248,48 +290,37 @@ class ConnectContext(Generic[S, C]):
     context raises an ``AttributeError`` that says so.
     """
 
-    def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
-        self._config = config
-        self._prepared = prepared
-        self._wrap = wrap
-        self._conn: Connection[S, C] | None = None
+    is_async = False
+    _EXAMPLE = (
+        "    with client.listen.v1.connect(...) as conn:\n        conn.input.on_next(audio)\n"
+        "or open it without a with block:\n"
+        "    conn = client.listen.v1.connect(...).open()\n    ...\n    conn.close()"
+    )
+
+    @staticmethod
+    def _open_socket() -> Callable[..., Awaitable[Any]]:
+        from ._drivers._asyncio import open_on_io_loop
+
+        return open_on_io_loop
+
+    @staticmethod
+    def _cold_form() -> Callable[..., Any]:
+        from ._cold import cold_sync
+
+        return cold_sync
 
     def open(self) -> Connection[S, C]:
         """Open the connection without a ``with`` block (close it with ``conn.close()``).
 
         The connection runs on rxdeepgram's one I/O thread, shared by every sync connection;
         opening blocks the caller until the handshake is done (refused on the I/O thread)."""
-        from ._drivers._asyncio import open_sync
+        from ._ioloop import io_loop, refuse_on_io_thread
 
-        args, kwargs = self._prepared.open_args(self._config)
-        conn: Connection[S, C] = open_sync(*args, **kwargs)
-        if self._wrap is not None:
-            conn = self._wrap(conn)
-        self._conn = conn
-        return conn
-
-    async def _opening(self) -> Connection[S, C]:
-        """The open as a coroutine on the I/O loop (the cold operators schedule it there)."""
-        from ._drivers._asyncio import open_on_io_loop
-
-        args, kwargs = self._prepared.open_args(self._config)
-        conn: Connection[S, C] = await open_on_io_loop(*args, **kwargs)
-        if self._wrap is not None:
-            conn = self._wrap(conn)
-        self._conn = conn
-        return conn
+        refuse_on_io_thread("opening a sync connection")
+        return io_loop.run(self._opening())
 
     def __enter__(self) -> Connection[S, C]:
         return self.open()
-
-    def __getattr__(self, name: str) -> Any:
-        raise _not_opened(
-            self,
-            name,
-            "    with client.listen.v1.connect(...) as conn:\n        conn.input.on_next(audio)\n"
-            "or open it without a with block:\n"
-            "    conn = client.listen.v1.connect(...).open()\n    ...\n    conn.close()",
-        )
 
     def __exit__(
         self,
@@ -312,7 +343,7 @@ class ConnectContext(Generic[S, C]):
             conn.wait(1.0)
 
 
-class AsyncConnectContext(Generic[S, C]):
+class AsyncConnectContext(_Context[AsyncConnection[S, C]]):
     """Returned by the async client's ``connect()``: not the connection but what opens it.
 
     ``async with client.listen.v1.connect(...) as conn:`` opens it (leaving the block closes it
@@ -321,39 +352,34 @@ class AsyncConnectContext(Generic[S, C]):
     Reading a connection's attribute off the context raises an ``AttributeError`` that says so.
     """
 
-    def __init__(self, config: ClientConfig, prepared: _Prepared, wrap: Wrap | None = None) -> None:
-        self._config = config
-        self._prepared = prepared
-        self._wrap = wrap
-        self._conn: AsyncConnection[S, C] | None = None
+    is_async = True
+    _EXAMPLE = (
+        "    async with client.listen.v1.connect(...) as conn:\n"
+        "        conn.input.on_next(audio)\n"
+        "or open it without a with block:\n"
+        "    conn = await client.listen.v1.connect(...)\n    ...\n    await conn.close()"
+    )
 
-    async def open(self) -> AsyncConnection[S, C]:
+    @staticmethod
+    def _open_socket() -> Callable[..., Awaitable[Any]]:
         from ._drivers._asyncio import open_async
 
-        args, kwargs = self._prepared.open_args(self._config)
-        conn: AsyncConnection[S, C] = await open_async(*args, **kwargs)
-        if self._wrap is not None:
-            conn = self._wrap(conn)
-        self._conn = conn
-        return conn
+        return open_async
 
-    _opening = open
+    @staticmethod
+    def _cold_form() -> Callable[..., Any]:
+        from ._cold import cold_async
+
+        return cold_async
+
+    async def open(self) -> AsyncConnection[S, C]:
+        return await self._opening()
 
     def __await__(self) -> Generator[Any, None, AsyncConnection[S, C]]:
-        return self.open().__await__()
+        return self._opening().__await__()
 
     async def __aenter__(self) -> AsyncConnection[S, C]:
-        return await self.open()
-
-    def __getattr__(self, name: str) -> Any:
-        raise _not_opened(
-            self,
-            name,
-            "    async with client.listen.v1.connect(...) as conn:\n"
-            "        conn.input.on_next(audio)\n"
-            "or open it without a with block:\n"
-            "    conn = await client.listen.v1.connect(...)\n    ...\n    await conn.close()",
-        )
+        return await self._opening()
 
     async def __aexit__(
         self,
@@ -381,8 +407,11 @@ def _leave(conn: ConnectionBase[Any, Any], exc: BaseException | None) -> None:
         conn._close_gracefully()
 
 
-class ChannelClient(Generic[S, C]):
-    """``client.<channel>.<version>`` of the sync client."""
+class ChannelClient(Generic[S, C, Ctx]):
+    """``client.<channel>.<version>`` of either client: ``Ctx`` is the context ``connect()``
+    returns, :class:`ConnectContext` (sync) or :class:`AsyncConnectContext` (async)."""
+
+    _context: ClassVar[type[_Context[Any]]]  # the I/O model: the only difference
 
     def __init__(self, config: ClientConfig, name: str) -> None:
         self._config = config
@@ -416,9 +445,9 @@ class ChannelClient(Generic[S, C]):
         request_options: Mapping[str, Any] | None = None,
         reconnect: bool | Reconnect | None = None,
         **options: Any,
-    ) -> ConnectContext[S, C]:
+    ) -> Ctx:
         """Validate ``options`` (the channel's query parameters) and return a context manager
-        that opens the connection.
+        that opens the connection (``with`` / ``async with``, or ``.open()`` / ``await``).
 
         ``keepalive``: ``True`` sends the channel's KeepAlive when nothing was sent for a few
         seconds (Listen V1: 5 s, Agent: 8 s), a number sets the interval, ``False`` turns it
@@ -428,29 +457,27 @@ class ChannelClient(Generic[S, C]):
         finished is sent again, and ``messages`` carries on with continuous times.
         """
         prepared = self._prepare(keepalive, authorization, request_options, options)
-        return ConnectContext(self._config, prepared, self._resumable(prepared, options, reconnect))
+        wrap = self._resumable(prepared, options, reconnect)
+        # ``_context`` (a ClassVar, which cannot name ``Ctx``) is the class ``Ctx`` stands for
+        context: Ctx = self._context(self._config, prepared, wrap)  # type: ignore[assignment]
+        return context
 
     @property
-    def with_raw_response(self) -> ChannelClient[S, C]:
+    def with_raw_response(self) -> Self:
         """Seed API: connections already expose ``raw`` frames and ``response_headers``."""
         return self
 
     def _operator(
         self, options: dict[str, Any], *, first: Any = None, gate: Any = None
     ) -> Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]:
-        from ._cold import cold_async, cold_sync
-
         keepalive = options.pop("keepalive", True)
         reconnect = options.pop("reconnect", None)
         request_options = options.pop("request_options", None)
         prepared = self._prepare(keepalive, None, request_options, options)
-        is_async = isinstance(self, AsyncChannelClient)
-        context: Any = AsyncConnectContext if is_async else ConnectContext
         wrap = self._resumable(prepared, options, reconnect)
-        cold = cold_async if is_async else cold_sync
-        return cold(
-            lambda: context(self._config, prepared, wrap)._opening(), first=first, gate=gate
-        )
+        context, config = self._context, self._config
+        cold: Callable[..., Operator] = context._cold_form()
+        return cold(lambda: context(config, prepared, wrap)._opening(), first=first, gate=gate)
 
     def _resumable(
         self, prepared: _Prepared, options: dict[str, Any], reconnect: object
@@ -465,20 +492,17 @@ class ChannelClient(Generic[S, C]):
         if config is None:
             return None
         policy = policy_factory(self._name, options, config)
-        is_async = isinstance(self, AsyncChannelClient)
-        client_config = self._config
+        context, client_config = self._context, self._config
 
-        async def open_inner() -> ConnectionBase[Any, Any]:
-            if is_async:
-                return await AsyncConnectContext[Any, Any](client_config, prepared).open()
-            return await ConnectContext[Any, Any](client_config, prepared)._opening()
+        def open_inner() -> Awaitable[ConnectionBase[Any, Any]]:
+            return context(client_config, prepared)._opening()
 
         return resumable(
             open_inner,
             prepared.spec,
             policy,
             config,
-            is_async=is_async,
+            is_async=context.is_async,
             close_timeout=client_config.close_timeout,
             on_callback_error=client_config.on_callback_error,
         )
@@ -487,27 +511,16 @@ class ChannelClient(Generic[S, C]):
         return f"<{type(self).__name__} {self._name}>"
 
 
-class AsyncChannelClient(ChannelClient[S, C]):
+class SyncChannelClient(ChannelClient[S, C, ConnectContext[S, C]]):
+    """``client.<channel>.<version>`` of the sync client."""
+
+    _context = ConnectContext
+
+
+class AsyncChannelClient(ChannelClient[S, C, AsyncConnectContext[S, C]]):
     """``client.<channel>.<version>`` of the async client."""
 
-    def connect(  # type: ignore[override]
-        self,
-        *,
-        keepalive: bool | float | None = True,
-        authorization: str | None = None,
-        request_options: Mapping[str, Any] | None = None,
-        reconnect: bool | Reconnect | None = None,
-        **options: Any,
-    ) -> AsyncConnectContext[S, C]:
-        """As :meth:`ChannelClient.connect`, for ``async with`` / ``await``."""
-        prepared = self._prepare(keepalive, authorization, request_options, options)
-        return AsyncConnectContext(
-            self._config, prepared, self._resumable(prepared, options, reconnect)
-        )
-
-    @property
-    def with_raw_response(self) -> AsyncChannelClient[S, C]:
-        return self
+    _context = AsyncConnectContext
 
 
 Operator = Callable[[reactivex.Observable[Any]], reactivex.Observable[Any]]
@@ -564,15 +577,15 @@ class _Cold(Protocol):
     ) -> Operator: ...
 
 
-class ListenClient(_ListenOps, ChannelClient[S, C]):
+class ListenClient(_ListenOps, SyncChannelClient[S, C]):
     """``client.listen.v1`` / ``client.listen.v2`` of the sync client."""
 
 
-class SpeakClient(_SpeakOps, ChannelClient[S, C]):
+class SpeakClient(_SpeakOps, SyncChannelClient[S, C]):
     """``client.speak.v1`` / ``client.speak.v2`` of the sync client."""
 
 
-class AgentClient(_AgentOps, ChannelClient[S, C]):
+class AgentClient(_AgentOps, SyncChannelClient[S, C]):
     """``client.agent.v1`` of the sync client."""
 
 
@@ -593,7 +606,6 @@ class AsyncAgentClient(_AgentOps, AsyncChannelClient[S, C]):
 # at run time the methods are the untyped ones of ``ChannelClient`` / ``AsyncChannelClient``,
 # which validate the options before any I/O. ``Ctx`` is the context ``connect()`` returns
 # (sync or async), so one mixin per channel serves both clients.
-Ctx = TypeVar("Ctx")
 
 
 class _ListenV1Options(Generic[Ctx]):

@@ -1,23 +1,25 @@
-"""The connection users hold: ``messages`` (Observable), ``input`` (Observer), ``raw``, seed API.
+"""The connection users hold: ``messages`` (Observable), ``input`` (Observer), ``raw``, close.
 
 :class:`ConnectionBase` is I/O-agnostic: it wires a :class:`~rxdeepgram._session.Session` (the
 protocol rules) to two :class:`~rxdeepgram._hub.Hub` multicasts and to a driver that only moves
 frames. :class:`Connection` (sync) and :class:`AsyncConnection` add the few methods whose shape
 depends on the I/O model: waiting for the end. Both run on the same driver
 (``_drivers/_asyncio.py``): the async client's on the caller's loop, the sync client's on the
-one I/O thread shared by every sync connection (``_drivers/_loop.py``).
+one I/O thread shared by every sync connection (``_ioloop.py``). The seed SDK's methods
+(``on``, ``start_listening``, ``send_*``) are mixed in from ``_seed_api.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 import reactivex
 from reactivex import abc
 
-from ._seed import EventType, SeedListener
+from ._seed import SeedListener
+from ._seed_api import AsyncSeedAPI, EventType, SeedAPI, Sent, SyncSeedAPI
 from ._session import Frame, Session, State
 from .errors import CallbackError, ConnectionClosed
 
@@ -56,24 +58,6 @@ class Driver(Protocol):
         """Stop (``True``) or resume reading the socket (back-pressure for the seed API)."""
 
 
-class Sent:
-    """What the seed-style ``send_*`` methods return: the frame is already queued. Awaitable
-    (a no-op) so that async code written for Deepgram's SDK (``await conn.send_media(...)``)
-    runs unchanged."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return
-        yield  # pragma: no cover - makes this a generator
-
-    def __repr__(self) -> str:
-        return "Sent()"
-
-
-_SENT = Sent()
-
-
 class _Input(abc.ObserverBase[Any]):
     """``conn.input``: ``on_next`` sends, ``on_completed`` closes gracefully, ``on_error`` aborts.
 
@@ -103,8 +87,7 @@ class _Input(abc.ObserverBase[Any]):
         return f"<input of {self._conn!r}>"
 
 
-class ConnectionBase(Generic[S, C]):
-    """State and behaviour shared by the sync and async connections.
+_ATTRIBUTES = """
 
     Attributes:
         messages: Hot ``reactivex.Observable`` of the decoded server messages: msgspec structs,
@@ -131,7 +114,14 @@ class ConnectionBase(Generic[S, C]):
             / ``open`` changes; completes after ``closed``).
         stats: Only on a resumable connection: a :class:`~rxdeepgram.ResumeStats` snapshot of
             the reconnect counters (property).
-    """
+"""
+"""The public attributes of every connection, for ``help()`` and the API reference: written
+once, appended to the docstring of each connection class (``__doc__``). Most are set in
+``__init__``, where ``help()`` would not see them."""
+
+
+class ConnectionBase(SeedAPI, Generic[S, C]):
+    __doc__ = "State and behaviour shared by the sync and async connections." + _ATTRIBUTES
 
     def __init__(
         self,
@@ -172,7 +162,6 @@ class ConnectionBase(Generic[S, C]):
         self._receiver: Any = None  # recv() / iteration (deepgram-sdk 7 style): _receive.py
         self._receive = session.receive
         self._may_be_fatal = bool(session.spec.fatal_types)
-        self._seed_send = False  # a seed ``send_*`` is under way (see ``_close_windows``)
         # The seed API's handlers and hold, from the first message on (see ``_seed.py``); its
         # hold ends at once when the stream is read through Rx and it has no handler.
         self._seed = SeedListener(self, self._messages_hub)
@@ -312,97 +301,6 @@ class ConnectionBase(Generic[S, C]):
             except Exception:
                 log.exception("the on_callback_error hook itself raised")
 
-    # -- the seed SDK's API -----------------------------------------------------------------------
-
-    def on(self, event: EventType | str, handler: Callable[[Any], Any]) -> None:
-        """Register a seed-style handler. Once ``start_listening()`` is called, handlers get
-        ``OPEN`` (the connection), then every message since the connection opened, in order
-        (whenever ``on`` was called: the connection holds them for ``start_listening()``), then
-        ``CLOSE`` (``None`` or the error), then ``ERROR`` with the error if the stream failed;
-        ``ERROR`` handlers also get callback errors. README "Connections" has the rules."""
-        self._seed.on(EventType(event), handler)
-
-    def _seed_first_send(self, message: Any) -> None:
-        """A seed ``send_*`` before anything was sent: it does not end the seed API's hold
-        (the seed's agent example sends ``Settings`` before registering its handlers)."""
-        self._seed_send = True
-        try:
-            self._send(message)
-        finally:
-            self._seed_send = False
-
-    def send_media(self, message: Any) -> Sent:
-        """Send audio: ``bytes`` or a seed ``*MediaMessage(data=...)``."""
-        if self._receiver is None and not self._rx_reading:
-            self._start_receiver()
-        if self._windows_open:
-            self._seed_first_send(message)
-        else:
-            self._send(message)
-        return _SENT
-
-    def send_message(self, message: Any) -> Sent:
-        """Send any client message of the channel: a struct, a seed / SDK 7 compat object, or
-        a plain ``dict`` of the message's JSON (checked strictly: typos raise)."""
-        if self._receiver is None and not self._rx_reading:
-            self._start_receiver()
-        if self._windows_open:
-            self._seed_first_send(message)
-        else:
-            self._send(message)
-        return _SENT
-
-    def send_control(self, message: Any) -> Sent:
-        """Send a control message: a struct or a seed ``*ControlMessage(type=...)``."""
-        return self.send_message(message)
-
-    def send_text(self, message: Any) -> Sent:
-        """Speak: send text to synthesise (``str``, ``Speak`` or seed ``SpeakV1TextMessage``)."""
-        return self.send_message(message)
-
-    send_settings = send_update_speak = send_update_prompt = send_update_think = send_message
-    send_update_listen = send_inject_user_message = send_inject_agent_message = send_message
-    send_function_call_response = send_configure = send_update_think_live = send_message
-    send_inject_dynamic_agent_message = send_custom_to_think_provider = send_message
-    send_speak = send_text
-
-    def send_raw(self, message: Any) -> Sent:
-        """Send a frame exactly as given, for what rxdeepgram does not model (yet): a JSON
-        object (``dict``, or ``str`` holding one) as a text frame, ``bytes`` as a binary frame.
-
-        Checked at the caller (JSON-encodable, a JSON object); otherwise sent as is, on any
-        channel. A raw ``{"type": "CloseStream"}`` (Speak: ``Close``) closes like the struct.
-        On a resumable connection a raw frame goes to the current connection only: it is not
-        sent again after a reconnect. ``conn.input.on_next(RawFrame(...))`` does the same.
-        """
-        from .messages import RawFrame
-
-        return self.send_message(RawFrame(message))
-
-    def send_keep_alive(self, message: Any = None) -> Sent:
-        return self.send_message(self._control("KeepAlive") if message is None else message)
-
-    def send_finalize(self, message: Any = None) -> Sent:
-        return self.send_message(self._control("Finalize") if message is None else message)
-
-    def send_close_stream(self, message: Any = None) -> Sent:
-        return self.send_message(self._control("CloseStream") if message is None else message)
-
-    def send_flush(self, message: Any = None) -> Sent:
-        return self.send_message(self._control("Flush") if message is None else message)
-
-    def send_clear(self, message: Any = None) -> Sent:
-        return self.send_message(self._control("Clear") if message is None else message)
-
-    def send_close(self, message: Any = None) -> Sent:
-        """Speak: send ``Close`` yourself (SDK 7's ``send_close``): the server finishes the
-        buffered text, sends its audio, then closes; the remaining messages still arrive and the
-        stream ends as after ``input.on_completed()`` (on Speak V2 without its final ``Flush``)."""
-        return self.send_message(self._control("Close") if message is None else message)
-
-    def send_force_end_turn(self, message: Any = None) -> Sent:
-        return self.send_message(self._control("ForceEndTurn") if message is None else message)
-
     def _start_receiver(self) -> None:
         raise NotImplementedError
 
@@ -417,19 +315,6 @@ class ConnectionBase(Generic[S, C]):
         queue that nobody reads yet lets go (see ``_seed.py`` and ``_receive.py``)."""
         self._rx_reading = True
         self._seed.rx_used()
-
-    def send_interrupt(self, message: Any = None) -> Sent:
-        """Speak V2: barge-in, ``Interrupt`` (``message``: one with a playback offset, e.g.
-        ``Interrupt.at(2340)``)."""
-        return self.send_message(self._control("Interrupt") if message is None else message)
-
-    def _control(self, tag: str) -> object:
-        for cls in self._session.spec.client_messages:
-            if cls.__name__ == tag:
-                return cls()
-        from .errors import InvalidInputError
-
-        raise InvalidInputError(f"{self._session.spec.name} has no {tag} message")
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -455,38 +340,14 @@ def _hub_factory(report: Callable[[CallbackError], None]) -> Any:
     return Hub[Any](report)
 
 
-class Connection(ConnectionBase[S, C]):
-    """A connection of the sync client (``with client.listen.v1.connect(...) as conn``).
+class Connection(SyncSeedAPI, ConnectionBase[S, C]):
+    __doc__ = (
+        """A connection of the sync client (``with client.listen.v1.connect(...) as conn``).
 
     Its frames move on rxdeepgram's one I/O thread (shared by every sync connection), where
-    subscribers are called: keep them short. ``close()`` and ``wait()`` block the caller.
-
-    Attributes:
-        messages: Hot ``reactivex.Observable`` of the decoded server messages: msgspec structs,
-            ``bytes`` for audio (Speak, Agent) and :class:`~rxdeepgram.Unknown` for a frame
-            that did not decode (never dropped). Completes after a clean close; errors with a
-            typed :class:`~rxdeepgram.DeepgramError` otherwise. Nothing is emitted before the
-            first subscriber or the first send, so a subscriber attached right after opening
-            sees every message.
-        input: ``reactivex`` Observer, thread-safe and never blocking. ``on_next(item)`` sends
-            audio (``bytes``) or one of the channel's client messages (checked at once: bad
-            input raises :class:`~rxdeepgram.InvalidInputError` /
-            :class:`~rxdeepgram.InvalidMessageError` at the caller); ``on_completed()`` closes
-            gracefully (the channel's CloseStream / Flush + Close, then every remaining message,
-            then ``messages`` completes); ``on_error(e)`` aborts.
-        raw: Hot Observable of the frames as received (``str`` for text, ``bytes`` for binary).
-        url: The URL connected to (query included; credentials are never in it).
-        request_id: Deepgram's ``dg-request-id`` of this connection (``None`` if not sent).
-        response_headers: The handshake response's headers (``dict``).
-        closed: ``True`` once the connection has ended (property).
-        end: How it ended: ``None`` while open or after a clean close, else the error
-            (property).
-        state: Only on a resumable connection (``connect(..., reconnect=True)``): Observable of
-            :class:`~rxdeepgram.ConnectionState` (the current one first, then ``reconnecting``
-            / ``open`` changes; completes after ``closed``).
-        stats: Only on a resumable connection: a :class:`~rxdeepgram.ResumeStats` snapshot of
-            the reconnect counters (property).
-    """
+    subscribers are called: keep them short. ``close()`` and ``wait()`` block the caller."""
+        + _ATTRIBUTES
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -496,17 +357,6 @@ class Connection(ConnectionBase[S, C]):
 
     def _set_done(self) -> None:
         self._done.set()
-
-    def start_listening(self) -> None:
-        """Seed API: fire ``OPEN`` handlers, deliver what the connection held for the handlers
-        (on this thread), then block until the connection ends (and its ``CLOSE`` / ``ERROR``
-        handlers have run)."""
-        from ._ioloop import refuse_on_io_thread
-
-        if not self._done.is_set():
-            refuse_on_io_thread("conn.start_listening()")
-        self._seed.start()
-        self.wait()
 
     def _start_receiver(self) -> Any:
         from ._receive import SyncReceiver
@@ -572,38 +422,14 @@ class Connection(ConnectionBase[S, C]):
             self._done.wait(1.0)
 
 
-class AsyncConnection(ConnectionBase[S, C]):
-    """A connection of the async client (``async with client.listen.v1.connect(...) as conn``).
+class AsyncConnection(AsyncSeedAPI, ConnectionBase[S, C]):
+    __doc__ = (
+        """A connection of the async client (``async with client.listen.v1.connect(...) as conn``).
 
     Runs on the event loop that opened it, where subscribers are called; ``await conn.close()``
-    and ``await conn.wait()`` never block the loop.
-
-    Attributes:
-        messages: Hot ``reactivex.Observable`` of the decoded server messages: msgspec structs,
-            ``bytes`` for audio (Speak, Agent) and :class:`~rxdeepgram.Unknown` for a frame
-            that did not decode (never dropped). Completes after a clean close; errors with a
-            typed :class:`~rxdeepgram.DeepgramError` otherwise. Nothing is emitted before the
-            first subscriber or the first send, so a subscriber attached right after opening
-            sees every message.
-        input: ``reactivex`` Observer, thread-safe and never blocking. ``on_next(item)`` sends
-            audio (``bytes``) or one of the channel's client messages (checked at once: bad
-            input raises :class:`~rxdeepgram.InvalidInputError` /
-            :class:`~rxdeepgram.InvalidMessageError` at the caller); ``on_completed()`` closes
-            gracefully (the channel's CloseStream / Flush + Close, then every remaining message,
-            then ``messages`` completes); ``on_error(e)`` aborts.
-        raw: Hot Observable of the frames as received (``str`` for text, ``bytes`` for binary).
-        url: The URL connected to (query included; credentials are never in it).
-        request_id: Deepgram's ``dg-request-id`` of this connection (``None`` if not sent).
-        response_headers: The handshake response's headers (``dict``).
-        closed: ``True`` once the connection has ended (property).
-        end: How it ended: ``None`` while open or after a clean close, else the error
-            (property).
-        state: Only on a resumable connection (``connect(..., reconnect=True)``): Observable of
-            :class:`~rxdeepgram.ConnectionState` (the current one first, then ``reconnecting``
-            / ``open`` changes; completes after ``closed``).
-        stats: Only on a resumable connection: a :class:`~rxdeepgram.ResumeStats` snapshot of
-            the reconnect counters (property).
-    """
+    and ``await conn.wait()`` never block the loop."""
+        + _ATTRIBUTES
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -613,13 +439,6 @@ class AsyncConnection(ConnectionBase[S, C]):
 
     def _set_done(self) -> None:
         self._done.set()
-
-    async def start_listening(self) -> None:
-        """Seed API: fire ``OPEN`` handlers, deliver what the connection held for the handlers,
-        then wait until the connection ends (and its ``CLOSE`` / ``ERROR`` handlers have run).
-        Cancelling it stops the waiting only: the handlers go on getting what arrives."""
-        self._seed.start()
-        await self._done.wait()
 
     def _start_receiver(self) -> Any:
         from ._receive import AsyncReceiver

@@ -89,3 +89,46 @@ def test_the_package_docstring_says_connect_returns_a_context_manager() -> None:
     doc = rxdeepgram.__doc__ or ""
     assert "returns a context manager" in doc
     assert "with client.listen.v1.connect(" in doc
+
+
+@pytest.mark.parametrize("name", ["Connection", "AsyncConnection"])
+def test_help_shows_the_seed_methods(name: str) -> None:
+    """The seed SDK's methods live in a mixin (``_seed_api.py``); ``help()`` still lists them,
+    the per-message aliases included."""
+    import pydoc
+    import re
+
+    import rxdeepgram
+
+    text = pydoc.render_doc(getattr(rxdeepgram, name), renderer=pydoc.plaintext)
+    listed = set(re.findall(r"^ \|  (?:async )?(\w+)(?:\(| = )", text, re.M))
+    seed = {"on", "start_listening", "send_media", "send_message", "send_raw", "send_close"}
+    seed |= {"send_settings", "send_keep_alive", "send_finalize", "send_interrupt", "send_speak"}
+    assert seed <= listed, seed - listed
+    assert "Methods inherited from rxdeepgram._seed_api.SeedAPI" in text
+
+
+def test_the_api_reference_reads_the_docstrings_written_once() -> None:
+    """The connections' attribute docstring is written once and assigned to ``__doc__``, and
+    each channel's ``decode`` is built by ``messages._base.Codec``: griffe cannot read either
+    from the source, so the docs' griffe extension takes them from the imported objects."""
+    import sys
+    from pathlib import Path
+
+    griffe = pytest.importorskip("griffe", reason="the docs extra builds the API reference")
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "docs"))
+    try:
+        import _griffe_rst
+    finally:
+        sys.path.remove(str(root / "docs"))
+    extensions = griffe.load_extensions(_griffe_rst.RstToMarkdown)
+    package = griffe.load("rxdeepgram", search_paths=[str(root)], extensions=extensions)
+    for name in ("Connection", "AsyncConnection"):
+        doc = package[f"_connection.{name}"].docstring
+        assert doc is not None, name
+        assert "Attributes:" in doc.value and "response_headers:" in doc.value, name
+    for channel in ("listen_v1", "listen_v2", "speak_v1", "speak_v2", "agent_v1"):
+        for function in ("decode", "decode_client"):
+            doc = package[f"messages.{channel}.{function}"].docstring
+            assert doc is not None and doc.value.startswith("Decode a frame"), (channel, function)

@@ -126,6 +126,7 @@ client.listen.v2.connect(model="flux-general-en", encoding="mp3", sample_rate=16
 client.speak.v1.connect(model="aura-2-thalia-en", interim_results=True)
 client.agent.v1.connect(model="nova-3")
 AsyncDeepgramClient().listen.v1.connect(model="nova-3", smart_format="yes")
+client.listen.v1.with_raw_response.connect(model="nova-3", interim_result=True)  # misspelt
 """
 
 
@@ -146,6 +147,6 @@ def test_mypy_checks_the_options(tmp_path: Path) -> None:
     lines = [line for line in out.splitlines() if ": error:" in line]
     by_line = {int(line.split(":")[1]) for line in lines}
     assert status == 1, out
-    expected = {9, 10, 11, 12, 13, 14, 15}
+    expected = {9, 10, 11, 12, 13, 14, 15, 16}
     assert by_line == expected, out
     assert "interim_result" in out

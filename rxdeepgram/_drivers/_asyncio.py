@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from .._connection import AsyncConnection, Connection, ConnectionBase
-from .._ioloop import io_loop, refuse_on_io_thread
+from .._ioloop import io_loop
 from .._secrets import RedactingLogger, check_headers
 from .._session import DEFAULT_SEND_QUEUE_BYTES, Frame, Session
 from .._version import USER_AGENT
@@ -45,7 +45,7 @@ from ._common import (
 )
 from ._transport import OpenParams, Transport
 
-__all__ = ["Driver", "open_async", "open_on_io_loop", "open_sync"]
+__all__ = ["Driver", "open_async", "open_on_io_loop"]
 
 log = logging.getLogger("rxdeepgram")
 
@@ -385,13 +385,6 @@ class Driver:
             conn._on_frame(message)
         except Exception:
             log.exception("rxdeepgram: handling an incoming message failed")
-
-
-def open_sync(*args: Any, **kwargs: Any) -> Connection[Any, Any]:
-    """Open a sync connection on the shared I/O loop and wait for it (``open_async``'s
-    arguments). Refused on the I/O thread itself, where it would wait for itself."""
-    refuse_on_io_thread("opening a sync connection")
-    return io_loop.run(open_on_io_loop(*args, **kwargs))
 
 
 async def open_on_io_loop(*args: Any, **kwargs: Any) -> Connection[Any, Any]:

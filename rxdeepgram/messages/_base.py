@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
 
 import msgspec
 
@@ -42,6 +42,7 @@ __all__ = [
     "RawFrame",
     "ClientMessageBase",
     "ClientStruct",
+    "Codec",
     "MessageBase",
     "ServerMessageBase",
     "ServerStruct",
@@ -310,17 +311,15 @@ def _peek_type(frame: str | bytes) -> str:
     return value if isinstance(value, str) else ""
 
 
-def make_server_decoder(
-    union: Any, module: str | None = None, doc: str | None = None
-) -> Callable[[str | bytes], Any]:
+def make_server_decoder(union: Any) -> Callable[[str | bytes], Any]:
     """Build the forgiving ``decode`` of a channel from the union of its server structs.
 
     Text frames (``str``) decode to a struct or, if that fails, to :class:`Unknown`; binary frames
     (``bytes``) are audio and come back as the same object. It never raises.
 
-    The function returned is the channel module's public ``decode`` itself (named after
-    ``module``, documented by ``doc``), not wrapped in another: it runs once per message of
-    every connection, and a Python call costs about a tenth of decoding a small frame.
+    The function returned becomes the channel module's public ``decode`` itself (:class:`Codec`
+    names and documents it), not wrapped in another: it runs once per message of every
+    connection, and a Python call costs about a tenth of decoding a small frame.
     """
     decoder = msgspec.json.Decoder(union)
     decode_json = decoder.decode
@@ -333,11 +332,6 @@ def make_server_decoder(
         except _UNDECODABLE as exc:
             return _unknown(frame, exc)
 
-    if module is not None:
-        decode.__module__ = module
-        decode.__qualname__ = "decode"
-    if doc is not None:
-        decode.__doc__ = doc
     return decode
 
 
@@ -367,3 +361,50 @@ def make_client_decoder(union: Any) -> Callable[[str | bytes], Any]:
             raise msgspec.DecodeError("JSON is nested too deeply") from None
 
     return decode_client
+
+
+SM = TypeVar("SM")
+CM = TypeVar("CM")
+
+
+_DECODE_DOC = """Decode a frame the client received. Never raises: text that is not a known message
+    becomes :class:`Unknown`; a binary frame (audio, on the channels that send it) comes back as
+    the same ``bytes`` object."""
+
+_DECODE_CLIENT_DOC = """Decode a frame the server received, strictly (unknown types and fields raise
+    ``msgspec.ValidationError``). A binary frame (audio, on the channels that take it) comes
+    back as ``bytes``."""
+
+
+class Codec(Generic[SM, CM]):
+    """A channel's message tuples and its two decoders, from the unions of its server and client
+    structs: ``Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)``.
+
+    A channel module takes its ``SERVER_MESSAGES``, ``CLIENT_MESSAGES``, ``decode`` and
+    ``decode_client`` from here: the functions :func:`make_server_decoder` /
+    :func:`make_client_decoder` build (no wrapper around them: ``decode`` runs once per message
+    of every connection), named after the module, documented, and typed by the class's
+    parameters.
+    """
+
+    __slots__ = ("client_messages", "decode", "decode_client", "server_messages")
+
+    def __init__(self, server: Any, client: Any, module: str) -> None:
+        self.server_messages: tuple[type[ServerMessageBase], ...] = get_args(server)
+        self.client_messages: tuple[type[ClientMessageBase], ...] = get_args(client)
+        self.decode: Callable[[str | bytes], SM | Unknown | bytes] = _in_module(
+            make_server_decoder(server), module, _DECODE_DOC
+        )
+        self.decode_client: Callable[[str | bytes], CM | bytes] = _in_module(
+            make_client_decoder(client), module, _DECODE_CLIENT_DOC
+        )
+
+
+def _in_module(function: Callable[[str | bytes], Any], module: str, doc: str) -> Any:
+    """``function`` as the channel module's own (``help()``, the API reference): named after
+    the module, documented by ``doc``. Not wrapped in another function: it is the one that runs
+    for every message."""
+    function.__module__ = module
+    function.__qualname__ = function.__name__
+    function.__doc__ = doc
+    return function

@@ -81,7 +81,7 @@ hand-built structs, ranges, provider/model consistency) and raise
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias, get_args
 from urllib.parse import parse_qs, urlsplit
 
@@ -91,11 +91,9 @@ from ..errors import InvalidMessageError
 from ._base import (
     ClientMessageBase,
     ClientStruct,
+    Codec,
     ServerMessageBase,
     ServerStruct,
-    Unknown,
-    make_client_decoder,
-    make_server_decoder,
     no_items,
 )
 
@@ -1052,17 +1050,9 @@ ClientMessage: TypeAlias = (
 )
 """Every JSON message a client sends on Agent V1."""
 
-SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
-CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
-
-_decode_client = make_client_decoder(ClientMessage)
-
-decode: Callable[[str | bytes], ServerMessage | Unknown | bytes] = make_server_decoder(
-    ServerMessage,
-    __name__,
-    """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames (agent audio) come back as the same ``bytes``.""",
-)
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
+decode = _codec.decode
 
 
 def decode_client(frame: str | bytes) -> ClientMessage | bytes:
@@ -1073,7 +1063,7 @@ def decode_client(frame: str | bytes) -> ClientMessage | bytes:
     ``flux-*`` model and as ``v1`` otherwise.
     """
     try:
-        result: ClientMessage | bytes = _decode_client(frame)
+        result: ClientMessage | bytes = _codec.decode_client(frame)
     except msgspec.ValidationError:
         patched = _with_listen_version(frame)
         if patched is None:

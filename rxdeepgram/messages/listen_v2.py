@@ -23,19 +23,16 @@ service has sent a ``ConfigureFailure`` without ``request_id``, which decodes wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeAlias, get_args
+from typing import Any, TypeAlias
 
 import msgspec
 
 from ._base import (
     ClientMessageBase,
     ClientStruct,
+    Codec,
     ServerMessageBase,
     ServerStruct,
-    Unknown,
-    make_client_decoder,
-    make_server_decoder,
     no_items,
 )
 
@@ -217,21 +214,7 @@ ServerMessage: TypeAlias = (
 ClientMessage: TypeAlias = CloseStream | Configure | ForceEndTurn
 """Every JSON message a client sends on Listen V2."""
 
-SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
-CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
-
-_decode_client = make_client_decoder(ClientMessage)
-
-decode: Callable[[str | bytes], ServerMessage | Unknown | bytes] = make_server_decoder(
-    ServerMessage,
-    __name__,
-    """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames come back as the same ``bytes``.""",
-)
-
-
-def decode_client(frame: str | bytes) -> ClientMessage | bytes:
-    """Decode a frame the server received, strictly (unknown types and fields raise
-    ``msgspec.ValidationError``)."""
-    result: ClientMessage | bytes = _decode_client(frame)
-    return result
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
+decode = _codec.decode
+decode_client = _codec.decode_client

@@ -16,17 +16,14 @@ without ``sequence_id`` reads as ``sequence_id == 0``, a ``Warning`` without ``c
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeAlias, get_args
+from typing import TypeAlias
 
 import msgspec
 
 from ._base import (
     ClientMessageBase,
+    Codec,
     ServerMessageBase,
-    Unknown,
-    make_client_decoder,
-    make_server_decoder,
 )
 
 __all__ = [
@@ -109,22 +106,7 @@ ServerMessage: TypeAlias = Metadata | Flushed | Cleared | Warning
 ClientMessage: TypeAlias = Speak | Flush | Clear | Close
 """Every JSON message a client sends on Speak V1."""
 
-SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
-CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
-
-_decode_client = make_client_decoder(ClientMessage)
-
-decode: Callable[[str | bytes], ServerMessage | Unknown | bytes] = make_server_decoder(
-    ServerMessage,
-    __name__,
-    """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames (audio) come back as the same ``bytes`` object.""",
-)
-
-
-def decode_client(frame: str | bytes) -> ClientMessage | bytes:
-    """Decode a frame the server received, strictly (unknown types and fields raise
-    ``msgspec.ValidationError``). A binary frame comes back as ``bytes`` for the server to
-    reject."""
-    result: ClientMessage | bytes = _decode_client(frame)
-    return result
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
+decode = _codec.decode
+decode_client = _codec.decode_client

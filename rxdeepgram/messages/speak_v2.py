@@ -27,18 +27,16 @@ the spec (it is always 0 on the WebSocket).
 
 from __future__ import annotations
 
-from typing import TypeAlias, get_args
+from typing import TypeAlias
 
 import msgspec
 
 from ._base import (
     ClientMessageBase,
     ClientStruct,
+    Codec,
     ServerMessageBase,
     ServerStruct,
-    Unknown,
-    make_client_decoder,
-    make_server_decoder,
     no_items,
 )
 
@@ -279,23 +277,7 @@ ServerMessage: TypeAlias = (
 ClientMessage: TypeAlias = Speak | Flush | Interrupt | Configure | Close
 """Every JSON message a client sends on Speak V2."""
 
-SERVER_MESSAGES: tuple[type[ServerMessageBase], ...] = get_args(ServerMessage)
-CLIENT_MESSAGES: tuple[type[ClientMessageBase], ...] = get_args(ClientMessage)
-
-_decode = make_server_decoder(ServerMessage)
-_decode_client = make_client_decoder(ClientMessage)
-
-
-def decode(frame: str | bytes) -> ServerMessage | Unknown | bytes:
-    """Decode a frame the client received. Never raises: text that is not a known message
-    becomes :class:`Unknown`; binary frames (audio) come back as the same ``bytes`` object."""
-    result: ServerMessage | Unknown | bytes = _decode(frame)
-    return result
-
-
-def decode_client(frame: str | bytes) -> ClientMessage | bytes:
-    """Decode a frame the server received, strictly (unknown types and fields raise
-    ``msgspec.ValidationError``). A binary frame comes back as ``bytes`` for the server to
-    reject."""
-    result: ClientMessage | bytes = _decode_client(frame)
-    return result
+_codec = Codec[ServerMessage, ClientMessage](ServerMessage, ClientMessage, __name__)
+SERVER_MESSAGES, CLIENT_MESSAGES = _codec.server_messages, _codec.client_messages
+decode = _codec.decode
+decode_client = _codec.decode_client
