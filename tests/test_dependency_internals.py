@@ -15,11 +15,11 @@ versions; CI also runs them on the oldest supported ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import importlib.metadata
 import importlib.util
 import json
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,7 +112,9 @@ async def test_websockets_passes_control_frames_to_process_event() -> None:
 
         before = await probe()
         assert before["pending"], _changed(
-            WEBSOCKETS, "keeps Connection.pending_pings as a dict", "server/_websockets_internals.py"
+            WEBSOCKETS,
+            "keeps Connection.pending_pings as a dict",
+            "server/_websockets_internals.py",
         )
         assert before["keepalive"] == 0.0
         await (await ws.ping())  # answered: the server saw it
@@ -125,3 +127,52 @@ async def test_websockets_passes_control_frames_to_process_event() -> None:
         assert after_pong["keepalive"] > after_ping["keepalive"], _changed(
             WEBSOCKETS, "calls process_event with a pong frame", "server/_websockets_internals.py"
         )
+
+
+# -- picows (the picows transport) ----------------------------------------------------------------
+
+
+@pytest.mark.skipif(not HAVE_PICOWS, reason="picows is not installed")
+async def test_picows_logs_an_error_before_handing_over_the_frame_before_a_bad_one() -> None:
+    """A text frame and a frame with a reserved opcode in one read: picows fails the connection
+    (its close frame goes out), logs at ERROR, and only then hands over the text frame. The
+    picows transport tells the frame before the bad one by that record."""
+    import logging
+
+    from misbehaving import Answer, MisbehavingServer
+    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+    picows = f"picows {importlib.metadata.version('picows')}"
+    events: list[Any] = []
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            if frame.msg_type is WSMsgType.TEXT:
+                text = frame.get_payload_as_ascii_text()
+                events.append(("text", text, transport.is_close_frame_sent))
+
+    class Watch(logging.LoggerAdapter[logging.Logger]):
+        def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+            if level >= logging.ERROR:
+                events.append("error")
+
+    good = b"\x81\x05hello"  # FIN, text, 5 bytes, unmasked
+    bad = b"\x83\x00"  # FIN, reserved opcode 0x3
+    with MisbehavingServer(lambda head: Answer(good + bad, "websocket", linger=2.0)) as server:
+        transport, _ = await ws_connect(
+            Listener,
+            server.url,
+            logger_name=Watch(logging.getLogger("tests.picows.internals"), {}),
+            enable_auto_ping=False,
+        )
+        await asyncio.wait_for(asyncio.shield(_disconnected(transport)), 10)
+    assert events[:2] == ["error", ("text", "hello", True)], _changed(
+        picows,
+        f"logs an ERROR record before it hands over the frame before a bad one (saw {events})",
+        "_drivers/_picows/_internals.py",
+    )
+
+
+async def _disconnected(transport: Any) -> None:
+    with contextlib.suppress(Exception):  # the parser's error: expected
+        await transport.wait_disconnected()
