@@ -230,6 +230,7 @@ class PicowsTransport(ProtocolRules):
 
 async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
     """Open one connection with picows (the ``Opener`` of the picows transport)."""
+    params.logger.debug("= transport: picows")
     listener = PicowsTransport(params, events)
     headers = [(name, value) for name, value in params.headers.items()]
     headers.append(("User-Agent", params.user_agent))
