@@ -78,7 +78,8 @@ class Transport(Protocol):
 
     def pause_reading(self, paused: bool) -> None:
         """Stop (``True``) or resume (``False``) reading the socket. Messages already read may
-        still be delivered after the pause; none is lost. Idempotent."""
+        still be delivered after the pause; none is lost. Idempotent. Each change is logged at
+        DEBUG (``= reading paused`` / ``= reading resumed``)."""
 
 
 @dataclass(frozen=True, eq=False)

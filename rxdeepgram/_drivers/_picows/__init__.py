@@ -136,6 +136,7 @@ class PicowsTransport(ProtocolRules):
         if paused is self._reading_paused:
             return
         self._reading_paused = paused
+        self._params.logger.debug("= reading %s", "paused" if paused else "resumed")
         ws = self._ws
         if ws is None or self._disconnected:
             return

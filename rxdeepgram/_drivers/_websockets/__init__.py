@@ -178,6 +178,7 @@ class WebSocketsTransport(FrameReader):
         if paused is self._reading_paused:
             return
         self._reading_paused = paused
+        self._params.logger.debug("= reading %s", "paused" if paused else "resumed")
         socket = self._socket
         if socket is None or self._lost or socket.is_closing():
             return
