@@ -1,4 +1,4 @@
-"""The picows transport (``rxdeepgram/_drivers/_picows.py``) on its own, over real sockets.
+"""The picows transport (the package ``rxdeepgram/_drivers/_picows``) on its own, over real sockets.
 
 ``open_picows`` is driven directly with a recording ``TransportEvents``: against the local
 Deepgram server (handshake, headers, 401, closing handshakes) and against a raw TCP peer written

@@ -13,9 +13,9 @@ handshake (aborting the TCP connection when the peer does not finish it within
 Two implementations, each chosen by ``ClientConfig.transport`` (``_choice.opener_for``), each
 exporting its ``Opener``:
 
-* ``_websockets.py``: ``open_websockets``, websockets' Sans-I/O ``ClientProtocol`` driven by an
-  ``asyncio.Protocol`` of ours, through websockets' public API only;
-* ``_picows.py``: ``open_picows``, picows (Cython, the ``fast`` extra).
+* ``_websockets`` (a package): ``open_websockets``, websockets' Sans-I/O ``ClientProtocol``
+  driven by an ``asyncio.Protocol`` of ours, through websockets' public API only;
+* ``_picows`` (a package): ``open_picows``, picows (Cython, the ``fast`` extra).
 
 Everything here runs on the event loop's thread; the driver (``_asyncio.py``) does the thread
 hops, the queueing while writing is paused, the keepalive and close timers of the session.
