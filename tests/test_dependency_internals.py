@@ -89,7 +89,7 @@ class _KeepaliveProbe:
         ws = session.websocket
         assert isinstance(ws, DgConnection)
         async for _ in ws:
-            pending = getattr(ws, "pending_pings", None)
+            pending = getattr(ws, "pending_pings", getattr(ws, "pong_waiters", None))
             await ws.send(
                 json.dumps(
                     {"keepalive": ws.dg_client_keepalive, "pending": isinstance(pending, dict)}
@@ -113,7 +113,7 @@ async def test_websockets_passes_control_frames_to_process_event() -> None:
         before = await probe()
         assert before["pending"], _changed(
             WEBSOCKETS,
-            "keeps Connection.pending_pings as a dict",
+            "keeps Connection.pending_pings (pong_waiters in 15) as a dict",
             "server/_websockets_internals.py",
         )
         assert before["keepalive"] == 0.0

@@ -11,7 +11,8 @@
 * **Client keepalives** (Speak V2 counts a client's ping, or an unsolicited pong, as activity).
   There is no public hook for received control frames: :class:`DgConnection` overrides
   ``Connection.process_event`` (called with every parsed frame) and reads
-  ``Connection.pending_pings`` (the payloads of the server's own pings awaiting their pong).
+  ``Connection.pending_pings`` (the payloads of the server's own pings awaiting their pong;
+  ``pong_waiters`` in websockets 15).
 
 ``tests/test_dependency_internals.py`` checks each of these against the installed
 ``websockets`` and fails naming its version if one of them changed. The rest of the server
@@ -22,6 +23,7 @@ this class is plugged in).
 from __future__ import annotations
 
 import time
+from collections.abc import Container
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -56,10 +58,18 @@ class DgConnection(ServerConnection):
     def process_event(self, event: Any) -> None:
         if isinstance(event, Frame) and (
             event.opcode is Opcode.PING
-            or (event.opcode is Opcode.PONG and bytes(event.data) not in self.pending_pings)
+            or (event.opcode is Opcode.PONG and bytes(event.data) not in self._dg_own_pings())
         ):
             self.dg_client_keepalive = time.monotonic()
         super().process_event(event)
+
+    def _dg_own_pings(self) -> Container[bytes]:
+        """The payloads of the server's own pings awaiting their pong: ``pending_pings`` (named
+        ``pong_waiters`` in websockets 15)."""
+        pings: Container[bytes] | None = getattr(self, "pending_pings", None)
+        if pings is None:
+            pings = getattr(self, "pong_waiters", ())
+        return pings
 
     def data_received(self, data: bytes) -> None:
         """Hand the bytes to ``websockets``, except the body of a non-``GET`` request (a REST

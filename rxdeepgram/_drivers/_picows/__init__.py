@@ -32,6 +32,7 @@ from picows import (
     WSFrame,
     WSHandshakeError,
     WSInvalidURL,
+    WSListener,
     WSMsgType,
     WSTransport,
     ws_connect,
@@ -241,23 +242,31 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
         log.debug("> GET %s HTTP/1.1", params.url)
         for name, value in headers:
             log.debug("> %s: %s", name, value)  # the RedactingLogger masks credentials
+    # picows leaves the socket open when ws_connect is cancelled during the handshake (our
+    # open_timeout, a cancelled open): it runs on, bounded by its own handshake timeout, and
+    # whatever it opens after all is dropped (_drop_late).
+    connecting = asyncio.ensure_future(
+        ws_connect(
+            lambda: listener,
+            params.url,
+            websocket_handshake_timeout=params.open_timeout,
+            logger_name=PicowsLog(log, listener._parser),
+            enable_auto_ping=False,
+            enable_auto_pong=True,
+            max_frame_size=params.max_size,
+            extra_headers=headers,
+            max_redirects=0,
+            proxy=params.proxy,
+            read_buffer_init_size=_READ_BUFFER,
+            use_aiofastnet=False,
+        )
+    )
     try:
         async with asyncio.timeout(params.open_timeout):
-            ws, _ = await ws_connect(
-                lambda: listener,
-                params.url,
-                websocket_handshake_timeout=params.open_timeout,
-                logger_name=PicowsLog(log, listener._parser),
-                enable_auto_ping=False,
-                enable_auto_pong=True,
-                max_frame_size=params.max_size,
-                extra_headers=headers,
-                max_redirects=0,
-                proxy=params.proxy,
-                read_buffer_init_size=_READ_BUFFER,
-                use_aiofastnet=False,
-            )
+            ws, _ = await asyncio.shield(connecting)
     except BaseException as exc:
+        if not connecting.done():
+            connecting.add_done_callback(_drop_late)
         error = _open_error(exc, params)
         if error is None:
             raise
@@ -275,6 +284,13 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
         for name, value in response_headers:
             log.debug("< %s: %s", name, value)
     return Opened(listener, response_headers)
+
+
+def _drop_late(connecting: asyncio.Future[tuple[WSTransport, WSListener]]) -> None:
+    """An open given up while picows was still connecting: drop what it opened after all."""
+    if connecting.cancelled() or connecting.exception() is not None:
+        return  # (the exception is retrieved: it was reported as the open's failure)
+    connecting.result()[0].disconnect(graceful=False)
 
 
 def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:
