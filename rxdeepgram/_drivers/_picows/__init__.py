@@ -32,7 +32,6 @@ from picows import (
     WSFrame,
     WSHandshakeError,
     WSInvalidURL,
-    WSListener,
     WSMsgType,
     WSTransport,
     ws_connect,
@@ -93,6 +92,7 @@ class PicowsTransport(ProtocolRules):
         self._peer_close = None
         self._close_handle = None
         self._parser = ParserFailure(self._loop)  # see _internals
+        self._abandoned = False  # see abandon
         self._failure = None  # the close code and reason we failed with
         self._ping_handle = None
         self._pong_handle = None
@@ -133,6 +133,13 @@ class PicowsTransport(ProtocolRules):
         ws.send_close(WSCloseCode(code), reason.encode())
         self._close_within_timeout()
 
+    def abandon(self) -> None:
+        """The open failed or was cancelled: drop the connection now, or as soon as picows
+        completes it after all (when ``ws_connect`` is cancelled while it waits for the answer
+        to the upgrade, picows keeps the socket and goes on with the handshake)."""
+        self._abandoned = True
+        self.abort()
+
     def pause_reading(self, paused: bool) -> None:
         if paused is self._reading_paused:
             return
@@ -152,6 +159,9 @@ class PicowsTransport(ProtocolRules):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._ws = transport
+        if self._abandoned:
+            transport.disconnect(graceful=False)
+            return
         if self._params.ping_interval is not None:
             self._ping_handle = self._loop.call_later(self._params.ping_interval, self._ping)
 
@@ -242,31 +252,24 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
         log.debug("> GET %s HTTP/1.1", params.url)
         for name, value in headers:
             log.debug("> %s: %s", name, value)  # the RedactingLogger masks credentials
-    # picows leaves the socket open when ws_connect is cancelled during the handshake (our
-    # open_timeout, a cancelled open): it runs on, bounded by its own handshake timeout, and
-    # whatever it opens after all is dropped (_drop_late).
-    connecting = asyncio.ensure_future(
-        ws_connect(
-            lambda: listener,
-            params.url,
-            websocket_handshake_timeout=params.open_timeout,
-            logger_name=PicowsLog(log, listener._parser),
-            enable_auto_ping=False,
-            enable_auto_pong=True,
-            max_frame_size=params.max_size,
-            extra_headers=headers,
-            max_redirects=0,
-            proxy=params.proxy,
-            read_buffer_init_size=_READ_BUFFER,
-            use_aiofastnet=False,
-        )
-    )
     try:
         async with asyncio.timeout(params.open_timeout):
-            ws, _ = await asyncio.shield(connecting)
+            ws, _ = await ws_connect(
+                lambda: listener,
+                params.url,
+                websocket_handshake_timeout=params.open_timeout,
+                logger_name=PicowsLog(log, listener._parser),
+                enable_auto_ping=False,
+                enable_auto_pong=True,
+                max_frame_size=params.max_size,
+                extra_headers=headers,
+                max_redirects=0,
+                proxy=params.proxy,
+                read_buffer_init_size=_READ_BUFFER,
+                use_aiofastnet=False,
+            )
     except BaseException as exc:
-        if not connecting.done():
-            connecting.add_done_callback(_drop_late)
+        listener.abandon()
         error = _open_error(exc, params)
         if error is None:
             raise
@@ -284,13 +287,6 @@ async def open_picows(params: OpenParams, events: TransportEvents) -> Opened:
         for name, value in response_headers:
             log.debug("< %s: %s", name, value)
     return Opened(listener, response_headers)
-
-
-def _drop_late(connecting: asyncio.Future[tuple[WSTransport, WSListener]]) -> None:
-    """An open given up while picows was still connecting: drop what it opened after all."""
-    if connecting.cancelled() or connecting.exception() is not None:
-        return  # (the exception is retrieved: it was reported as the open's failure)
-    connecting.result()[0].disconnect(graceful=False)
 
 
 def _open_error(exc: BaseException, params: OpenParams) -> DeepgramError | None:

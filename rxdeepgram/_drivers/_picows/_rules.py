@@ -41,6 +41,7 @@ class ProtocolRules(WSListener):
     adds the transport's interface, picows' callbacks and the fast path."""
 
     __slots__ = (
+        "_abandoned",
         "_close_handle",
         "_deliver",
         "_disconnected",
@@ -68,6 +69,7 @@ class ProtocolRules(WSListener):
     _loop: asyncio.AbstractEventLoop
     _ws: WSTransport | None
     _disconnected: bool
+    _abandoned: bool
     _state: int
     _fast: bool
     _fragments: bytearray | None
