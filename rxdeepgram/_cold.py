@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import reactivex
 from reactivex import abc
 from reactivex.disposable import Disposable
+from reactivex.scheduler.eventloop import AsyncIOScheduler
 
 from ._connection import ConnectionBase
 
@@ -133,8 +134,10 @@ def cold_async(
     first: Any = None,
     gate: Callable[[ConnectionBase[Any, Any]], reactivex.Observable[Any]] | None = None,
 ) -> Operator:
-    """The async client's cold form: the open is a task on the running loop (or on the loop of
-    an ``AsyncIOScheduler`` given to ``subscribe``)."""
+    """The async client's cold form: the open is a task on the running loop, or on the loop of
+    an ``AsyncIOScheduler`` given to ``subscribe``: the task is started by an action scheduled on
+    it (reactivex's public ``schedule``), so it runs on that loop whatever the subscribing thread
+    (from another thread, give an ``AsyncIOThreadSafeScheduler``, reactivex's rule)."""
 
     def operator(source: reactivex.Observable[Any]) -> reactivex.Observable[Any]:
         def subscribe(
@@ -150,8 +153,11 @@ def cold_async(
                     return
                 link.wire(conn, source, observer, first, gate)
 
-            loop = _loop_for(scheduler)
-            if loop is None:
+            if isinstance(scheduler, AsyncIOScheduler):
+                return _start_on(scheduler, run, link)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
                 observer.on_error(
                     RuntimeError(
                         "the async client's operators must be subscribed inside a running asyncio "
@@ -160,19 +166,10 @@ def cold_async(
                     )
                 )
                 return Disposable()
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is loop:
-                task = loop.create_task(run())
-                cancel: Callable[[], Any] = task.cancel
-            else:
-                future = asyncio.run_coroutine_threadsafe(run(), loop)
-                cancel = future.cancel
+            task = loop.create_task(run())
 
             def dispose() -> None:
-                cancel()
+                task.cancel()
                 link.dispose()
 
             return Disposable(dispose)
@@ -182,11 +179,31 @@ def cold_async(
     return operator
 
 
-def _loop_for(scheduler: abc.SchedulerBase | None) -> asyncio.AbstractEventLoop | None:
-    loop = getattr(scheduler, "_loop", None)
-    if isinstance(loop, asyncio.AbstractEventLoop):
-        return loop
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+def _start_on(
+    scheduler: AsyncIOScheduler, run: Callable[[], Coroutine[Any, Any, None]], link: _Link
+) -> abc.DisposableBase:
+    """Start ``run()`` as a task on ``scheduler``'s loop, from an action scheduled on it."""
+    started: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
+
+    def begin(_: abc.SchedulerBase, __: Any = None) -> None:
+        if not link.disposed:
+            loop = asyncio.get_running_loop()
+            started.append((loop, loop.create_task(run())))
+
+    scheduled = scheduler.schedule(begin)
+
+    def dispose() -> None:
+        scheduled.dispose()
+        if started:
+            loop, task = started[0]
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                task.cancel()
+            else:
+                loop.call_soon_threadsafe(task.cancel)
+        link.dispose()
+
+    return Disposable(dispose)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 import reactivex
 from audio_util import chunks, concat, pcm16, silence, tone
 from reactivex import operators as ops
+from reactivex.scheduler.eventloop import AsyncIOScheduler, AsyncIOThreadSafeScheduler
 
 from rxdeepgram import (
     AsyncDeepgramClient,
@@ -107,3 +109,96 @@ def test_dispose_closes_the_connection(server: DeepgramServer) -> None:
     count = len(seen)
     assert not threading.Event().wait(0.3)
     assert len(seen) == count  # nothing more after dispose
+
+
+# -- the async client's operators on a given AsyncIOScheduler -------------------------------------
+
+
+class _Collected:
+    """An Rx observer that keeps what it gets and says when the stream ended."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.error: Exception | None = None
+        self.done = threading.Event()
+        self.threads: set[int] = set()
+
+    def on_next(self, item: Any) -> None:
+        self.threads.add(threading.get_ident())
+        self.items.append(item)
+
+    def on_error(self, error: Exception) -> None:
+        self.error = error
+        self.done.set()
+
+    def on_completed(self) -> None:
+        self.done.set()
+
+
+async def test_async_operator_runs_on_the_loop_of_an_asyncio_scheduler(
+    server: DeepgramServer,
+) -> None:
+    """Subscribed on the loop's own thread with ``AsyncIOScheduler(loop)``: the connection is
+    opened on that loop (its messages come from the loop's thread)."""
+    loop = asyncio.get_running_loop()
+    client = AsyncDeepgramClient(base_url=server.url)
+    seen = _Collected()
+    reactivex.from_iterable(list(chunks(AUDIO))).pipe(client.listen.v1.transcribe(**RAW)).subscribe(
+        seen, scheduler=AsyncIOScheduler(loop)
+    )
+    assert await asyncio.to_thread(seen.done.wait, 20)
+    assert seen.error is None
+    assert final_texts(seen.items) == ["hello world", "how are you"]
+    assert seen.threads == {threading.get_ident()}
+
+
+def test_async_operator_subscribed_from_another_thread_with_a_thread_safe_scheduler(
+    server: DeepgramServer,
+) -> None:
+    """A plain thread (no running loop) subscribes with ``AsyncIOThreadSafeScheduler(loop)``:
+    the open runs on that loop, in its thread; disposing from the plain thread cancels it."""
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    try:
+        client = AsyncDeepgramClient(base_url=server.url)
+        scheduler = AsyncIOThreadSafeScheduler(loop)
+        seen = _Collected()
+        source = reactivex.from_iterable(list(chunks(AUDIO)))
+        source.pipe(client.listen.v1.transcribe(**RAW)).subscribe(seen, scheduler=scheduler)
+        assert seen.done.wait(20)
+        assert seen.error is None
+        assert final_texts(seen.items) == ["hello world", "how are you"]
+        assert seen.threads == {runner.ident}
+
+        endless = _Collected()
+        feeding = reactivex.never()
+        sub = feeding.pipe(client.listen.v1.transcribe(**RAW)).subscribe(
+            endless, scheduler=scheduler
+        )
+        sub.dispose()  # before or during the open: no connection is left behind
+        assert asyncio.run_coroutine_threadsafe(_no_tasks_left(), loop).result(10)
+        assert endless.items == [] and not endless.done.is_set()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        loop.close()
+
+
+async def _no_tasks_left() -> bool:
+    """Whether every other task of the running loop ends (the disposed open included)."""
+    current = asyncio.current_task()
+    for _ in range(1000):
+        if not [t for t in asyncio.all_tasks() if t is not current and not t.done()]:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+def test_async_operator_without_a_loop_or_scheduler_says_so() -> None:
+    client = AsyncDeepgramClient(base_url="ws://127.0.0.1:9")
+    seen = _Collected()
+    reactivex.never().pipe(client.listen.v1.transcribe(**RAW)).subscribe(seen)
+    assert seen.done.is_set()
+    assert isinstance(seen.error, RuntimeError)
+    assert "AsyncIOScheduler" in str(seen.error)

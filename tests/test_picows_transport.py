@@ -1,4 +1,4 @@
-"""The picows transport (``rxdeepgram/_drivers/_picows.py``) on its own, over real sockets.
+"""The picows transport (the package ``rxdeepgram/_drivers/_picows``) on its own, over real sockets.
 
 ``open_picows`` is driven directly with a recording ``TransportEvents``: against the local
 Deepgram server (handshake, headers, 401, closing handshakes) and against a raw TCP peer written
@@ -325,6 +325,50 @@ async def test_a_server_that_never_answers_the_upgrade_times_out() -> None:
         with pytest.raises(DeepgramTimeoutError):
             await open_picows(params(peer.url, open_timeout=0.3), Events())
         await asyncio.wait_for(peer.eof.wait(), 2)  # and the socket was not left open
+
+
+async def test_an_open_cancelled_before_the_answer_leaves_no_connection_behind() -> None:
+    """The open is cancelled while picows waits for the answer to the upgrade (a timeout around
+    ``connect()``, a cold operator disposed of): when the answer comes after all, the connection
+    picows opens then is dropped, not left open with nobody reading it."""
+    requested, answer, ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        requested.set()
+        await answer.wait()
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(
+            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        )
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        try:
+            while await reader.read(65536):
+                pass
+        except ConnectionError:
+            pass
+        ended.set()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/listen"
+        opening = asyncio.ensure_future(open_picows(params(url, open_timeout=30), Events()))
+        await asyncio.wait_for(requested.wait(), 5)
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        answer.set()
+        await asyncio.wait_for(ended.wait(), 10)  # the client dropped the late connection
+    finally:
+        server.close()
 
 
 async def test_a_handshake_error_body_is_redacted() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import threading
 import time
 from array import array
@@ -406,15 +407,23 @@ def test_the_handlers_get_open_every_message_then_close(
 FLOOD = 3 * HOLD_LIMIT
 RAW = {"model": "nova-3", "encoding": "linear16", "sample_rate": 16000}
 PAD = "x" * 1000  # 1 kB frames: a read of the socket holds a few hundred, not thousands
+CHANGE = threading.Condition()
+"""Notified by the bound tests' observers (client, server and log side alike), so that a wait
+on one of them also ends when another one changes."""
 
 
 class Flood:
     """A route that sends ``FLOOD`` text frames (``{"type": "Flood", "n": i}``, 1 kB each),
-    then closes with ``code``."""
+    then closes with ``code``. :meth:`wait_blocked` tells when the server is waiting on the
+    client of a connection: a frame it cannot hand over (its write buffer is past the
+    high-water mark, so the client's socket buffers are full), or its close frame, which only
+    the client's answer ends."""
 
     def __init__(self, count: int = FLOOD, code: int = 1000) -> None:
         self.count = count
         self.code = code
+        self._blocked: set[str] = set()
+        self._cond = CHANGE
 
     def parse_options(self, pairs: Sequence[tuple[str, str]]) -> object:
         return None
@@ -422,8 +431,31 @@ class Flood:
     async def serve(self, session: ServerSession) -> None:
         ws = session.websocket
         for i in range(self.count):
-            await ws.send(json.dumps({"type": "Flood", "n": i, "pad": PAD}))
+            sending = asyncio.ensure_future(
+                ws.send(json.dumps({"type": "Flood", "n": i, "pad": PAD}))
+            )
+            await asyncio.sleep(0)  # its first step: the write, then the wait for room if any
+            if not sending.done():
+                self._block(session.request_id, True)
+            await sending
+            self._block(session.request_id, False)
+        self._block(session.request_id, True)
         await ws.close(self.code, "done" if self.code == 1000 else "NET-0000 flood over")
+
+    def _block(self, request_id: str, blocked: bool) -> None:
+        with self._cond:
+            if blocked:
+                self._blocked.add(request_id)
+            else:
+                self._blocked.discard(request_id)
+            self._cond.notify_all()
+
+    def wait_blocked(self, request_id: str | None, counter: Counter) -> bool:
+        """Wait until the server waits on the client of ``request_id`` (``False``: the stream
+        ended first, or ``WAIT`` passed)."""
+        with self._cond:
+            self._cond.wait_for(lambda: request_id in self._blocked or counter.read_through(), WAIT)
+            return request_id in self._blocked and not counter.read_through()
 
 
 @pytest.fixture(scope="module")
@@ -432,6 +464,11 @@ def flood() -> Iterator[DeepgramServer]:
         routes={"/v1/listen": Flood(), "/v2/listen": Flood(count=3, code=1011)}
     ) as srv:
         yield srv
+
+
+READ_SLACK = 512
+"""The most frames a connection delivers past the point where it decided to stop reading (the
+rest of the socket read under way: a read holds a few hundred 1 kB frames at most)."""
 
 
 def numbers(items: Sequence[Any]) -> list[int]:
@@ -444,7 +481,7 @@ class Counter:
     def __init__(self) -> None:
         self.items: list[Any] = []
         self.end: list[Any] = []
-        self._cond = threading.Condition()
+        self._cond = CHANGE
 
     def on_next(self, item: Any) -> None:
         with self._cond:
@@ -460,6 +497,10 @@ class Counter:
         with self._cond:
             self.end.append(None)
             self._cond.notify_all()
+
+    def read_through(self) -> bool:
+        """Whether the stream ended or every frame of the flood arrived."""
+        return bool(self.end) or len(self.items) >= FLOOD
 
     def reached(self, n: int) -> bool:
         with self._cond:
@@ -491,6 +532,44 @@ def test_a_connection_read_through_rx_never_stops_reading(
         assert counter.end == [None]
 
 
+class ReadingLog(logging.Handler):
+    """The transports' ``= reading paused`` / ``= reading resumed`` DEBUG lines (on the
+    ``rxdeepgram.websockets`` logger), in order, with the test's own marks between them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.items: list[str] = []
+        self._cond = CHANGE
+        self._logger = logging.getLogger("rxdeepgram.websockets")
+        self._level = self._logger.level
+
+    def __enter__(self) -> ReadingLog:
+        self._logger.addHandler(self)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("= reading "):
+            self.mark(message[len("= reading ") :])
+
+    def mark(self, item: str) -> None:
+        with self._cond:
+            self.items.append(item)
+            self._cond.notify_all()
+
+    def wait_paused(self, counter: Counter) -> bool:
+        """Wait until the connection stopped reading (``False``: the stream ended first, having
+        read everything, or ``WAIT`` passed)."""
+        with self._cond:
+            self._cond.wait_for(lambda: "paused" in self.items or counter.read_through(), WAIT)
+            return "paused" in self.items and not counter.read_through()
+
+
 @pytest.mark.parametrize("reconnect", [False, True], ids=["plain", "resumable"])
 def test_a_seed_connection_stops_reading_at_the_bound_until_start_listening(
     h: Any, flood: DeepgramServer, reconnect: bool
@@ -498,25 +577,39 @@ def test_a_seed_connection_stops_reading_at_the_bound_until_start_listening(
     """A handler is registered, ``start_listening()`` is not called yet: the connection holds
     ``HOLD_LIMIT`` messages, then stops reading (a subscriber attached after ``on`` shows how
     far it read). ``start_listening()`` then delivers every message, in order, and reading
-    resumes until the server's close."""
+    resumes until the server's close.
+
+    No time window: the transport's own DEBUG line says when it stops and resumes reading,
+    and the server says when it waits on the client (its socket buffers full, or its close
+    frame out); a connection that kept reading would end the stream first, or show more than
+    one read's worth of messages past the bound."""
     client = h.client(base_url=flood.url)
     kwargs: dict[str, Any] = {"reconnect": FAST} if reconnect else {}
-    conn = h.open(client, "listen.v1", **RAW, **kwargs)
-    events = Events()
-    events.register(conn)
-    counter = Counter()
-    conn.messages.subscribe(counter)  # after ``on``: it does not end the hold
-    assert counter.reached(HOLD_LIMIT)
-    time.sleep(0.3)  # time enough to read the rest, if it were reading
-    assert not counter.end
-    assert len(counter.items) < FLOOD
-    if h.kind == "sync":
-        conn.start_listening()
-    else:
-        h.run(conn.start_listening())
-    assert events.items == ["OPEN", *["Flood"] * FLOOD, ("CLOSE", None)]
-    assert counter.end == [None]
-    assert len(counter.items) == FLOOD
+    route = flood.routes["/v1/listen"]
+    assert isinstance(route, Flood)
+    with ReadingLog() as reading:
+        conn = h.open(client, "listen.v1", **RAW, **kwargs)
+        events = Events()
+        events.register(conn)
+        counter = Counter()
+        conn.messages.subscribe(counter)  # after ``on``: it does not end the hold
+        assert counter.reached(HOLD_LIMIT)
+        assert reading.wait_paused(counter), "the connection never stopped reading"
+        assert route.wait_blocked(conn.request_id, counter), "the server never waited on it"
+        assert not counter.end
+        assert HOLD_LIMIT <= len(counter.items) <= HOLD_LIMIT + READ_SLACK < FLOOD
+        reading.mark("start_listening")
+        if h.kind == "sync":
+            conn.start_listening()
+        else:
+            h.run(conn.start_listening())
+        assert events.items == ["OPEN", *["Flood"] * FLOOD, ("CLOSE", None)]
+        assert counter.end == [None]
+        assert len(counter.items) == FLOOD
+    # stopped until start_listening(), not a moment less
+    marked = reading.items.index("start_listening")
+    assert reading.items[:marked] == ["paused"]
+    assert reading.items[marked + 1 : marked + 2] == ["resumed"]
 
 
 def test_pings_unanswered_while_the_seed_hold_stops_reading_fail_nothing(

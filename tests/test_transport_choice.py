@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,8 +12,6 @@ import pytest
 from harness import AsyncHarness, SyncHarness
 
 from rxdeepgram import AsyncDeepgramClient, ConfigurationError, DeepgramClient
-from rxdeepgram._drivers import _choice
-from rxdeepgram._drivers._websockets import WebSocketsTransport
 from rxdeepgram.server import DeepgramServer, ScriptedEngine
 
 HAVE_PICOWS = importlib.util.find_spec("picows") is not None
@@ -25,11 +24,27 @@ def server() -> Iterator[DeepgramServer]:
         yield srv
 
 
+def transports_used(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The transports the connections opened so far used, from the DEBUG line each transport
+    logs as it opens (``= transport: NAME``, on the ``rxdeepgram.websockets`` logger)."""
+    prefix = "= transport: "
+    return [
+        r.getMessage()[len(prefix) :]
+        for r in caplog.records
+        if r.name == "rxdeepgram.websockets" and r.getMessage().startswith(prefix)
+    ]
+
+
+@pytest.fixture
+def wire_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG, logger="rxdeepgram.websockets")
+    return caplog
+
+
 @pytest.fixture
 def without_picows(monkeypatch: pytest.MonkeyPatch) -> None:
     """picows not installed, as far as rxdeepgram can tell."""
     monkeypatch.setitem(sys.modules, "picows", None)  # find_spec -> None, import fails
-    monkeypatch.setattr(_choice, "_openers", {})
 
 
 @pytest.mark.parametrize("cls", [DeepgramClient, AsyncDeepgramClient])
@@ -45,34 +60,39 @@ def test_an_unknown_transport_is_refused() -> None:
 
 @pytest.mark.parametrize("harness", [SyncHarness, AsyncHarness])
 def test_automatic_without_picows_is_websockets(
-    without_picows: None, server: DeepgramServer, harness: type[SyncHarness | AsyncHarness]
+    without_picows: None,
+    server: DeepgramServer,
+    harness: type[SyncHarness | AsyncHarness],
+    wire_log: pytest.LogCaptureFixture,
 ) -> None:
     h = harness(None)
     try:
         client = h.client(base_url=server.url)
         with h.connect(client, "listen.v1", **RAW) as conn:
-            assert isinstance(conn._driver._transport, WebSocketsTransport)
+            assert conn.request_id
     finally:
         h.stop()
+    assert transports_used(wire_log) == ["websockets"]
 
 
 @pytest.mark.skipif(not HAVE_PICOWS, reason="picows is not installed")
 @pytest.mark.parametrize("transport", [None, "picows"])
 def test_automatic_with_picows_and_explicit_picows_use_picows(
-    monkeypatch: pytest.MonkeyPatch, server: DeepgramServer, transport: str | None
+    server: DeepgramServer, transport: str | None, wire_log: pytest.LogCaptureFixture
 ) -> None:
-    from rxdeepgram._drivers._picows import PicowsTransport
-
-    monkeypatch.setattr(_choice, "_openers", {})
     h = SyncHarness(transport)
     with h.connect(h.client(base_url=server.url), "listen.v1", **RAW) as conn:
-        assert isinstance(conn._driver._transport, PicowsTransport)
+        assert conn.request_id
+    assert transports_used(wire_log) == ["picows"]
 
 
-def test_explicit_websockets_uses_websockets(server: DeepgramServer) -> None:
+def test_explicit_websockets_uses_websockets(
+    server: DeepgramServer, wire_log: pytest.LogCaptureFixture
+) -> None:
     h = SyncHarness("websockets")
     with h.connect(h.client(base_url=server.url), "listen.v1", **RAW) as conn:
-        assert isinstance(conn._driver._transport, WebSocketsTransport)
+        assert conn.request_id
+    assert transports_used(wire_log) == ["websockets"]
 
 
 def test_import_loads_no_transport_and_starts_no_thread() -> None:

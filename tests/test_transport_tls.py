@@ -22,7 +22,6 @@ from harness import Recorder
 from websockets.sync.server import ServerConnection, serve
 
 from rxdeepgram import ConnectError
-from rxdeepgram._drivers import _choice, _websockets
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command")
 
@@ -61,13 +60,6 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(5)
-
-
-@pytest.fixture(autouse=True)
-def fresh_contexts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default SSL context is built once per process: build it again for each test."""
-    monkeypatch.setattr(_websockets, "_ssl_context", None)
-    monkeypatch.setattr(_choice, "_openers", {})
 
 
 def test_an_untrusted_certificate_is_refused(h: Any, tls_server: str) -> None:

@@ -1,4 +1,4 @@
-"""The websockets transport's frame reader (``rxdeepgram/_drivers/_websockets.py``).
+"""The websockets transport's frame reader (``rxdeepgram/_drivers/_websockets/_reader.py``).
 
 Differential: the same server byte stream (the 101 response, then frames of every kind), cut at
 arbitrary places, goes into the transport with its frame reader and into one where websockets'

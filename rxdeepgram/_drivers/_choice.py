@@ -19,19 +19,11 @@ def picows_available() -> bool:
     )
 
 
-_openers: dict[str | None, Opener] = {}
-
-
 def opener_for(transport: str | None) -> Opener:
     """The ``Opener`` of ``ClientConfig.transport``: ``None`` is picows when it is installed,
-    else websockets. Imports the chosen transport (and only it) on first use."""
-    opener = _openers.get(transport)
-    if opener is None:
-        opener = _openers[transport] = _load(transport)
-    return opener
-
-
-def _load(transport: str | None) -> Opener:
+    else websockets. Imports the chosen transport (and only it) on first use. Nothing is
+    cached here (Python's own module cache makes a second call cost a few microseconds, once
+    per connection), so what is installed is what is chosen."""
     if transport is None:
         transport = "picows" if picows_available() else "websockets"
     if transport == "picows":

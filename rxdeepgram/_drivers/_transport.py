@@ -13,9 +13,9 @@ handshake (aborting the TCP connection when the peer does not finish it within
 Two implementations, each chosen by ``ClientConfig.transport`` (``_choice.opener_for``), each
 exporting its ``Opener``:
 
-* ``_websockets.py``: ``open_websockets``, websockets' Sans-I/O ``ClientProtocol`` driven by an
-  ``asyncio.Protocol`` of ours, through websockets' public API only;
-* ``_picows.py``: ``open_picows``, picows (Cython, the ``fast`` extra).
+* ``_websockets`` (a package): ``open_websockets``, websockets' Sans-I/O ``ClientProtocol``
+  driven by an ``asyncio.Protocol`` of ours, through websockets' public API only;
+* ``_picows`` (a package): ``open_picows``, picows (Cython, the ``fast`` extra).
 
 Everything here runs on the event loop's thread; the driver (``_asyncio.py``) does the thread
 hops, the queueing while writing is paused, the keepalive and close timers of the session.
@@ -78,7 +78,8 @@ class Transport(Protocol):
 
     def pause_reading(self, paused: bool) -> None:
         """Stop (``True``) or resume (``False``) reading the socket. Messages already read may
-        still be delivered after the pause; none is lost. Idempotent."""
+        still be delivered after the pause; none is lost. Idempotent. Each change is logged at
+        DEBUG (``= reading paused`` / ``= reading resumed``)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,39 +29,23 @@ exception's type.
 from __future__ import annotations
 
 import asyncio
-import http
-import json
 import logging
 import sys
 import threading
-import time
-import uuid
-from collections.abc import Mapping, MutableMapping, Sequence
-from email.utils import formatdate
+from collections.abc import Mapping, MutableMapping
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Request, Response
-from websockets.typing import Subprotocol
 
 from .._version import __version__
-from ..errors import InvalidOptionError
 from ._audio import VadConfig
-from ._auth import (
-    ApiKeyAuth,
-    AuthFailure,
-    AuthHook,
-    AuthRequest,
-    extract_credential,
-    offered_auth_subprotocol,
-)
+from ._auth import ApiKeyAuth, AuthHook
 from ._channel import ChannelHandler, ServerSession
-from ._tokens import DEFAULT_TOKEN_TTL, TokenAuth, TokenStore, handle_rest
+from ._handshake import Handshake
+from ._tokens import DEFAULT_TOKEN_TTL, TokenAuth, TokenStore
+from ._websockets_internals import DgConnection
 from .agent_v1 import AgentV1Handler
 from .engines import SttEngine, TtsEngine, get_engine, get_tts_engine
 from .listen_v1 import ListenV1Handler
@@ -73,80 +57,6 @@ from .think import Think, get_think
 __all__ = ["ChannelHandler", "DeepgramServer", "ServerSession"]
 
 log = logging.getLogger("rxdeepgram.server")
-
-
-class _DgConnection(ServerConnection):
-    """A server connection carrying the handshake's request id, route and options."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.dg_request_id = ""
-        self.dg_path = ""
-        self.dg_route: ChannelHandler | None = None
-        self.dg_options: object = None
-        self.dg_body = b""
-        self.dg_method = "GET"
-        self._dg_head: bytearray | None = bytearray()  # None once websockets has the request
-        self.dg_client_keepalive = 0.0
-        """``time.monotonic()`` of the client's last ping or unsolicited pong (Speak V2 counts
-        them as activity: Deepgram's documented way to keep an idle session open)."""
-
-    def process_event(self, event: Any) -> None:
-        if isinstance(event, Frame) and (
-            event.opcode is Opcode.PING
-            or (event.opcode is Opcode.PONG and bytes(event.data) not in self.pending_pings)
-        ):
-            self.dg_client_keepalive = time.monotonic()
-        super().process_event(event)
-
-    def data_received(self, data: bytes) -> None:
-        """Hand the bytes to ``websockets``, except the body of a non-``GET`` request (a REST
-        call such as ``POST /v1/auth/grant``): ``websockets`` refuses request bodies, so it is
-        kept in ``dg_body`` and its ``Content-Length`` header dropped (see :mod:`._tokens`).
-        The method is kept in ``dg_method`` and ``websockets`` is shown ``GET``: before 17.0
-        it refused any other method."""
-        head = self._dg_head
-        if head is None:
-            super().data_received(data)
-            return
-        head += data
-        if len(head) < 4 or head.startswith(b"GET "):
-            if len(head) >= 4:
-                self._dg_release(bytes(head))
-            return
-        end = head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(head) > _MAX_REST_HEAD:
-                self._dg_release(bytes(head))
-            return
-        lines = bytes(head[:end]).split(b"\r\n")
-        method, _, target = lines[0].partition(b" ")
-        self.dg_method = method.decode("ascii", "replace")
-        lines[0] = b"GET " + target
-        length = 0
-        kept: list[bytes] = []
-        for line in lines:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip()) if value.strip().isdigit() else 0
-            else:
-                kept.append(line)
-        if length > _MAX_REST_BODY:
-            self._dg_release(bytes(head))  # websockets refuses it (400)
-            return
-        if len(head) < end + 4 + length:
-            return
-        self.dg_body = bytes(head[end + 4 : end + 4 + length])
-        self._dg_release(b"\r\n".join(kept) + b"\r\n\r\n")
-
-    def _dg_release(self, data: bytes) -> None:
-        self._dg_head = None
-        super().data_received(data)
-
-    def eof_received(self) -> None:
-        if self._dg_head:
-            self._dg_release(bytes(self._dg_head))
-        super().eof_received()
 
 
 class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -170,17 +80,6 @@ class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return msg, kwargs
 
 
-_MAX_REST_HEAD = 64 * 1024
-_MAX_REST_BODY = 64 * 1024
-
-
-def _header_safe(text: str, limit: int = 1024) -> str:
-    """``text`` as a single-line ASCII header value."""
-    flat = " ".join(text.split())
-    safe = flat.encode("ascii", "backslashreplace").decode("ascii")
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
-
-
 def _default_routes() -> dict[str, ChannelHandler]:
     return {
         "/v1/listen": ListenV1Handler(),
@@ -191,7 +90,7 @@ def _default_routes() -> dict[str, ChannelHandler]:
     }
 
 
-class DeepgramServer:
+class DeepgramServer(Handshake):
     """A local server speaking Deepgram's real-time WebSocket protocol.
 
     Args:
@@ -317,7 +216,7 @@ class DeepgramServer:
             max_size=self.max_message_size,
             server_header=f"rxdeepgram/{__version__}",
             logger=_QuietLogger(logging.getLogger("websockets.server"), {}),
-            create_connection=_DgConnection,
+            create_connection=DgConnection,
         )
         self._server = server
         self._port = int(server.sockets[0].getsockname()[1])
@@ -416,83 +315,10 @@ class DeepgramServer:
         where = self.url if self._port is not None and self.running else "not running"
         return f"<DeepgramServer {where} engine={self.engine.name!r}>"
 
-    # -- handshake -----------------------------------------------------------------------------
-
-    @staticmethod
-    def error_response(status: int, err_code: str, message: str, request_id: str) -> Response:
-        """An HTTP error answer to an upgrade request, Deepgram style."""
-        body = json.dumps(
-            {"err_code": err_code, "err_msg": message, "request_id": request_id}
-        ).encode()
-        headers = Headers(
-            [
-                ("Date", formatdate(usegmt=True)),
-                ("Connection", "close"),
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("dg-error", _header_safe(message)),
-            ]
-        )
-        return Response(status, http.HTTPStatus(status).phrase, headers, body)
-
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        assert isinstance(connection, _DgConnection)
-        request_id = str(uuid.uuid4())
-        connection.dg_request_id = request_id
-        if connection.dg_method != "GET":  # REST (POST /v1/auth/grant): see ._tokens
-            return handle_rest(
-                self.tokens,
-                self._keys,
-                connection.dg_method,
-                request,
-                connection.dg_body,
-                request_id,
-            )
-        split = urlsplit(request.path)
-        route = self._routes.get(split.path)
-        if route is None:
-            log.info("request %s: 404 for unknown path %r", request_id, split.path[:200])
-            return self.error_response(
-                404, "NOT_FOUND", f"Unknown endpoint: {split.path}", request_id
-            )
-        failure: AuthFailure | None = self._auth(
-            AuthRequest(extract_credential(request.headers), split.path, request_id)
-        )
-        if failure is not None:
-            log.info("request %s: %d, credentials refused", request_id, failure.status)
-            return self.error_response(
-                failure.status, failure.err_code, failure.message, request_id
-            )
-        pairs = parse_qsl(split.query, keep_blank_values=True)
-        try:
-            options = route.parse_options(pairs)
-            check = getattr(route, "check_request", None)
-            if check is not None:
-                check(options, self)
-        except InvalidOptionError as exc:
-            log.info("request %s: 400, invalid option %r", request_id, exc.option)
-            return self.error_response(400, "Bad Request", str(exc), request_id)
-        connection.dg_path = split.path
-        connection.dg_route = route
-        connection.dg_options = options
-        return None
-
-    def _process_response(
-        self, connection: ServerConnection, request: Request, response: Response
-    ) -> None:
-        request_id = getattr(connection, "dg_request_id", "") or str(uuid.uuid4())
-        response.headers["dg-request-id"] = request_id
-
-    def _select_subprotocol(
-        self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
-    ) -> Subprotocol | None:
-        chosen = offered_auth_subprotocol(list(subprotocols))
-        return Subprotocol(chosen) if chosen is not None else None
-
     # -- connections ---------------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:
-        assert isinstance(connection, _DgConnection)
+        assert isinstance(connection, DgConnection)
         route = connection.dg_route
         if route is None:  # pragma: no cover - the handshake guarantees a route
             await connection.close(1011, "NET-0000 no route")

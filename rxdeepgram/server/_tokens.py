@@ -10,7 +10,7 @@ The local server does the same:
 * **Where**: on the WebSocket port itself. ``websockets`` refuses a request body (and before
   17.0 any method but ``GET``), so :class:`~._app.DeepgramServer`'s connection class holds back
   the body of a non-``GET`` request, and its method, before ``websockets`` sees it (see
-  ``_DgConnection.data_received``); the request then reaches :func:`handle_rest`, which answers
+  :mod:`._websockets_internals`); the request then reaches :func:`handle_rest`, which answers
   it like Deepgram's REST API. Clients and SDKs therefore use one base URL
   (``http://127.0.0.1:PORT`` = ``server.http_url``) for both REST and WebSocket, as they do
   with ``api.deepgram.com``.

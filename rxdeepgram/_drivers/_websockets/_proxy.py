@@ -17,7 +17,7 @@ import base64
 import socket
 from urllib.parse import unquote, urlsplit
 
-from ..errors import ConfigurationError, ConnectError
+from ...errors import ConfigurationError, ConnectError
 
 __all__ = ["tunnel"]
 

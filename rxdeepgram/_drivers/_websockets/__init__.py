@@ -2,7 +2,7 @@
 ``asyncio.Protocol`` of ours, through websockets' public API only.
 
 websockets parses and builds the frames and runs the protocol (the handshake, pongs, the
-closing handshake, limits); this module does the I/O and the rest of what the transport
+closing handshake, limits); this package does the I/O and the rest of what the transport
 interface (``_transport.py``) asks: joining fragments, decoding text (1007 on invalid UTF-8),
 pings every ``ping_interval`` (1011 when one is not answered within ``ping_timeout``), the
 close timeout, flow control.
@@ -16,49 +16,55 @@ unfragmented text or binary frame to ``TransportEvents.frame_received`` itself. 
 ``receive_data`` whole, so its parser always waits at a frame boundary and runs the protocol as
 usual; once the connection is closing, websockets reads everything. All of it through
 websockets' public Sans-I/O API: the reader only decides which bytes websockets is given.
+
+The package: this module dials (directly, or through an ``http://`` proxy's tunnel,
+:mod:`._proxy`), runs the handshake and holds :class:`WebSocketsTransport` (the transport's
+interface, the socket's callbacks, the keepalive); :mod:`._reader` is its reading side (the
+frame reader and websockets' own path).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import ssl
 from collections.abc import Callable
-from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidURI
-from websockets.frames import CloseCode, Frame, Opcode
+from websockets.frames import CloseCode
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from .._secrets import masker, redact, safe_url
-from ..errors import ConfigurationError, ConnectError, DeepgramError, HandshakeError
-from ._common import ERROR_BODY_LIMIT, map_open_error, parse_refusal
-from ._transport import Opened, OpenParams, TransportEvents, set_reading
+from ..._secrets import masker, redact, safe_url
+from ...errors import ConfigurationError, ConnectError, DeepgramError, HandshakeError
+from .._common import map_open_error, parse_refusal
+from .._transport import Opened, OpenParams, TransportEvents, set_reading
+from ._reader import FrameReader
 
 __all__ = ["WebSocketsTransport", "open_websockets"]
 
-_TEXT, _BINARY, _CONT, _PONG = Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.PONG
 _OPEN = State.OPEN
 
-_ssl_context: ssl.SSLContext | None = None
-
-_ANSWER_LIMIT = 64 * 1024 + ERROR_BODY_LIMIT
-"""The most of the raw answer to the upgrade kept (its head and the start of a refusal's body)."""
+_ssl_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 
 
 def _default_ssl() -> ssl.SSLContext:
-    global _ssl_context
-    if _ssl_context is None:
-        _ssl_context = ssl.create_default_context()
-    return _ssl_context
+    """The default TLS context, built once per place the CA certificates come from: the system's,
+    or those named by OpenSSL's ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, which
+    ``ssl.create_default_context()`` reads when it builds one (a program, or a test, that sets
+    them later gets a context that honours them)."""
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _ssl_contexts.get(key)
+    if context is None:
+        context = _ssl_contexts[key] = ssl.create_default_context()
+    return context
 
 
 async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened:
     """The websockets ``Opener`` (see ``_transport.py``)."""
+    params.logger.debug("= transport: websockets")
     error: DeepgramError | None = None
     try:
         uri = parse_uri(params.url)
@@ -107,7 +113,7 @@ async def open_websockets(params: OpenParams, events: TransportEvents) -> Opened
     raise error  # outside the except block: no __context__ that could show a secret
 
 
-class WebSocketsTransport(asyncio.Protocol):
+class WebSocketsTransport(FrameReader):
     """One client WebSocket: an ``asyncio.Protocol`` for the socket, a ``Transport`` for the
     driver."""
 
@@ -168,14 +174,11 @@ class WebSocketsTransport(asyncio.Protocol):
             self._write(protocol.data_to_send())
         self._closing()
 
-    def abort(self) -> None:
-        if self._socket is not None and not self._lost:
-            self._socket.abort()
-
     def pause_reading(self, paused: bool) -> None:
         if paused is self._reading_paused:
             return
         self._reading_paused = paused
+        self._params.logger.debug("= reading %s", "paused" if paused else "resumed")
         socket = self._socket
         if socket is None or self._lost or socket.is_closing():
             return
@@ -215,146 +218,6 @@ class WebSocketsTransport(asyncio.Protocol):
             self._feed(data)
         else:
             self._handshake_data(data)
-
-    def _handshake_data(self, data: bytes) -> None:
-        """Before the handshake completed: websockets gets the bytes up to the end of the
-        response's head (a 101 response has no body), then, if the connection is open, the frame
-        reader takes over at the frame boundary that follows."""
-        if len(self._answer) < _ANSWER_LIMIT:
-            self._answer += data[: _ANSWER_LIMIT - len(self._answer)]
-        seen = self._head_tail + data
-        end = seen.find(b"\r\n\r\n")
-        if end < 0:
-            self._head_tail = seen[-3:]
-            self._feed(data)
-            return
-        cut = end + 4 - (len(seen) - len(data))
-        head, rest = data[:cut], data[cut:]
-        self._feed(head)
-        if self._open and self._protocol.state is _OPEN:
-            self._fast = True
-            if rest:
-                self._read(rest)
-        elif rest:
-            self._feed(rest)
-
-    def _read(self, data: bytes) -> None:
-        """The frame reader: every complete, unfragmented text or binary frame goes straight to
-        the driver; every other frame (control frames, fragments, anything unusual) goes to
-        websockets whole, so that its parser always waits at a frame boundary. Once the
-        connection is closing, websockets reads everything."""
-        protocol = self._protocol
-        if protocol.state is not _OPEN:
-            self._hand_over(data)
-            return
-        buffer = self._buffer
-        if buffer:
-            buffer += data
-            if len(buffer) < self._need:  # the pending frame is still incomplete: no copy
-                return
-            data = bytes(buffer)
-            buffer.clear()
-        deliver = self._deliver
-        limit = self._params.max_size
-        view = memoryview(data)
-        size = len(data)
-        need = 0  # the size of the incomplete frame at the end (0: its header is incomplete)
-        i = 0
-        while size - i >= 2:
-            b0 = data[i]
-            length = data[i + 1]  # the mask bit is 0 from a server; if not, see below
-            head = 2
-            if length >= 126:
-                if length == 126:
-                    if size - i < 4:
-                        break
-                    length = (data[i + 2] << 8) | data[i + 3]
-                    head = 4
-                elif length == 127:
-                    if size - i < 10:
-                        break
-                    length = int.from_bytes(view[i + 2 : i + 10])
-                    head = 10
-                else:  # masked: invalid from a server, websockets says so
-                    length = limit + 1
-            if length > limit:  # websockets fails the connection with 1009 (or 1002)
-                self._hand_over(view[i:])
-                return
-            end = i + head + length
-            if end > size:
-                need = end - i
-                break
-            if (b0 == 0x81 or b0 == 0x82) and not self._fragmented:  # FIN, no RSV, text/binary
-                if b0 == 0x82:
-                    deliver(bytes(view[i + head : end]))
-                else:
-                    try:
-                        text = str(view[i + head : end], "utf-8")
-                    except UnicodeDecodeError as exc:
-                        self._fail(CloseCode.INVALID_DATA, _utf8_reason(exc))
-                        return
-                    deliver(text)
-            else:
-                opcode = b0 & 0x0F
-                if opcode == 1 or opcode == 2:
-                    self._fragmented = not b0 & 0x80
-                elif opcode == 0 and b0 & 0x80:
-                    self._fragmented = False
-                if not self._feed(bytes(view[i:end])):
-                    return
-                if protocol.state is not _OPEN:  # closing: websockets reads the rest
-                    self._hand_over(view[end:])
-                    return
-            i = end
-        if i < size:
-            buffer += view[i:]
-            self._need = need
-
-    def _hand_over(self, rest: bytes | memoryview) -> None:
-        """From now on websockets reads everything (after what the reader still holds)."""
-        self._fast = False
-        pending = bytes(self._buffer) + bytes(rest)
-        self._buffer.clear()
-        if pending:
-            self._feed(pending)
-
-    def _feed(self, data: bytes) -> bool:
-        """websockets' own path: parse ``data``, answer (pongs, close), deliver messages.
-        ``False`` once the connection has failed here (stop reading)."""
-        protocol = self._protocol
-        protocol.receive_data(data)
-        events: list[Any] = protocol.events_received()
-        writes = protocol.data_to_send()
-        if writes:
-            self._write(writes)
-        if not self._open:
-            events = self._handshake_events(events)
-        deliver = self._deliver
-        for frame in events:
-            opcode = frame.opcode
-            if opcode is _TEXT or opcode is _BINARY:
-                if frame.fin:
-                    if opcode is _TEXT:
-                        try:
-                            text = str(frame.data, "utf-8")
-                        except UnicodeDecodeError as exc:
-                            self._fail(CloseCode.INVALID_DATA, _utf8_reason(exc))
-                            return False
-                        deliver(text)
-                    else:
-                        body = frame.data
-                        deliver(body if type(body) is bytes else bytes(body))
-                else:
-                    self._fragments = [bytes(frame.data)]
-                    self._fragments_text = opcode is _TEXT
-            elif opcode is _CONT:
-                if not self._join(frame):
-                    return False
-            elif opcode is _PONG:
-                self._pong(frame)
-        if protocol.state is not _OPEN:
-            self._closing()
-        return True
 
     def eof_received(self) -> bool | None:
         if self._buffer:  # a truncated frame: websockets reports it
@@ -405,74 +268,6 @@ class WebSocketsTransport(asyncio.Protocol):
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _handshake_events(self, events: list[Any]) -> list[Any]:
-        """Before the handshake completed: the response first, then frames."""
-        protocol = self._protocol
-        if protocol.handshake_exc is not None:
-            if not self.handshake.done():
-                self.handshake.set_exception(protocol.handshake_exc)
-            return []
-        if not events:
-            return events
-        response = events[0]
-        assert isinstance(response, Response)
-        self._open = True
-        self._answer = bytearray()
-        if not self.handshake.done():
-            self.handshake.set_result(response)
-        interval = self._params.ping_interval
-        if interval is not None:
-            self._ping_handle = self._loop.call_later(interval, self._ping)
-        return events[1:]
-
-    def _join(self, frame: Frame) -> bool:
-        """A continuation frame; ``False`` once the connection failed (stop reading)."""
-        parts = self._fragments
-        if parts is None:  # websockets' protocol rejects this before it gets here
-            return True
-        parts.append(bytes(frame.data))
-        if not frame.fin:
-            return True
-        self._fragments = None
-        body = b"".join(parts)
-        if self._fragments_text:
-            try:
-                text = str(body, "utf-8")
-            except UnicodeDecodeError as exc:
-                self._fail(CloseCode.INVALID_DATA, _utf8_reason(exc))
-                return False
-            self._deliver(text)
-        else:
-            self._deliver(body)
-        return True
-
-    def _write(self, writes: list[bytes]) -> None:
-        socket = self._socket
-        if socket is None or self._lost:
-            return
-        for data in writes:
-            if data:
-                socket.write(data)
-            elif socket.can_write_eof():  # half-close (not possible over TLS)
-                with contextlib.suppress(Exception):  # the socket is going anyway
-                    socket.write_eof()
-            else:
-                socket.close()
-
-    def _fail(self, code: int, reason: str) -> None:
-        """Fail the connection: close frame out, then wait at most ``close_timeout`` for the
-        server to close the TCP connection (as websockets' own clients do)."""
-        protocol = self._protocol
-        protocol.fail(code, reason)
-        self._write(protocol.data_to_send())
-        self._closing()
-
-    def _closing(self) -> None:
-        """The closing handshake is under way: cut the connection off if the server has not
-        closed it within ``close_timeout``."""
-        if self._close_handle is None and not self._lost and self._protocol.close_expected():
-            self._close_handle = self._loop.call_later(self._params.close_timeout, self.abort)
-
     def _ping(self) -> None:
         self._ping_handle = None
         protocol = self._protocol
@@ -489,13 +284,6 @@ class WebSocketsTransport(asyncio.Protocol):
             if timeout is not None:
                 self._pong_handle = self._loop.call_later(timeout, self._ping_timed_out)
         self._ping_handle = self._loop.call_later(interval, self._ping)
-
-    def _pong(self, frame: Frame) -> None:
-        if self._ping_data is not None and frame.data == self._ping_data:
-            self._ping_data = None
-            if self._pong_handle is not None:
-                self._pong_handle.cancel()
-                self._pong_handle = None
 
     def _ping_timed_out(self) -> None:
         self._pong_handle = None
@@ -519,7 +307,3 @@ class WebSocketsTransport(asyncio.Protocol):
         if sent is not None and sent.code != CloseCode.NORMAL_CLOSURE:
             return sent.code, sent.reason
         return None, ""
-
-
-def _utf8_reason(exc: UnicodeDecodeError) -> str:
-    return f"{exc.reason} at position {exc.start}"
