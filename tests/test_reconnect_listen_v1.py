@@ -217,6 +217,9 @@ def test_a_4xx_handshake_during_reconnect_ends_the_stream_at_once(
     assert conn.stats.failed_attempts == 1
     assert [s.kind for s in states] == ["open", "reconnecting", "closed"]
     assert states[-1].cause is rec.error
+    late: list[object] = []  # a subscriber after the end: the last state, then completion
+    conn.state.subscribe(late.append, on_completed=lambda: late.append("completed"))
+    assert late == [states[-1], "completed"] and conn.current_state is states[-1]
     with pytest.raises(ConnectionClosed):
         conn.input.on_next(b"\x00\x00")
 
