@@ -99,7 +99,7 @@ class ResumableCore(ConnectionBase[S, C]):
         self._failed_attempts = 0
         self._close_handle: asyncio.TimerHandle | None = None  # the close timeout (_closing)
         self._state_now = ConnectionState("open", request_id=first.request_id)
-        self._state_hub = Hub[ConnectionState](self._report, latest=True)
+        self._state_hub = Hub[ConnectionState](self._report_state_error, latest=True)
         self._state_hub.emit(self._state_now)
         self.state: reactivex.Observable[ConnectionState] = self._state_hub.observable
         """Observable of :class:`~rxdeepgram.ConnectionState`: the current state at once, then
@@ -137,6 +137,10 @@ class ResumableCore(ConnectionBase[S, C]):
             self._state_hub.end(None, state)
         else:
             self._state_hub.emit(state)
+
+    def _report_state_error(self, error: CallbackError) -> None:
+        """A ``state`` subscriber raised: reported (never propagated) as one."""
+        self._report(CallbackError("state subscriber", error.error))
 
     def _session_end(self) -> BaseException | None:
         """The end the application decided (``input.on_error``, a timeout), if any."""
