@@ -1,7 +1,8 @@
 """The state every part of a resumable connection shares, and what an application observes.
 
 A resumable connection is one class built in layers, one module each, every layer using only
-what the ones below it define::
+what the ones below it define (and ``ConnectionBase``'s methods, which a layer above may
+override: ``_abort`` is ``_closing``'s)::
 
     _core.ResumableCore          shared state, the loop, conn.state / stats   (this module)
     _sending.ResumableSending    the application's sends: the lock-free path and its hand-over
@@ -14,8 +15,8 @@ own: its :class:`~rxdeepgram._session.Session` validates what the application se
 input raises at the caller, before anything is kept), the channel's
 :class:`~._policy.Policy` keeps and rewrites, and the current inner connection (an
 :class:`~rxdeepgram._inner.InnerConnection`) does the I/O. Here: the state the layers share
-(initialised here, under :attr:`_lock` unless said otherwise), the loop the inner connections
-run on, and ``conn.state`` / ``conn.stats``.
+(initialised here; changed under :attr:`_lock`), the loop the inner connections run on, and
+``conn.state`` / ``conn.stats``.
 """
 
 from __future__ import annotations
