@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import reactivex
 from reactivex import abc
@@ -22,6 +22,9 @@ from ._seed import SeedListener
 from ._seed_api import AsyncSeedAPI, EventType, SeedAPI, Sent, SyncSeedAPI
 from ._session import Frame, Session, State
 from .errors import CallbackError, ConnectionClosed
+
+if TYPE_CHECKING:
+    from ._inner import InnerConnection
 
 __all__ = ["AsyncConnection", "Connection", "ConnectionBase", "EventType", "Sent"]
 
@@ -269,6 +272,12 @@ class ConnectionBase(SeedAPI, Generic[S, C]):
                 driver.give_up()
             driver.abort_socket()
 
+    def _subscribe_messages(self, observer: abc.ObserverBase[S]) -> abc.DisposableBase:
+        """Subscribe ``observer`` to :attr:`messages` on the hub itself, with no reactivex
+        wrapper per message (the reconnect layer reads its inner connections so)."""
+        subscription: abc.DisposableBase = self._messages_hub.subscribe(observer)
+        return subscription
+
     def _check_room(self, size: int, promised: int = 0) -> None:
         """Raise ``BufferOverflowError`` now if ``size`` bytes of audio would not fit in the send
         queue (the resumable layer asks before it keeps audio for replay)."""
@@ -332,6 +341,10 @@ class ConnectionBase(SeedAPI, Generic[S, C]):
         state = "ended" if self._ended else self._session.state.value
         name = self._session.spec.name
         return f"<{type(self).__name__} {name} {state} request_id={self.request_id}>"
+
+
+if TYPE_CHECKING:  # a connection is what the reconnect layer runs over (``_inner.py``)
+    _IS_INNER: type[InnerConnection] = ConnectionBase
 
 
 def _hub_factory(report: Callable[[CallbackError], None]) -> Any:

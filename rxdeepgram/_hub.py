@@ -10,6 +10,9 @@ the sync client, whose reader thread runs from the start. The window closes at t
 first send (after that, subscribers see what arrives from then on) or when it holds
 ``window_limit`` messages. A subscriber arriving after the end gets the window (if still open)
 and the terminal notification.
+
+With ``latest=True`` the window holds only the latest item and never closes: each subscriber
+gets the current value first, then every change (``conn.state`` of a resumable connection).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Hub(Generic[T]):
 
     __slots__ = (
         "_end",
+        "_latest",
         "_lock",
         "_observers",
         "_report",
@@ -69,12 +73,19 @@ class Hub(Generic[T]):
         "observable",
     )
 
-    def __init__(self, report: Callable[[CallbackError], None], window_limit: int = 4096) -> None:
+    def __init__(
+        self,
+        report: Callable[[CallbackError], None],
+        window_limit: int = 4096,
+        *,
+        latest: bool = False,
+    ) -> None:
         self._lock = threading.RLock()
         self._observers: tuple[abc.ObserverBase[T], ...] = ()
         self._targets: tuple[tuple[Any, Callable[[T], None]], ...] = ()
         self._window: list[T] | None = []
         self._window_limit = window_limit
+        self._latest = latest  # the window keeps the latest item only, and stays open
         self._end: object = None  # None while live, _COMPLETED, or the error
         self._report = report
         self._watch: Callable[[], None] | None = None
@@ -93,6 +104,11 @@ class Hub(Generic[T]):
             self._watch = None
             watch()
         return self.subscribe_quiet(observer)
+
+    def subscribe(self, observer: abc.ObserverBase[T]) -> abc.DisposableBase:
+        """Subscribe ``observer`` itself, with no reactivex wrapper around it (each item is one
+        call of its ``on_next``); counts as reading the stream, as :attr:`observable` does."""
+        return self._subscribe(observer)
 
     def subscribe_quiet(self, observer: abc.ObserverBase[T]) -> abc.DisposableBase:
         """Subscribe without counting as the stream being read through Rx (no :meth:`watch`
@@ -143,9 +159,11 @@ class Hub(Generic[T]):
         if self._window is not None:
             with self._lock:
                 window = self._window
-                if window is not None:
+                if window is not None and self._end is None:  # nothing kept after the end
+                    if self._latest:
+                        window.clear()
                     window.append(item)
-                    if len(window) >= self._window_limit:
+                    if len(window) >= self._window_limit and not self._latest:
                         self._window = None
                         self._update_active()
                 # Taken with the item in the window: a subscriber arriving now gets it once.
@@ -166,17 +184,25 @@ class Hub(Generic[T]):
                 self._window = None
                 self._update_active()
 
-    def end(self, error: BaseException | None) -> None:
-        """Complete (``None``) or error every subscriber, once."""
+    def end(self, error: BaseException | None, last: T | None = None) -> None:
+        """Complete (``None``) or error every subscriber, once. ``last`` (unless ``None``) is
+        emitted just before, in the same step: a later subscriber gets it last, whatever another
+        thread emits meanwhile (``closed``, the last state of a resumable connection)."""
         with self._lock:
             if self._end is not None:
                 return
+            if last is not None and self._window is not None:
+                if self._latest:
+                    self._window.clear()
+                self._window.append(last)
             self._end = _COMPLETED if error is None else error
             observers, self._observers = self._observers, ()
             self._targets = ()
             self._update_active()
             end = self._end
         for observer in observers:
+            if last is not None:
+                self._deliver(observer, last)
             self._finish(observer, end)
 
     @property

@@ -116,6 +116,26 @@ class ChannelSpec:
             ) from None
         return message
 
+    def to_native(self, item: object) -> object:
+        """``item`` in the form the channel takes: a buffer (``bytearray``, ``memoryview``) as
+        ``bytes``, a ``dict``, a seed / compat object or (Speak) a non-empty ``str`` as the
+        client message struct; anything else as it is (``bytes``, the channel's structs, a
+        ``RawFrame``, what :meth:`Session.send` refuses). Raises ``InvalidInputError`` for a
+        ``dict`` that is not one of the channel's messages."""
+        cls = type(item)
+        if cls is bytes or cls in self._allowed:
+            return item
+        if isinstance(item, (bytearray, memoryview)):
+            return bytes(item)  # copy: the caller may reuse its buffer
+        if isinstance(item, Mapping):
+            return self.from_dict(item)
+        if isinstance(item, str) and self.text_message is not None and item:
+            return self.text_message(item)
+        native = getattr(item, "_rxdeepgram_native_", None)
+        if native is not None and callable(native):
+            return self.to_native(native())
+        return item
+
     def expected(self) -> str:
         kinds = [] if not self.accepts_media else ["bytes (audio)"]
         if self.text_message is not None:
@@ -255,18 +275,12 @@ class Session:
                     )
                 )
             return Frame(item.data, item.text) if item.data else None  # sent as given
-        if isinstance(item, (bytearray, memoryview)):
-            return self._encode(bytes(item))  # copy: the caller may reuse its buffer
-        if isinstance(item, Mapping):
-            return self._encode(spec.from_dict(item))
-        if isinstance(item, str) and spec.text_message is not None:
-            if not item:
-                return None
-            return self._encode(spec.text_message(item))
-        native = getattr(item, "_rxdeepgram_native_", None)
-        if native is not None and callable(native):
-            return self._encode(native())
-        raise InvalidInputError(self._refusal(item))
+        if isinstance(item, str) and not item and spec.text_message is not None:
+            return None  # no text: nothing to send
+        native = spec.to_native(item)
+        if native is item:
+            raise InvalidInputError(self._refusal(item))
+        return self._encode(native)
 
     def _note_turn(self, cls: type[Any]) -> None:
         # Outside the lock: only concurrent sends of Speak and Flush from several threads could

@@ -29,6 +29,7 @@ from rxdeepgram import (
     AuthenticationError,
     BadRequestError,
     BufferOverflowError,
+    CallbackError,
     ConfigurationError,
     Connection,
     ConnectionClosed,
@@ -201,12 +202,19 @@ def test_a_stalled_peer_is_dropped_by_ping_timeout_and_resumed(h: Any, proxy: Fa
 def test_a_4xx_handshake_during_reconnect_ends_the_stream_at_once(
     h: Any, proxy: FaultProxy, status: int, error: type[Exception]
 ) -> None:
-    client = h.client(base_url=proxy.url)
+    reported: list[CallbackError] = []
+    client = h.client(base_url=proxy.url, on_callback_error=reported.append)
     rec = Recorder()
     states: list[ConnectionState] = []
     conn = h.open(client, "listen.v1", reconnect=FAST, **RAW)
     conn.messages.subscribe(rec)
     conn.state.subscribe(states.append)
+
+    def raising(state: ConnectionState) -> None:
+        if state.kind == "reconnecting":
+            raise ValueError("a state subscriber's bug")
+
+    conn.state.subscribe(raising)
     audio = word_audio(SHORT)
     proxy.refuse(status, count=5)
     stream(conn, audio[: 3200 * 10], faults={9: cut(proxy)})  # after the last frame
@@ -217,6 +225,12 @@ def test_a_4xx_handshake_during_reconnect_ends_the_stream_at_once(
     assert conn.stats.failed_attempts == 1
     assert [s.kind for s in states] == ["open", "reconnecting", "closed"]
     assert states[-1].cause is rec.error
+    late: list[object] = []  # a subscriber after the end: the last state, then completion
+    conn.state.subscribe(late.append, on_completed=lambda: late.append("completed"))
+    assert late == [states[-1], "completed"] and conn.current_state is states[-1]
+    assert [(e.where, str(e.error)) for e in reported] == [
+        ("state subscriber", "a state subscriber's bug")
+    ]
     with pytest.raises(ConnectionClosed):
         conn.input.on_next(b"\x00\x00")
 

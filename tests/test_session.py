@@ -106,6 +106,27 @@ def test_seed_wrappers_become_native_messages() -> None:
     assert sent == [Frame(b"\x01", False), Frame(b'{"type":"Finalize"}', True)]
 
 
+def test_to_native_is_the_form_the_session_and_the_reconnect_policies_see() -> None:
+    """``ChannelSpec.to_native``: one conversion for the session and the reconnect layer."""
+    listen, speak = channel("listen.v1"), channel("speak.v1")
+    audio = b"\x01\x02"
+    finalize = listen_v1.Finalize()
+    assert listen.to_native(audio) is audio
+    assert listen.to_native(finalize) is finalize
+    assert listen.to_native(bytearray(audio)) == audio
+    assert type(listen.to_native(memoryview(audio))) is bytes
+    assert listen.to_native({"type": "Finalize"}) == finalize
+    assert listen.to_native(ListenV1ControlMessage(type="Finalize")) == finalize
+    assert listen.to_native(ListenV1MediaMessage(data=audio)) == audio
+    assert speak.to_native("Hello") == speak_v1.Speak(text="Hello")
+    assert speak.to_native("") == ""  # nothing to send: the session drops it
+    refused = 12345
+    assert listen.to_native(refused) is refused  # the session refuses it, naming it
+    assert listen.to_native("text") == "text"
+    with pytest.raises(InvalidInputError, match="Finalise"):
+        listen.to_native({"type": "Finalise"})
+
+
 def test_graceful_close_sends_close_stream_once_then_refuses_sends() -> None:
     session, sent, _ = make("listen.v1")
     assert session.close_gracefully(sent.append) is True
@@ -337,6 +358,73 @@ def test_hub_feeds_operators_and_plain_observers() -> None:
     hub.end(None)
     assert plain.seen == [4] and plain.ended
     assert hub.active is False
+
+
+def test_a_latest_hub_gives_each_subscriber_the_current_value_then_the_changes() -> None:
+    """``latest=True`` (a resumable connection's ``state``): the window holds the latest item
+    and never closes; ``end(..., last)`` emits a last item, which stays the last one for later
+    subscribers whatever is emitted after it."""
+    errors: list[CallbackError] = []
+    hub: Hub[str] = Hub(errors.append, window_limit=1, latest=True)
+    hub.emit("open")
+    early: list[str] = []
+    hub.observable.subscribe(early.append)
+    hub.emit("reconnecting")
+    hub.emit("open")
+    middle: list[str] = []
+    hub.observable.subscribe(middle.append)
+    completed: list[bool] = []
+    hub.observable.subscribe(on_completed=lambda: completed.append(True))
+    hub.end(None, "closed")
+    hub.emit("reconnecting")  # too late: neither delivered nor kept
+    late: list[str] = []
+    hub.observable.subscribe(late.append, on_completed=lambda: late.append("completed"))
+    assert early == ["open", "reconnecting", "open", "closed"]
+    assert middle == ["open", "closed"]
+    assert completed == [True]
+    assert late == ["closed", "completed"]
+    assert errors == []
+
+
+def test_nothing_emitted_after_the_end_reaches_a_late_subscriber() -> None:
+    hub: Hub[int] = Hub(lambda e: None)
+    hub.emit(1)
+    hub.end(None)
+    hub.emit(2)
+    late: list[int] = []
+    hub.observable.subscribe(late.append)
+    assert late == [1]
+
+
+def test_hub_subscribe_calls_the_observer_itself_and_counts_as_reading() -> None:
+    """``Hub.subscribe`` (how the reconnect layer reads an inner connection): the observer's
+    own ``on_next`` per item, the window replayed, the ``watch`` callback run."""
+    hub: Hub[int] = Hub(lambda e: None)
+    watched: list[bool] = []
+    hub.watch(lambda: watched.append(True))
+
+    class Plain(abc.ObserverBase[int]):
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+
+        def on_next(self, value: int) -> None:
+            self.seen.append(value)
+
+        def on_error(self, error: Exception) -> None:
+            raise AssertionError(error)
+
+        def on_completed(self) -> None:
+            self.seen.append(-1)
+
+    plain = Plain()
+    hub.emit(1)
+    subscription = hub.subscribe(plain)
+    hub.emit(2)
+    subscription.dispose()
+    hub.emit(3)
+    hub.end(None)
+    assert plain.seen == [1, 2]
+    assert watched == [True]
 
 
 def test_hub_is_not_a_subject() -> None:

@@ -1,6 +1,10 @@
 """Resumable streams (``connect(..., reconnect=True)``): reconnect with replay and continuous
 timestamps. ``_config`` holds the user's knobs and the retry rules, ``_policy`` and the channel
-modules the Sans-I/O resume rules, ``_connection`` the connection layer and its two runners."""
+modules the Sans-I/O resume rules; the resumable connection is built in layers, one module
+each: ``_core`` (shared state, ``state`` / ``stats``), ``_sending`` (the application's sends),
+``_runner`` (the inner connections and the reconnects), ``_closing`` (close and abort), and
+``_connection`` (the whole and its sync / async fronts). What they use of an inner connection is
+``rxdeepgram._inner.InnerConnection``."""
 
 from __future__ import annotations
 

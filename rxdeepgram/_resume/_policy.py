@@ -1,7 +1,7 @@
 """The Sans-I/O side of resuming: one :class:`Policy` per channel decides what to keep of what the
 application sends, what to send again on a new connection, and how to rewrite (time shift) or
-suppress what the new connection sends back. No sockets, threads or clocks: the connection
-(``_connection.py``) calls it under its lock and does the I/O.
+suppress what the new connection sends back. No sockets, threads or clocks: the resumable
+connection (``_sending.py``, ``_runner.py``) calls it under its lock and does the I/O.
 
 A policy sees what the application sends already validated and in its native form (``bytes``
 audio or the channel's client-message struct) and every server message of the current inner
@@ -12,20 +12,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
+from .._inner import AudioSink
 from ..errors import BufferOverflowError, ConnectionClosed
 from ._config import Reconnect
 
 __all__ = ["AudioLog", "AudioSink", "ListenPolicy", "Policy"]
-
-
-class AudioSink(Protocol):
-    """Where audio goes on: the current inner connection (its hot path for audio)."""
-
-    def _send_media(self, data: bytes) -> None: ...
-
-    def _check_room(self, size: int, promised: int = 0) -> None: ...
 
 
 class Policy:
