@@ -35,6 +35,9 @@ from ._base import (
     ServerStruct,
     no_items,
 )
+from ._base import (
+    Unknown as Unknown,  # re-exported: `<channel>.Unknown` is what decode returns for others
+)
 
 __all__ = [
     "AppliedThresholds",

@@ -25,6 +25,9 @@ from ._base import (
     Codec,
     ServerMessageBase,
 )
+from ._base import (
+    Unknown as Unknown,  # re-exported: `<channel>.Unknown` is what decode returns for others
+)
 
 __all__ = [
     "CLIENT_MESSAGES",
