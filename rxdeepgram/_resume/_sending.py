@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable
 from threading import get_ident
 from typing import Any, TypeVar
@@ -37,6 +38,8 @@ S = TypeVar("S")
 C = TypeVar("C")
 
 _OPEN = State.OPEN
+log = logging.getLogger("rxdeepgram")
+"""The switches between the two paths are logged at DEBUG (``= input: ...``), once each."""
 
 
 class _ResumableInput(_Input):
@@ -114,6 +117,7 @@ class ResumableSending(ResumableCore[S, C]):
         stream on a channel that takes audio, the subscription windows closed)."""
         if self._lockfree and self._media and self._session.state is _OPEN:
             self._input._owner = self._owner
+            log.debug("= input: audio from the loop thread goes lock-free")
 
     def _send_from_thread(self, item: object) -> None:
         """Another thread sends while the owner runs lock-free: check it now (bad input and
@@ -155,6 +159,7 @@ class ResumableSending(ResumableCore[S, C]):
         with self._lock:
             self._lockfree = False
             self._input._owner = None
+            log.debug("= input: another thread sent; every send takes the lock from now on")
             handed, self._handed = self._handed, []
             self._handed_audio = 0
             try:
