@@ -130,6 +130,7 @@ CHANNELS = {
     "listen.v1": "/v1/listen?model=nova-3&encoding=linear16&sample_rate=16000",
     "listen.v2": "/v2/listen?model=flux-general-en&encoding=linear16&sample_rate=16000",
     "speak.v1": "/v1/speak?model=aura-2-thalia-en",
+    "speak.v2": "/v2/speak?model=flux-alexis-en",
     "agent.v1": "/v1/agent/converse",
 }
 DEEP = 2000
