@@ -179,6 +179,10 @@ def test_async_operator_subscribed_from_another_thread_with_a_thread_safe_schedu
         sub.dispose()  # before or during the open: no connection is left behind
         assert asyncio.run_coroutine_threadsafe(_no_tasks_left(), loop).result(10)
         assert endless.items == [] and not endless.done.is_set()
+        # An abort of an open connection is a closing handshake, run by callbacks (no task):
+        # stop the server while this loop still runs it, so that it ends on both sides (a
+        # loop closed first would leave the socket to the server's close timeout).
+        server.stop()
     finally:
         loop.call_soon_threadsafe(loop.stop)
         runner.join(5)
