@@ -280,3 +280,35 @@ def test_agent_v1_resends_settings_with_the_conversation_and_holds_until_applied
     )
     assert policy.on_message(request) is None  # asked once already
     assert policy.outbox == [ag.FunctionCallResponse(id="b2", name="lookup", content="42")]
+
+
+def test_buffered_audio_is_what_no_final_covers_as_of_the_last_send() -> None:
+    """``ResumeStats.buffered_audio_s``: the audio held for a replay; a final result lets go of
+    what it covers once audio is sent again (the log is told on the audio path)."""
+    policy = ListenV1Policy(Reconnect(), dict(RAW))
+    policy.begin(first=True)
+    assert policy.buffered_audio_s == 0.0
+    for _ in range(30):
+        policy.on_send(b"\x00" * 3200, connected=True)  # 3 s
+    assert policy.buffered_audio_s == pytest.approx(3.0)
+    policy.on_message(results(0.0, 2.0, [(0.2, 1.8)], final=True))
+    policy.on_send(b"\x00" * 3200, connected=True)  # +0.1 s, and the final is confirmed
+    assert policy.buffered_audio_s == pytest.approx(1.1)
+
+
+def test_agent_buffers_the_statement_in_progress() -> None:
+    policy = AgentV1Policy(Reconnect())
+    policy.begin(first=True)
+    assert policy.buffered_audio_s == 0.0  # no Settings yet: no rate to count in
+    policy.on_send(
+        ag.Settings(
+            audio=ag.Audio(input=ag.AudioInput(encoding="linear16", sample_rate=16000)),
+            agent=ag.Agent(),
+        ),
+        connected=True,
+    )
+    for _ in range(10):
+        policy.on_send(b"\x00" * 3200, connected=True)  # 1 s at 32,000 B/s
+    assert policy.buffered_audio_s == pytest.approx(1.0)
+    policy.on_message(ag.ConversationText(role="user", content="hello"))  # heard: let go
+    assert policy.buffered_audio_s == 0.0

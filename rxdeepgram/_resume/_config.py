@@ -118,6 +118,10 @@ class ResumeStats:
     """Client messages (text, controls, settings) sent again after reconnects."""
     suppressed: int = 0
     """Server messages not delivered because the application already had them."""
+    buffered_audio_s: float = 0.0
+    """Seconds of audio held to be sent again if the connection drops: what no final result
+    covered when audio was last sent (at most ``max_buffer_s``; for the agent, the user's
+    statement in progress). Audio refused at the caller is never held."""
 
 
 def is_retryable(error: BaseException | None, *, opening: bool) -> bool:

@@ -120,6 +120,7 @@ class ResumableCore(ConnectionBase[S, C]):
             dropped_audio_s=round(p.dropped_audio_s, 6),
             replayed_messages=p.replayed_messages,
             suppressed=p.suppressed,
+            buffered_audio_s=round(p.buffered_audio_s, 6),
         )
 
     @property

@@ -56,6 +56,11 @@ class Policy:
     def dropped_audio_s(self) -> float:
         return 0.0
 
+    @property
+    def buffered_audio_s(self) -> float:
+        """Seconds of audio held for a replay now."""
+        return 0.0
+
     def on_send(self, item: Any, connected: bool) -> Any:
         """The application sends ``item`` (``connected``: a connection is up to take it).
         Returns what to send on the current connection now (``item`` itself, usually) or
@@ -304,6 +309,11 @@ class ListenPolicy(Policy):
     @property
     def dropped_audio_s(self) -> float:
         return self.log.seconds(self.log.dropped)
+
+    @property
+    def buffered_audio_s(self) -> float:
+        log = self.log
+        return log.seconds(log.total - log.base)
 
     def undelivered(self) -> str:
         self._confirm()

@@ -135,6 +135,11 @@ class AgentV1Policy(Policy):
                 "use on_overflow='drop_oldest'"
             )
 
+    @property
+    def buffered_audio_s(self) -> float:
+        """The user's statement in progress, held to be heard again after a drop."""
+        return self.audio_bytes / self._bytes_per_s if self._bytes_per_s else 0.0
+
     def _keep_audio(self, data: bytes, connected: bool) -> None:
         """Keep the audio of the user's statement in progress (since the last one heard)."""
         audio = self.audio
