@@ -393,6 +393,11 @@ class Session:
     def fatal(self) -> ServerError | None:
         return self._fatal
 
+    @property
+    def end(self) -> BaseException | None:
+        """How the stream ends, once decided (``None``: completion or not yet)."""
+        return self._end
+
     # -- the end --------------------------------------------------------------------------------
 
     def abort(self, error: BaseException | None) -> bool:

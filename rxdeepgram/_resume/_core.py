@@ -146,7 +146,7 @@ class ResumableCore(ConnectionBase[S, C]):
 
     def _session_end(self) -> BaseException | None:
         """The end the application decided (``input.on_error``, a timeout), if any."""
-        return self._session._end
+        return self._session.end
 
     # -- the loop -----------------------------------------------------------------------------
 
