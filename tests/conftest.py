@@ -25,12 +25,6 @@ SEED = SHARED / "seed" / "websocket-reference.md"
 shared = pytest.mark.shared
 """Marks a test that compares the project with ``../shared`` (opt-in: ``pytest --shared``)."""
 
-requires_shared = pytest.mark.usefixtures()
-"""Formerly "skip without ../shared" for tests of the protocol fixtures, which now live in
-``tests/data/protocol`` (``EXAMPLES``): a no-op kept so that such tests still import. A test
-that reads ``SHARED`` / ``SPEC`` / ``SEED`` is marked ``shared`` instead."""
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--shared",

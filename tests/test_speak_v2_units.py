@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 import msgspec
 import pytest
-from conftest import SPEC, requires_shared
+from conftest import SPEC
 
 from rxdeepgram import InvalidInputError, InvalidOptionError
 from rxdeepgram._channels import channel
@@ -43,7 +43,7 @@ def test_the_table() -> None:
     assert len(SPEAK_V2_MODELS) == 12 and "flux-haley-en" in SPEAK_V2_MODELS
 
 
-@requires_shared
+@pytest.mark.shared
 def test_the_spec_s_parameters_and_enums() -> None:
     yaml = pytest.importorskip("yaml")
     with SPEC.open(encoding="utf-8") as fh:
