@@ -25,6 +25,7 @@ SEED = SHARED / "seed" / "websocket-reference.md"
 shared = pytest.mark.shared
 """Marks a test that compares the project with ``../shared`` (opt-in: ``pytest --shared``)."""
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--shared",
