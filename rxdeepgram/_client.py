@@ -9,6 +9,7 @@ blocking facade) on one I/O thread shared by all its connections. Everything els
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeAlias, TypeVar, Unpack
@@ -230,7 +231,7 @@ Wrap = Callable[[Any], Any]
 """Turns a freshly opened connection into the one the user gets (the resumable layer)."""
 
 
-class _Context(Generic[Conn]):
+class _Context(ABC, Generic[Conn]):
     """What the two connect contexts share: the prepared connection and its open, written once.
 
     A subclass names its I/O model through three hooks: ``_open_socket()`` (the driver's open),
@@ -247,14 +248,14 @@ class _Context(Generic[Conn]):
         self._conn: Conn | None = None
 
     @staticmethod
+    @abstractmethod
     def _open_socket() -> Callable[..., Awaitable[Any]]:
         """The driver's open for this I/O model (``open_async``'s arguments)."""
-        raise NotImplementedError
 
     @staticmethod
+    @abstractmethod
     def _cold_form() -> Callable[..., Any]:
         """``_cold.cold_sync`` or ``_cold.cold_async``."""
-        raise NotImplementedError
 
     def _opening(self) -> Coroutine[Any, Any, Conn]:
         """The open as a coroutine, for the loop the connection runs on. The driver is imported

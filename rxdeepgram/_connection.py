@@ -12,6 +12,7 @@ one I/O thread shared by every sync connection (``_ioloop.py``). The seed SDK's 
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -123,7 +124,7 @@ once, appended to the docstring of each connection class (``__doc__``). Most are
 ``__init__``, where ``help()`` would not see them."""
 
 
-class ConnectionBase(SeedAPI, Generic[S, C]):
+class ConnectionBase(SeedAPI, ABC, Generic[S, C]):
     __doc__ = "State and behaviour shared by the sync and async connections." + _ATTRIBUTES
 
     def __init__(
@@ -209,8 +210,9 @@ class ConnectionBase(SeedAPI, Generic[S, C]):
         self._raw_hub.end(end)
         self._set_done()
 
+    @abstractmethod
     def _set_done(self) -> None:
-        raise NotImplementedError
+        """Wake whoever waits for the end (sync: an event; async: a future on the loop)."""
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -310,8 +312,9 @@ class ConnectionBase(SeedAPI, Generic[S, C]):
             except Exception:
                 log.exception("the on_callback_error hook itself raised")
 
+    @abstractmethod
     def _start_receiver(self) -> None:
-        raise NotImplementedError
+        """Set up the ``recv()`` / iteration queue (sync or async waiting)."""
 
     def _pushed(self) -> bool:
         """Whether the messages are read elsewhere: by seed-style handlers or through Rx
@@ -341,10 +344,6 @@ class ConnectionBase(SeedAPI, Generic[S, C]):
         state = "ended" if self._ended else self._session.state.value
         name = self._session.spec.name
         return f"<{type(self).__name__} {name} {state} request_id={self.request_id}>"
-
-
-if TYPE_CHECKING:  # a connection is what the reconnect layer runs over (``_inner.py``)
-    _IS_INNER: type[InnerConnection] = ConnectionBase
 
 
 def _hub_factory(report: Callable[[CallbackError], None]) -> Any:
@@ -498,3 +497,8 @@ class AsyncConnection(AsyncSeedAPI, ConnectionBase[S, C]):
         except TimeoutError:  # the close timer's safety net
             self._abort(self._close_timeout_error(), hard=True)
             await asyncio.wait_for(self._done.wait(), 1.0)
+
+
+if TYPE_CHECKING:  # both connections are what the reconnect layer runs over (``_inner.py``)
+    _SYNC_INNER: type[InnerConnection] = Connection
+    _ASYNC_INNER: type[InnerConnection] = AsyncConnection

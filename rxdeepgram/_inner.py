@@ -4,7 +4,7 @@ A resumable connection (``_resume``) is one user-facing connection over a sequen
 connections, each a :class:`~rxdeepgram._connection.ConnectionBase` opened by the client. This
 module names, in one place, every operation the reconnect layer performs on them; ``_resume``
 is typed against these protocols only, so mypy proves it uses nothing else, and
-``ConnectionBase`` is checked to implement them (``_connection.py``, right after the class).
+both concrete connections are checked to implement them (``_connection.py``, end of module).
 
 The operations keep the connection's own underscored names: they are rxdeepgram's internal
 interface between two of its layers, not methods for applications (a user holds the resumable

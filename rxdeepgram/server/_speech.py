@@ -20,6 +20,7 @@ import contextlib
 import logging
 import re
 import uuid
+from abc import abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -147,9 +148,9 @@ class SpeakStream(ServerStream):
         """Start :meth:`work` as the connection's worker task."""
         self.worker = asyncio.create_task(self._guarded(self.work), name=name)
 
+    @abstractmethod
     async def work(self) -> None:
         """Synthesise and send until the stream ends (runs as the worker task)."""
-        raise NotImplementedError
 
     async def idle(self) -> None:
         """Wait for :attr:`wakeup` (the worker has nothing to do)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -91,7 +92,7 @@ class StreamFatal(Exception):
         return close_reason(self.reason_code, self.description)
 
 
-class ServerStream:
+class ServerStream(ABC):
     """One connection of a channel. Subclasses implement :meth:`decode` and
     :meth:`on_message`, and override the other hooks where the channel differs."""
 
@@ -131,16 +132,20 @@ class ServerStream:
 
     async def open(self) -> None:
         """Before the first frame is read (the channel's opening message)."""
+        return None  # optional hook: nothing by default
 
     async def finish(self) -> None:
         """After the client's close message (a handler returned ``True``): finish what is
         still being sent."""
+        return None  # optional hook: nothing by default
 
     async def disconnected(self) -> None:
         """The client's socket closed."""
+        return None  # optional hook: nothing by default
 
     async def shutdown(self) -> None:
         """Release what the stream holds (runs last, always)."""
+        return None  # optional hook: nothing by default
 
     def internal_error(self) -> StreamFatal | None:
         """The fatal error an unexpected exception becomes, or ``None`` to let it reach the
@@ -232,10 +237,11 @@ class ServerStream:
 
     def received(self, frame: str | bytes) -> None:
         """Every client frame, before it is handled (for observers)."""
+        return None  # optional hook: nothing by default
 
+    @abstractmethod
     def decode(self, frame: str) -> object:
         """The client message of a text frame (raises one of :data:`DECODE_ERRORS`)."""
-        raise NotImplementedError
 
     async def on_decode_error(self, frame: str, exc: Exception) -> bool:
         """A text frame did not decode: ``True`` if handled (the loop goes on), else the stream
@@ -251,6 +257,6 @@ class ServerStream:
         loop."""
         raise StreamFatal(1003, "MESSAGE-0000", "binary frames are not supported; send JSON")
 
+    @abstractmethod
     async def on_message(self, message: object) -> bool:
         """A decoded client message; ``True`` ends the loop (the stream is closing)."""
-        raise NotImplementedError
