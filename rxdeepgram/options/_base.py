@@ -106,22 +106,29 @@ def query_pairs(params: Mapping[str, object], *, option: str) -> list[tuple[str,
     for key, value in params.items():
         if not isinstance(key, str) or not key:
             raise InvalidOptionError(option, key, "parameter names must be non-empty strings")
-        if value is None:
-            continue
-        items: Sequence[object]
-        if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Sequence):
-            items = [value]
-        else:
-            items = value
-        try:
-            out.extend((key, _wire_scalar(item)) for item in items)
-        except (TypeError, ValueError):
-            raise InvalidOptionError(
-                option,
-                {key: value},
-                "values must be strings, finite numbers, bools or sequences of them",
-            ) from None
+        out.extend((key, text) for text in wire_values(option, key, value))
     return out
+
+
+def wire_values(option: str, key: str, value: object) -> list[str]:
+    """The query texts of one parameter sent as given: a scalar is one, a sequence repeats its
+    key, ``None`` is none. A bad value raises :class:`~rxdeepgram.errors.InvalidOptionError`
+    naming ``option``."""
+    if value is None:
+        return []
+    items: Sequence[object]
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Sequence):
+        items = [value]
+    else:
+        items = value
+    try:
+        return [_wire_scalar(item) for item in items]
+    except (TypeError, ValueError):
+        raise InvalidOptionError(
+            option,
+            {key: value},
+            "values must be strings, finite numbers, bools or sequences of them",
+        ) from None
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
@@ -513,30 +520,12 @@ class OptionsBase:
             if passthrough is not None:
                 wire = passthrough.encode(passthrough.coerce(value))
             else:
-                wire = cls._extra_wire(key, value)
+                wire = wire_values("extra_query", key, value)
             if len(wire) == 1:
                 out[key] = wire[0]
             elif wire:
                 out[key] = wire
         return out or None
-
-    @staticmethod
-    def _extra_wire(key: str, value: object) -> list[str]:
-        if value is None:
-            return []
-        items: Sequence[object]
-        if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Sequence):
-            items = [value]
-        else:
-            items = value
-        try:
-            return [_wire_scalar(item) for item in items]
-        except (TypeError, ValueError):
-            raise InvalidOptionError(
-                "extra_query",
-                {key: value},
-                "values must be strings, finite numbers, bools or sequences of them",
-            ) from None
 
     # -- constructors ------------------------------------------------------------------------
 
