@@ -1005,3 +1005,17 @@ def test_hypothesis_round_trip_listen_v2(kwargs: dict[str, Any]) -> None:
 @given(_STRATEGIES[SpeakV1Options])
 def test_hypothesis_round_trip_speak_v1(kwargs: dict[str, Any]) -> None:
     _round_trip(SpeakV1Options, kwargs)
+
+
+def test_parameters_sent_as_given_share_the_extra_query_rules() -> None:
+    """``query_pairs`` (``additional_query_parameters``, the agent's query) and ``extra_query``
+    turn values into query text by one rule: scalars as text, sequences repeat the key, ``None``
+    left out; anything else names the option it came from."""
+    from rxdeepgram.options._base import query_pairs
+
+    pairs = query_pairs({"a": True, "b": [1, 2.5], "c": None, "d": "x y"}, option="aqp")
+    assert pairs == [("a", "true"), ("b", "1"), ("b", "2.5"), ("d", "x y")]
+    for bad in ({"x": {"nested": 1}}, {"x": float("nan")}, {"": "v"}):
+        with pytest.raises(InvalidOptionError) as raised:
+            query_pairs(bad, option="aqp")
+        assert raised.value.option == "aqp"
