@@ -56,19 +56,19 @@ def server(deepgram_server_factory: Callable[..., DeepgramServer]) -> DeepgramSe
     return deepgram_server_factory(engine=ScriptedEngine(SCRIPT))
 
 
-def _calls(folder: Path, count: int) -> list[Path]:
-    """``count`` recordings: one utterance, or two for every other one (longer)."""
+def _calls(folder: Path, count: int, long: int = 2) -> list[Path]:
+    """``count`` recordings: one utterance, or ``long`` for every other one (longer)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for n in range(count):
         path = folder / f"call{n:02d}.wav"
-        path.write_bytes(speech_wav(1 + n % 2))
+        path.write_bytes(speech_wav(long if n % 2 else 1))
         paths.append(path)
     return paths
 
 
-def _expected_txt(n: int) -> str:
-    return "hello world\n" if n % 2 == 0 else "hello world\ngood morning\n"
+def _expected_txt(n: int, long: int = 2) -> str:
+    return "".join(f"{SCRIPT[i % len(SCRIPT)]}\n" for i in range(long if n % 2 else 1))
 
 
 def _files(out: Path) -> list[str]:
@@ -84,8 +84,13 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     """SIGKILL one worker process when its first input finishes, while its other stream is
     still sending (real time): Ray restarts it and retries what it had in flight. Every input
     is done once, every output is whole, and the server saw more streams than inputs (the
-    retried ones)."""
-    paths = _calls(tmp_path / "calls", 10)
+    retried ones).
+
+    Each actor starts one short (1.3 s) and one long (4.6 s) input: the kill comes with the
+    short one's outcome, over 3 s before the long one can end (with two-utterance inputs, a
+    driver slow to see that outcome under load let the long one finish first: nothing was
+    left to retry)."""
+    paths = _calls(tmp_path / "calls", 10, long=4)
     out = tmp_path / "out"
     killed: list[int] = []
     seen: list[Outcome] = []
@@ -120,7 +125,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     assert len(workers) >= 3  # the two first workers, and the killed one's restart
     assert _files(out) == sorted(f"call{n:02d}.{f}" for n in range(10) for f in ("txt", "json"))
     for n in range(10):
-        assert (out / f"call{n:02d}.txt").read_text() == _expected_txt(n)
+        assert (out / f"call{n:02d}.txt").read_text() == _expected_txt(n, long=4)
         document = json.loads((out / f"call{n:02d}.json").read_text())
         assert document["file"] == str(paths[n])
     assert counts.audio_seconds == pytest.approx(sum(o.seconds for o in result.outcomes))
